@@ -1,0 +1,1 @@
+"""Device drivers, wire protocols and device simulators. Hardware only through gpiozero/pyserial."""

@@ -1,0 +1,52 @@
+"""The interface every actuator driver implements, and the errors drivers raise."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+
+class ActuatorError(RuntimeError):
+    """A device refused, timed out or vanished; the message names device and cause."""
+
+
+@dataclass(frozen=True)
+class Command:
+    """A request to one actuator.
+
+    Parameters
+    ----------
+    target
+        Actuator name, e.g. ``"mattress"``, ``"hand"``, ``"vibration"``.
+    action
+        What to do, e.g. ``"set_elevation"``, ``"grip"``.
+    params
+        Action parameters (JSON-serialisable), e.g. ``{"zone": "head", "degrees": 12.0}``.
+    """
+
+    target: str
+    action: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Actuator(Protocol):
+    """A device somnoloop can command. Every command has already passed the safety layer."""
+
+    name: str
+
+    def apply(self, command: Command) -> dict[str, Any]:
+        """Send one command; return the device's acknowledgement details. Raises ActuatorError."""
+        ...
+
+    def safe_state(self) -> None:
+        """Go to the documented safe state. Idempotent and never raises."""
+        ...
+
+    def status(self) -> dict[str, Any]:
+        """Latest read-back (positions, temperatures, faults, heartbeat age…)."""
+        ...
+
+    def close(self) -> None:
+        """Go safe first, then release the device."""
+        ...

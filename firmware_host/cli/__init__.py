@@ -1,0 +1,58 @@
+"""The ``somnoloop`` command line. Each sub-command lives in its own module with
+``register(subparsers)``; add a module's name to :data:`COMMANDS` to install it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from firmware_host import __version__
+from firmware_host.cli.errors import UsageError
+from firmware_host.config import ConfigError
+
+#: Sub-command modules under ``firmware_host.cli``, in help order.
+COMMANDS: tuple[str, ...] = (
+    "cmd_run",
+    "cmd_info",
+    "cmd_check_config",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every sub-command registered."""
+    parser = argparse.ArgumentParser(
+        prog="somnoloop",
+        description="Closed-loop sleep and neurofeedback controller.",
+    )
+    parser.add_argument("--version", action="version", version=f"somnoloop {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"firmware_host.cli.{name}").register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``somnoloop`` console script; returns the exit code.
+
+    Bad input (config errors, bad arguments, missing files) prints one clear line and
+    exits with code 2, without a traceback.
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except (ConfigError, UsageError) as exc:
+        print(f"somnoloop {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

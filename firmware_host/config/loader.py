@@ -1,0 +1,144 @@
+"""Turn TOML into the frozen :class:`~firmware_host.config.schema.Config`, validating every key."""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+from firmware_host.config.schema import Config
+
+
+class ConfigError(ValueError):
+    """A config file is invalid; the message names the key, the bad value and what is allowed."""
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Load and validate a TOML file; ``None`` gives the built-in defaults.
+
+    Raises
+    ------
+    ConfigError
+        On a missing/unreadable file, TOML syntax error, unknown key, wrong type or bad value.
+    """
+    if path is None:
+        return parse_config({})
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file ({exc.strerror})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        return parse_config(data)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def parse_config(data: dict[str, Any]) -> Config:
+    """Validate an already-parsed TOML mapping into a :class:`Config`."""
+    return _build(Config, data, "")
+
+
+def _build(cls: type, data: Any, prefix: str) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"[{prefix}] must be a table, got {type(data).__name__} {data!r}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        where = f"[{prefix}]" if prefix else "top level"
+        raise ConfigError(
+            f"unknown key {_key(prefix, unknown[0])!r} in {where}; allowed keys: {sorted(fields)}"
+        )
+    kwargs = {}
+    for name, value in data.items():
+        key = _key(prefix, name)
+        kwargs[name] = _convert(hints[name], value, key, fields[name].metadata)
+    try:
+        obj = cls(**kwargs)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"[{prefix or 'top level'}]: {exc}") from None
+    return obj
+
+
+def _key(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", str(tp))
+
+
+def _convert(tp: Any, value: Any, key: str, meta: Any) -> Any:
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        return _build(tp, value, key)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        non_none = [a for a in args if a is not type(None)]
+        if value is None and len(non_none) < len(args):
+            return None
+        errors = []
+        for arg in non_none:
+            try:
+                return _convert(arg, value, key, meta)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        raise ConfigError(
+            f"{key} = {value!r} has the wrong type; allowed: "
+            + " or ".join(_type_name(a) for a in non_none)
+        )
+    if origin is tuple:
+        args = typing.get_args(tp)
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"{key} = {value!r} must be an array")
+        item_tp = args[0]
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_convert(item_tp, v, f"{key}[{i}]", meta) for i, v in enumerate(value))
+        if len(args) != len(value):
+            raise ConfigError(f"{key} = {value!r} must have exactly {len(args)} items")
+        return tuple(_convert(a, v, f"{key}[{i}]", meta) for i, (a, v) in enumerate(zip(args, value)))
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{key} = {value!r} must be a number")
+        value = float(value)
+    elif tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{key} = {value!r} must be an integer")
+    elif tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key} = {value!r} must be true or false")
+    elif tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{key} = {value!r} must be a string")
+    elif tp is typing.Any:
+        return value
+    else:  # pragma: no cover - schema authoring error
+        raise ConfigError(f"{key}: unsupported config type {tp!r}")
+    _check_rules(value, key, meta)
+    return value
+
+
+def _check_rules(value: Any, key: str, meta: Any) -> None:
+    choices = meta.get("choices") if meta else None
+    lo = meta.get("min") if meta else None
+    hi = meta.get("max") if meta else None
+    if choices is not None and value not in choices:
+        raise ConfigError(f"{key} = {value!r} is not allowed; allowed: {list(choices)}")
+    if lo is not None and value < lo:
+        raise ConfigError(f"{key} = {value!r} is below the minimum {lo}; allowed: {_range(lo, hi)}")
+    if hi is not None and value > hi:
+        raise ConfigError(f"{key} = {value!r} is above the maximum {hi}; allowed: {_range(lo, hi)}")
+
+
+def _range(lo: float | None, hi: float | None) -> str:
+    if lo is not None and hi is not None:
+        return f"{lo} to {hi}"
+    return f">= {lo}" if lo is not None else f"<= {hi}"

@@ -1,0 +1,55 @@
+"""Parsing the human forms of durations ('8h', '1h30m', '90s') and speeds ('1', '60', 'max')."""
+
+from __future__ import annotations
+
+import math
+import re
+
+_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0}
+_PART = re.compile(r"(\d+(?:\.\d+)?)([hms])")
+UNTIL_STOPPED = ("until-stopped", "forever", "")
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in ``text``; ``math.inf`` for 'until-stopped'.
+
+    Raises
+    ------
+    ValueError
+        Naming the text and the allowed forms.
+    """
+    t = text.strip().lower()
+    if t in UNTIL_STOPPED:
+        return math.inf
+    if re.fullmatch(r"\d+(\.\d+)?", t):
+        return float(t)
+    parts = _PART.findall(t)
+    if not parts or "".join(n + u for n, u in parts) != t:
+        raise ValueError(
+            f"duration {text!r} is not understood; allowed: seconds ('90'), or a number with "
+            "h/m/s units ('8h', '30m', '1h30m', '45s'), or 'until-stopped'"
+        )
+    seconds = sum(float(n) * _UNITS[u] for n, u in parts)
+    if seconds <= 0:
+        raise ValueError(f"duration {text!r} must be positive")
+    return seconds
+
+
+def parse_speed(text: str) -> float:
+    """Speed factor of ``text``; ``math.inf`` for 'max'.
+
+    Raises
+    ------
+    ValueError
+        Naming the text and the allowed forms.
+    """
+    t = str(text).strip().lower()
+    if t == "max":
+        return math.inf
+    try:
+        value = float(t.rstrip("x"))
+    except ValueError:
+        value = math.nan
+    if not value > 0 or math.isinf(value):
+        raise ValueError(f"speed {text!r} is not allowed; allowed: '1' (real time), a factor > 0 like '60', or 'max'")
+    return value

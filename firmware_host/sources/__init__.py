@@ -1,0 +1,1 @@
+"""Signal sources: BrainFlow boards, the synthetic night, and file replay, all behind :class:`Source`."""
