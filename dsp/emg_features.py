@@ -1,0 +1,502 @@
+"""Surface-EMG features over windows: Hudgins time domain, RMS, log-variance, Willison
+amplitude, autoregressive coefficients and TD-PSD spectral moments, plus envelopes.
+
+Layout of a feature vector: channel-major, :data:`FEATURES_PER_CHANNEL` values per channel
+in the order of :data:`FEATURE_NAMES` (``ch0_MAV, ch0_WL, …, ch1_MAV, …``). Use
+:func:`feature_index` to pick a subset (e.g. the Hudgins set for the LDA baseline).
+
+Every public function validates its input and calls a small private ``@njit`` kernel.
+Sliding windows start at sample 0 of a stream and advance by ``increment``: window ``k``
+covers samples ``[k * increment, k * increment + window)``. :class:`SlidingFeatures` gives
+exactly the batch result of :func:`sliding_window_features` whatever the chunking.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from dsp._jit import njit
+
+#: Order of the autoregressive model (Yule-Walker) whose coefficients are features.
+AR_ORDER = 4
+
+#: Per-channel feature names, in vector order.
+FEATURE_NAMES: tuple[str, ...] = (
+    "MAV",  # mean absolute value
+    "WL",  # waveform length (sum |dx|)
+    "ZC",  # zero crossings (with amplitude threshold)
+    "SSC",  # slope sign changes (with threshold)
+    "RMS",  # root mean square
+    "LOGVAR",  # log of variance (log power, scale-invariant under the log)
+    "WAMP",  # Willison amplitude (|dx| > threshold count)
+    "LOGMAV",  # log mean absolute value
+    "LOGWL",  # log waveform length per sample
+    "AR1",
+    "AR2",
+    "AR3",
+    "AR4",
+    "PSD0",  # TD-PSD f1: log zeroth moment (power-normalised)
+    "PSD2",  # TD-PSD f2: log (m0 - m2)
+    "PSD4",  # TD-PSD f3: log (m0 - m4)
+    "SPARS",  # TD-PSD f4: sparsity
+    "IRF",  # TD-PSD f5: irregularity factor
+    "WLR",  # TD-PSD f6: log waveform-length ratio
+)
+FEATURES_PER_CHANNEL = len(FEATURE_NAMES)
+_EPS = 1e-12
+
+#: The classic Hudgins set used by the field's LDA baseline.
+HUDGINS: tuple[str, ...] = ("MAV", "ZC", "SSC", "WL")
+
+
+def feature_index(n_channels: int, names: Sequence[str]) -> np.ndarray:
+    """Column indices of the named per-channel features in a full feature vector.
+
+    Parameters
+    ----------
+    n_channels
+        Channels the vector was computed from.
+    names
+        Per-channel feature names from :data:`FEATURE_NAMES`; order is kept, channel-major.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_channels * len(names),)`` int indices.
+    """
+    bad = [n for n in names if n not in FEATURE_NAMES]
+    if bad:
+        raise ValueError(f"unknown EMG feature names {bad}; allowed: {list(FEATURE_NAMES)}")
+    pos = [FEATURE_NAMES.index(n) for n in names]
+    return np.array(
+        [c * FEATURES_PER_CHANNEL + p for c in range(n_channels) for p in pos], dtype=np.intp
+    )
+
+
+def feature_labels(n_channels: int) -> list[str]:
+    """``ch{c}_{NAME}`` labels of every column of a full feature vector."""
+    return [f"ch{c}_{n}" for c in range(n_channels) for n in FEATURE_NAMES]
+
+
+# --------------------------------------------------------------------------- kernels
+
+
+@njit
+def _ar_yule_walker(x: np.ndarray, order: int, out: np.ndarray) -> None:
+    """AR coefficients ``a`` (x[t] ≈ sum_k a[k] x[t-k-1]) by Levinson-Durbin on the biased
+    autocorrelation of the demeaned window; zeros when the window has no power."""
+    n = x.shape[0]
+    mean = 0.0
+    for i in range(n):
+        mean += x[i]
+    mean /= n
+    r = np.zeros(order + 1)
+    for lag in range(order + 1):
+        s = 0.0
+        for i in range(lag, n):
+            s += (x[i] - mean) * (x[i - lag] - mean)
+        r[lag] = s / n
+    for k in range(order):
+        out[k] = 0.0
+    if r[0] <= _EPS:
+        return
+    a = np.zeros(order)
+    tmp = np.zeros(order)
+    err = r[0]
+    for m in range(order):
+        acc = r[m + 1]
+        for j in range(m):
+            acc -= a[j] * r[m - j]
+        if err <= _EPS:
+            break
+        k = acc / err
+        for j in range(m):
+            tmp[j] = a[j] - k * a[m - 1 - j]
+        for j in range(m):
+            a[j] = tmp[j]
+        a[m] = k
+        err *= 1.0 - k * k
+    for k in range(order):
+        out[k] = a[k]
+
+
+@njit
+def _channel_features(
+    x: np.ndarray, thr_zc: float, thr_ssc: float, thr_wamp: float, out: np.ndarray
+) -> None:
+    """All per-channel features of one 1-D window into ``out`` (length FEATURES_PER_CHANNEL)."""
+    n = x.shape[0]
+    mav = 0.0
+    wl = 0.0
+    zc = 0.0
+    ssc = 0.0
+    sq = 0.0
+    s = 0.0
+    wamp = 0.0
+    sd1 = 0.0  # sum dx^2
+    sd2 = 0.0  # sum ddx^2
+    wl2 = 0.0  # sum |ddx|
+    for i in range(n):
+        v = x[i]
+        mav += abs(v)
+        sq += v * v
+        s += v
+        if i >= 1:
+            d = v - x[i - 1]
+            wl += abs(d)
+            sd1 += d * d
+            if abs(d) > thr_wamp:
+                wamp += 1.0
+            if x[i - 1] * v < 0.0 and abs(d) >= thr_zc:
+                zc += 1.0
+        if i >= 2:
+            dd = v - 2.0 * x[i - 1] + x[i - 2]
+            wl2 += abs(dd)
+            sd2 += dd * dd
+            a = x[i - 1] - x[i - 2]
+            b = x[i - 1] - v
+            if a * b > 0.0 and (abs(a) >= thr_ssc or abs(b) >= thr_ssc):
+                ssc += 1.0
+    mav /= n
+    mean = s / n
+    var = sq / n - mean * mean
+    if var < 0.0:
+        var = 0.0
+    out[0] = mav
+    out[1] = wl
+    out[2] = zc
+    out[3] = ssc
+    out[4] = np.sqrt(sq / n)
+    out[5] = np.log(var + _EPS)
+    out[6] = wamp
+    out[7] = np.log(mav + _EPS)
+    out[8] = np.log(wl / max(n - 1, 1) + _EPS)
+    _ar_yule_walker(x, 4, out[9:13])
+    # TD-PSD (Khushaba et al. 2012): moments from the signal and its derivatives, with a
+    # power normalisation (v ** 0.1 / 0.1) that makes them robust to amplitude changes.
+    m0 = np.sqrt(sq) ** 0.1 / 0.1
+    m2 = np.sqrt(sd1) ** 0.1 / 0.1
+    m4 = np.sqrt(sd2) ** 0.1 / 0.1
+    d02 = abs(m0 - m2) + _EPS
+    d04 = abs(m0 - m4) + _EPS
+    out[13] = np.log(m0 + _EPS)
+    out[14] = np.log(d02)
+    out[15] = np.log(d04)
+    out[16] = np.log(m0 / np.sqrt(d02 * d04) + _EPS)
+    out[17] = m2 / np.sqrt(m0 * m4 + _EPS)
+    out[18] = np.log((wl + _EPS) / (wl2 + _EPS))
+
+
+@njit
+def _window_features_kernel(
+    w: np.ndarray, thr_zc: float, thr_ssc: float, thr_wamp: float, out: np.ndarray
+) -> None:
+    nf = 19
+    for c in range(w.shape[0]):
+        _channel_features(w[c], thr_zc, thr_ssc, thr_wamp, out[c * nf : (c + 1) * nf])
+
+
+@njit
+def _sliding_kernel(
+    x: np.ndarray,
+    window: int,
+    increment: int,
+    first_start: int,
+    thr_zc: float,
+    thr_ssc: float,
+    thr_wamp: float,
+    out: np.ndarray,
+) -> None:
+    """Features of windows starting at first_start, first_start + increment, … in ``x``."""
+    for k in range(out.shape[0]):
+        s = first_start + k * increment
+        _window_features_kernel(x[:, s : s + window], thr_zc, thr_ssc, thr_wamp, out[k])
+
+
+@njit
+def _moving_rms_kernel(x: np.ndarray, tail: np.ndarray, out: np.ndarray) -> None:
+    """Moving RMS over ``tail.shape[1] + 1`` samples; ``tail`` holds the previous samples'
+    squares (state in/out). Each output sums its window directly (no drifting running sum)."""
+    n_ch, n = x.shape
+    m = tail.shape[1]
+    width = m + 1
+    for c in range(n_ch):
+        buf = np.empty(m + n)
+        for i in range(m):
+            buf[i] = tail[c, i]
+        for i in range(n):
+            buf[m + i] = x[c, i] * x[c, i]
+        for i in range(n):
+            s = 0.0
+            for j in range(i, i + width):
+                s += buf[j]
+            out[c, i] = np.sqrt(s / width)
+        for i in range(m):
+            tail[c, i] = buf[n + i]
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def _as_2d(x: np.ndarray, what: str) -> np.ndarray:
+    arr = np.asarray(x, dtype=np.float64)
+    if arr.ndim != 2:
+        raise ValueError(f"{what} must be 2-D (n_channels, n_samples), got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{what} contains NaN or inf; clean or gap-fill the signal first")
+    return np.ascontiguousarray(arr)
+
+
+def _check_thresholds(thr_zc: float, thr_ssc: float, thr_wamp: float) -> None:
+    for name, v in (("thr_zc", thr_zc), ("thr_ssc", thr_ssc), ("thr_wamp", thr_wamp)):
+        if not np.isfinite(v) or v < 0:
+            raise ValueError(f"{name} must be a finite value >= 0, got {v}")
+
+
+def window_features(
+    window: np.ndarray, thr_zc: float = 0.0, thr_ssc: float = 0.0, thr_wamp: float = 10.0
+) -> np.ndarray:
+    """All features of one multichannel window.
+
+    Parameters
+    ----------
+    window
+        ``(n_channels, n_samples)`` EMG, high-passed (no DC), n_samples >= 8.
+    thr_zc, thr_ssc
+        Amplitude thresholds (signal units) for zero crossings and slope sign changes.
+    thr_wamp
+        Willison amplitude threshold on ``|x[i] - x[i-1]|``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_channels * FEATURES_PER_CHANNEL,)`` channel-major, see :data:`FEATURE_NAMES`.
+    """
+    w = _as_2d(window, "window")
+    if w.shape[1] < 8:
+        raise ValueError(f"window needs at least 8 samples per channel, got {w.shape[1]}")
+    _check_thresholds(thr_zc, thr_ssc, thr_wamp)
+    out = np.empty(w.shape[0] * FEATURES_PER_CHANNEL)
+    _window_features_kernel(w, float(thr_zc), float(thr_ssc), float(thr_wamp), out)
+    return out
+
+
+def n_windows(n_samples: int, window: int, increment: int) -> int:
+    """How many complete windows a stream of ``n_samples`` holds."""
+    if n_samples < window:
+        return 0
+    return (n_samples - window) // increment + 1
+
+
+def _check_window(window: int, increment: int) -> None:
+    if int(window) != window or window < 8:
+        raise ValueError(f"window must be an integer >= 8 samples, got {window}")
+    if int(increment) != increment or increment < 1:
+        raise ValueError(f"increment must be an integer >= 1 sample, got {increment}")
+
+
+def sliding_window_features(
+    x: np.ndarray,
+    window: int,
+    increment: int,
+    thr_zc: float = 0.0,
+    thr_ssc: float = 0.0,
+    thr_wamp: float = 10.0,
+) -> np.ndarray:
+    """Features of every complete window of a whole recording (batch).
+
+    Parameters
+    ----------
+    x
+        ``(n_channels, n_samples)`` high-passed EMG.
+    window, increment
+        Window length and step in samples.
+    thr_zc, thr_ssc, thr_wamp
+        See :func:`window_features`.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_windows, n_channels * FEATURES_PER_CHANNEL)``; window ``k`` covers
+        ``[k * increment, k * increment + window)``.
+    """
+    arr = _as_2d(x, "x")
+    _check_window(window, increment)
+    _check_thresholds(thr_zc, thr_ssc, thr_wamp)
+    nw = n_windows(arr.shape[1], int(window), int(increment))
+    out = np.empty((nw, arr.shape[0] * FEATURES_PER_CHANNEL))
+    _sliding_kernel(
+        arr, int(window), int(increment), 0, float(thr_zc), float(thr_ssc), float(thr_wamp), out
+    )
+    return out
+
+
+class SlidingFeatures:
+    """Streaming sliding-window features: push chunks, get the windows they complete.
+
+    Parameters
+    ----------
+    n_channels
+        Channels per chunk (checked on every update).
+    window, increment
+        Window and step in samples.
+    thr_zc, thr_ssc, thr_wamp
+        See :func:`window_features`.
+    """
+
+    def __init__(
+        self,
+        n_channels: int,
+        window: int,
+        increment: int,
+        thr_zc: float = 0.0,
+        thr_ssc: float = 0.0,
+        thr_wamp: float = 10.0,
+    ) -> None:
+        _check_window(window, increment)
+        _check_thresholds(thr_zc, thr_ssc, thr_wamp)
+        if n_channels < 1:
+            raise ValueError(f"n_channels must be >= 1, got {n_channels}")
+        self.n_channels = int(n_channels)
+        self.window = int(window)
+        self.increment = int(increment)
+        self.thresholds = (float(thr_zc), float(thr_ssc), float(thr_wamp))
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget buffered samples; the next sample is sample 0 of a new stream."""
+        self._buf = np.zeros((self.n_channels, 0))
+        self._buf_start = 0  # stream index of _buf[:, 0]
+        self._next_start = 0  # stream index where the next window starts
+
+    @property
+    def samples_seen(self) -> int:
+        """Stream samples pushed since the last reset."""
+        return self._buf_start + self._buf.shape[1]
+
+    def update(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Push a chunk.
+
+        Parameters
+        ----------
+        x
+            ``(n_channels, n)`` block, n >= 0.
+
+        Returns
+        -------
+        features : numpy.ndarray
+            ``(n_new_windows, n_features)``.
+        ends : numpy.ndarray
+            Stream index one past the last sample of each new window.
+        """
+        arr = _as_2d(x, "chunk")
+        if arr.shape[0] != self.n_channels:
+            raise ValueError(
+                f"chunk has {arr.shape[0]} channels, this extractor expects {self.n_channels}"
+            )
+        buf = np.concatenate((self._buf, arr), axis=1) if self._buf.shape[1] else arr
+        end = self._buf_start + buf.shape[1]
+        first = self._next_start - self._buf_start
+        avail = end - self._next_start
+        nw = n_windows(avail, self.window, self.increment)
+        out = np.empty((nw, self.n_channels * FEATURES_PER_CHANNEL))
+        if nw:
+            _sliding_kernel(
+                np.ascontiguousarray(buf), self.window, self.increment, first, *self.thresholds, out
+            )
+        ends = self._next_start + self.window + self.increment * np.arange(nw, dtype=np.int64)
+        self._next_start += nw * self.increment
+        keep_from = self._next_start - self._buf_start  # keep from the next window's start
+        self._buf = buf[:, keep_from:].copy()
+        self._buf_start = self._next_start
+        return out, ends
+
+
+def moving_rms(x: np.ndarray, width: int) -> np.ndarray:
+    """Batch moving RMS envelope (causal; the first ``width - 1`` samples see zeros before 0).
+
+    Parameters
+    ----------
+    x
+        ``(n_channels, n_samples)``.
+    width
+        Samples per RMS window, >= 1.
+    """
+    env = MovingRMS(_as_2d(x, "x").shape[0], width)
+    return env.update(x)
+
+
+class MovingRMS:
+    """Streaming causal moving-RMS envelope with explicit state (zeros before the stream).
+
+    Parameters
+    ----------
+    n_channels
+        Channels per chunk.
+    width
+        Samples per RMS window, >= 1.
+    """
+
+    def __init__(self, n_channels: int, width: int) -> None:
+        if int(width) != width or width < 1:
+            raise ValueError(f"width must be an integer >= 1 sample, got {width}")
+        self.n_channels = int(n_channels)
+        self.width = int(width)
+        self.reset()
+
+    def reset(self) -> None:
+        """Zero the state."""
+        self._tail = np.zeros((self.n_channels, self.width - 1))
+
+    def update(self, x: np.ndarray) -> np.ndarray:
+        """Envelope of the chunk ``(n_channels, n)``, same shape."""
+        arr = _as_2d(x, "chunk")
+        if arr.shape[0] != self.n_channels:
+            raise ValueError(
+                f"chunk has {arr.shape[0]} channels, this envelope expects {self.n_channels}"
+            )
+        out = np.empty_like(arr)
+        _moving_rms_kernel(arr, self._tail, out)
+        return out
+
+
+def rectified_envelope(x: np.ndarray, alpha: float, state: np.ndarray | None = None) -> tuple[
+    np.ndarray, np.ndarray
+]:
+    """Full-wave rectification followed by a one-pole low-pass ``y += alpha * (|x| - y)``.
+
+    Parameters
+    ----------
+    x
+        ``(n_channels, n_samples)``.
+    alpha
+        Smoothing factor in (0, 1]; ``1 - exp(-2 pi fc / fs)`` for a cut-off ``fc``.
+    state
+        ``(n_channels,)`` last output of the previous chunk (zeros when None).
+
+    Returns
+    -------
+    envelope, state
+        Envelope of the chunk and the state to pass with the next chunk.
+    """
+    arr = _as_2d(x, "x")
+    if not 0.0 < alpha <= 1.0:
+        raise ValueError(f"alpha must be in (0, 1], got {alpha}")
+    st = np.zeros(arr.shape[0]) if state is None else np.array(state, dtype=np.float64)
+    if st.shape != (arr.shape[0],):
+        raise ValueError(f"state must have shape ({arr.shape[0]},), got {st.shape}")
+    out = np.empty_like(arr)
+    _rect_kernel(arr, float(alpha), st, out)
+    return out, st
+
+
+@njit
+def _rect_kernel(x: np.ndarray, alpha: float, state: np.ndarray, out: np.ndarray) -> None:
+    for c in range(x.shape[0]):
+        y = state[c]
+        for i in range(x.shape[1]):
+            y += alpha * (abs(x[c, i]) - y)
+            out[c, i] = y
+        state[c] = y
