@@ -51,5 +51,7 @@ def parse_speed(text: str) -> float:
     except ValueError:
         value = math.nan
     if not value > 0 or math.isinf(value):
-        raise ValueError(f"speed {text!r} is not allowed; allowed: '1' (real time), a factor > 0 like '60', or 'max'")
+        raise ValueError(
+            f"speed {text!r} is not allowed; allowed: '1' (real time), a factor > 0 like '60', or 'max'"
+        )
     return value

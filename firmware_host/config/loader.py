@@ -104,7 +104,8 @@ def _convert(tp: Any, value: Any, key: str, meta: Any) -> Any:
             return tuple(_convert(item_tp, v, f"{key}[{i}]", meta) for i, v in enumerate(value))
         if len(args) != len(value):
             raise ConfigError(f"{key} = {value!r} must have exactly {len(args)} items")
-        return tuple(_convert(a, v, f"{key}[{i}]", meta) for i, (a, v) in enumerate(zip(args, value)))
+        pairs = enumerate(zip(args, value, strict=True))
+        return tuple(_convert(a, v, f"{key}[{i}]", meta) for i, (a, v) in pairs)
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(f"{key} = {value!r} must be a number")
