@@ -1,0 +1,1 @@
+"""Slow, obviously correct reference implementations the numba kernels are checked against."""
