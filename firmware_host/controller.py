@@ -113,6 +113,7 @@ class Controller:
         self._next_sample: int | None = None
         self._last_data_t = 0.0
         self._stage_failing = False
+        self._sfreq: float | None = None
 
     def request_stop(self, reason: str = "stop requested") -> None:
         """Ask the loop to end after the current iteration (safe from signal handlers)."""
@@ -128,7 +129,7 @@ class Controller:
                 next_tick += self.tick_s
                 self.clock.sleep(next_tick - self.clock.now())
                 self._iterate()
-                if self.summary.data_s >= self.duration_s:
+                if self._duration_reached():
                     self._stop_reason = "duration reached"
                 elif self.source.finished:
                     self._stop_reason = "source finished"
@@ -161,10 +162,20 @@ class Controller:
             except Exception as exc:  # noqa: BLE001 - a fault never stops the recording
                 self._fault("actuation", exc)
 
+    def _duration_reached(self) -> bool:
+        return self._sfreq is not None and self.summary.n_samples >= self._wanted_samples()
+
+    def _wanted_samples(self) -> float:
+        if math.isinf(self.duration_s) or self._sfreq is None:
+            return math.inf
+        return round(self.duration_s * self._sfreq)
+
     def _trim_to_duration(self, chunk: Chunk) -> Chunk:
-        remaining = int(round((self.duration_s - self.summary.data_s) * chunk.sfreq))
-        if math.isinf(self.duration_s) or chunk.n_samples <= remaining:
+        self._sfreq = chunk.sfreq
+        remaining = self._wanted_samples() - self.summary.n_samples
+        if chunk.n_samples <= remaining:
             return chunk
+        remaining = int(remaining)
         return Chunk(chunk.data[:, :remaining], chunk.first_sample, chunk.sfreq,
                      chunk.channel_names, chunk.channel_types, chunk.timestamps[:remaining],
                      chunk.events)

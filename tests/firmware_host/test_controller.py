@@ -1,0 +1,144 @@
+"""The loop: pacing, duration, gaps, stage chain, faults never stop the recording."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from firmware_host.clock import FakeClock
+from firmware_host.controller import Controller
+from firmware_host.decision import Decision
+from firmware_host.pipeline import Pipeline, StageOutput
+from firmware_host.session import Session, SessionRecorder
+from tests.firmware_host.fakes import RampSource
+
+
+class CountingStage:
+    """Emits one decision per 100 samples seen; doubles the data for the next stage."""
+
+    name = "counting"
+
+    def __init__(self) -> None:
+        self.seen = 0
+        self.resets = 0
+
+    def update(self, chunk):
+        out = []
+        for s in range(chunk.first_sample, chunk.end_sample):
+            if s % 100 == 99:
+                out.append(Decision("stage", s, "N2", {"N2": 1.0}, model="test@1"))
+        self.seen += chunk.n_samples
+        return StageOutput(chunk, out)
+
+    def reset(self):
+        self.resets += 1
+
+
+class ExplodingStage:
+    name = "exploding"
+
+    def __init__(self, fail_from: int) -> None:
+        self.fail_from = fail_from
+
+    def update(self, chunk):
+        if chunk.first_sample >= self.fail_from:
+            raise RuntimeError("model file vanished")
+        return StageOutput(chunk, [])
+
+    def reset(self):
+        pass
+
+
+class RecordingActuation:
+    def __init__(self) -> None:
+        self.decisions, self.ticks, self.safe, self.closed = [], [], [], False
+
+    def on_decisions(self, decisions, now):
+        self.decisions.extend(decisions)
+
+    def tick(self, now, signal_ok):
+        self.ticks.append((now, signal_ok))
+
+    def safe_state(self, reason):
+        self.safe.append(reason)
+
+    def close(self):
+        self.closed = True
+
+
+def _run(tmp_path, source, stages, clock, **kw):
+    rec = SessionRecorder(tmp_path / "s", clock, fsync=False)
+    rec.start(sfreq=source.sfreq, channel_names=source.channel_names,
+              channel_types=source.channel_types, config={})
+    ctl = Controller(source, Pipeline(stages), rec, clock, **kw)
+    return ctl, ctl.run()
+
+
+def test_runs_for_the_duration_and_records_every_sample(tmp_path):
+    clock = FakeClock()
+    stage = CountingStage()
+    act = RecordingActuation()
+    ctl, summary = _run(tmp_path, RampSource(clock, 10_000), [stage], clock, duration_s=60.0,
+                        tick_s=0.3, actuation=act)
+    assert summary.stop_reason == "duration reached"
+    assert summary.n_samples == 6000 and stage.seen == 6000
+    s = Session(tmp_path / "s")
+    data, idx, _ = s.read()
+    np.testing.assert_array_equal(idx, np.arange(6000))
+    np.testing.assert_array_equal(data[1], 1000.0 + idx)
+    assert s.event_counts()["decision"] == 60
+    assert s.event_counts()["marker"] == 1
+    assert len(act.decisions) == 60 and act.closed
+    assert all(ok for _, ok in act.ticks)
+
+
+def test_stops_when_the_source_ends(tmp_path):
+    clock = FakeClock()
+    _, summary = _run(tmp_path, RampSource(clock, 555), [], clock, tick_s=0.25)
+    assert summary.stop_reason == "source finished"
+    assert summary.n_samples == 555
+
+
+def test_gaps_are_detected_from_sample_indices(tmp_path):
+    clock = FakeClock()
+    src = RampSource(clock, 1000, drop=((300, 340),))
+    _, summary = _run(tmp_path, src, [], clock, tick_s=0.5)
+    s = Session(tmp_path / "s")
+    assert summary.n_gaps == 1
+    gap = s.events("gap")[0]
+    assert gap.sample == 300 and gap.payload["missing"] == 40
+    assert s.summary()["n_gaps"] == 1
+
+
+def test_stage_fault_goes_safe_and_keeps_recording(tmp_path):
+    clock = FakeClock()
+    act = RecordingActuation()
+    _, summary = _run(tmp_path, RampSource(clock, 2000), [ExplodingStage(1000)], clock,
+                      tick_s=0.5, actuation=act)
+    assert summary.n_samples == 2000  # recording continued through the faults
+    assert summary.faults > 0
+    assert act.safe == ["stage chain failed"]  # once, not at every failing chunk
+    assert any(not ok for _, ok in act.ticks)
+    assert "model file vanished" in Session(tmp_path / "s").events("fault")[0].payload["error"]
+
+
+def test_stale_signal_is_reported_to_actuation(tmp_path):
+    clock = FakeClock()
+    act = RecordingActuation()
+    src = RampSource(clock, 3000, drop=((500, 2500),))  # 20 s of silence
+    _run(tmp_path, src, [], clock, tick_s=0.5, stale_after_s=5.0, actuation=act)
+    stale = [t for t, ok in act.ticks if not ok]
+    assert stale and min(stale) >= 5.0 + 5.0 - 0.5
+
+
+def test_stop_request_ends_the_run(tmp_path):
+    clock = FakeClock()
+    src = RampSource(clock, 100_000)
+    rec = SessionRecorder(tmp_path / "s", clock, fsync=False)
+    rec.start(sfreq=100.0, channel_names=src.channel_names, channel_types=src.channel_types,
+              config={})
+    ctl = Controller(src, Pipeline([]), rec, clock, tick_s=0.25,
+                     on_tick=lambda s: s.data_s >= 10 and ctl.request_stop("signal SIGTERM"))
+    summary = ctl.run()
+    assert summary.stop_reason == "signal SIGTERM"
+    assert src.closed
+    assert Session(tmp_path / "s").summary()["complete"]
