@@ -18,6 +18,7 @@ COMMANDS: tuple[str, ...] = (
     "cmd_run",
     "cmd_info",
     "cmd_check_config",
+    "cmd_emg_eval",
 )
 
 

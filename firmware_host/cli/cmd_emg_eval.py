@@ -1,0 +1,83 @@
+"""``somnoloop emg-eval --3dc ROOT``: grip-decoder accuracy on the real 3DC data set."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from firmware_host.cli.errors import UsageError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``emg-eval`` sub-command."""
+    p = sub.add_parser(
+        "emg-eval",
+        help="evaluate the EMG grip decoder on 3DC (train reps → test reps after the break)",
+    )
+    p.add_argument("--3dc", dest="root", default=None,
+                   help="3DC root holding Participant*/ (default: ../shared/data/emg/3dc)")
+    p.add_argument("--participants", default="",
+                   help="comma-separated participant numbers, e.g. 1,2,3 (default: all found)")
+    p.add_argument("--window-ms", type=float, default=200.0, help="window length in ms")
+    p.add_argument("--increment-ms", type=float, default=50.0, help="window step in ms")
+    p.add_argument("--highpass-hz", type=float, default=20.0, help="high-pass cut-off in Hz")
+    p.add_argument("--json", action="store_true", help="print the full report as JSON")
+    p.set_defaults(func=run)
+
+
+def _participants(spec: str, found: list[int]) -> list[int]:
+    if not spec:
+        return found
+    try:
+        wanted = [int(s) for s in spec.split(",") if s.strip()]
+    except ValueError:
+        raise UsageError(f"--participants must be comma-separated integers, got {spec!r}") from None
+    missing = [p for p in wanted if p not in found]
+    if missing:
+        raise UsageError(f"participants {missing} not in the data set; available: {found}")
+    return wanted
+
+
+def run(args: argparse.Namespace) -> int:
+    """Evaluate and print a table or the JSON report."""
+    from firmware_host.emg.dataset import default_root, list_participants
+    from firmware_host.emg.evaluate import evaluate_participant, summarise
+
+    root = args.root or str(default_root())
+    try:
+        found = list_participants(root)
+    except FileNotFoundError as exc:
+        raise UsageError(str(exc)) from None
+    if not found:
+        raise UsageError(f"no Participant<N> folders under {root}")
+    parts = _participants(args.participants, found)
+    if not 20 <= args.window_ms <= 1000 or not 1 <= args.increment_ms <= args.window_ms:
+        raise UsageError("need 20 <= --window-ms <= 1000 and 1 <= --increment-ms <= window")
+    per = {
+        p: evaluate_participant(root, p, args.window_ms, args.increment_ms, args.highpass_hz)
+        for p in parts
+    }
+    rep = summarise(per, args.window_ms, args.increment_ms)
+    if args.json:
+        print(json.dumps(rep, indent=2))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=f"3DC grip decoding, {args.window_ms:g}/{args.increment_ms:g} ms windows")
+    for col in ("participant", "ours 11-cl", "LDA 11-cl", "ours 5-grip", "LDA 5-grip",
+                "ours 3-cl", "LDA 3-cl"):
+        t.add_column(col, justify="right")
+    for p in parts:
+        d = per[p]
+        t.add_row(str(p), *(f"{100 * d[task][who]:.1f}" for task in ("11class", "5grip", "3class")
+                            for who in ("ours", "lda_baseline")))
+    b = rep["baseline"]
+    t.add_row("mean ± sd", *(
+        f"{100 * r[k]['mean']:.1f} ± {100 * r[k]['std']:.1f}"
+        for k in ("accuracy_11class", "accuracy_5grip", "accuracy_3class") for r in (rep, b)
+    ))
+    Console().print(t)
+    Console().print(f"decision cost {rep['decision_us']:.1f} µs, controller delay "
+                    f"{rep['controller_delay_ms']:.1f} ms")
+    return 0

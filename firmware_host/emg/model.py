@@ -1,0 +1,191 @@
+"""The per-user EMG grip model: front end settings, standardisation, classifier layers,
+force scaling; saved as a versioned ``.npz`` file (no pickle) that the device loads.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dsp.classify import Layer, check_layers, forward, softmax
+from dsp.emg_features import feature_index
+
+#: Version of the model file layout; bump when the layout or feature maths changes.
+MODEL_FORMAT_VERSION = 1
+_MAGIC = "somnoloop-emg-model"
+
+
+class ModelFileError(ValueError):
+    """A model file is missing, corrupt, or of an unsupported format version."""
+
+
+@dataclass
+class EmgModel:
+    """Everything needed to turn raw forearm EMG into grip probabilities and force.
+
+    Parameters
+    ----------
+    classes
+        Class names, index = classifier output.
+    channel_names
+        Channels the model was trained on, in order.
+    sfreq
+        Sampling rate in Hz.
+    window, increment
+        Window and step in samples.
+    highpass_hz
+        Cut-off of the causal high-pass applied before the features.
+    feature_names
+        Per-channel features (from :data:`dsp.emg_features.FEATURE_NAMES`) the classifier uses.
+    thresholds
+        ``(zc, ssc, wamp)`` thresholds of the feature kernels.
+    mean, scale
+        Standardisation of the selected features.
+    layers
+        Dense layers ``[(W, b, activation), …]`` giving class scores.
+    rest_level, mvc_level
+        Mean MAV over channels at rest and at maximum voluntary contraction (force scale).
+    name
+        Model name stamped into decisions.
+    meta
+        JSON-serialisable extras (cross-validated accuracy, creation time, …).
+    """
+
+    classes: tuple[str, ...]
+    channel_names: tuple[str, ...]
+    sfreq: float
+    window: int
+    increment: int
+    highpass_hz: float
+    feature_names: tuple[str, ...]
+    thresholds: tuple[float, float, float]
+    mean: np.ndarray
+    scale: np.ndarray
+    layers: list[Layer]
+    rest_level: float = 0.0
+    mvc_level: float = 1.0
+    name: str = "emg-lda"
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._idx = feature_index(len(self.channel_names), self.feature_names)
+        self._mav_idx = feature_index(len(self.channel_names), ("MAV",))
+        check_layers(self.layers)
+        n_in = self.layers[0][0].shape[0]
+        if self._idx.shape[0] != n_in or self.mean.shape != (n_in,) or self.scale.shape != (n_in,):
+            raise ValueError(
+                f"model expects {self._idx.shape[0]} features; layer input {n_in}, "
+                f"mean {self.mean.shape}, scale {self.scale.shape}"
+            )
+        if self.layers[-1][0].shape[1] != len(self.classes):
+            raise ValueError(
+                f"last layer gives {self.layers[-1][0].shape[1]} scores for {len(self.classes)} classes"
+            )
+
+    @property
+    def version(self) -> str:
+        """Model version string: format version and creation stamp."""
+        return f"v{MODEL_FORMAT_VERSION}-{self.meta.get('created', 'unknown')}"
+
+    @property
+    def tag(self) -> str:
+        """``name@version`` as stamped into decisions."""
+        return f"{self.name}@{self.version}"
+
+    def predict_proba(self, features: np.ndarray) -> np.ndarray:
+        """Class probabilities of full feature vectors ``(n, n_all)`` or ``(n_all,)``."""
+        f = np.atleast_2d(features)[:, self._idx]
+        return softmax(forward((f - self.mean) / self.scale, self.layers))
+
+    def force(self, features: np.ndarray) -> np.ndarray:
+        """Proportional output 0..1 from the mean MAV over channels of each window."""
+        mav = np.atleast_2d(features)[:, self._mav_idx].mean(axis=1)
+        span = max(self.mvc_level - self.rest_level, 1e-12)
+        return np.clip((mav - self.rest_level) / span, 0.0, 1.0)
+
+
+def save_model(model: EmgModel, path: str | Path) -> Path:
+    """Write ``model`` to ``path`` (``.npz``; written to a temp file then renamed)."""
+    path = Path(path)
+    header = {
+        "magic": _MAGIC,
+        "format_version": MODEL_FORMAT_VERSION,
+        "classes": list(model.classes),
+        "channel_names": list(model.channel_names),
+        "sfreq": model.sfreq,
+        "window": model.window,
+        "increment": model.increment,
+        "highpass_hz": model.highpass_hz,
+        "feature_names": list(model.feature_names),
+        "thresholds": list(model.thresholds),
+        "activations": [act for _, _, act in model.layers],
+        "rest_level": model.rest_level,
+        "mvc_level": model.mvc_level,
+        "name": model.name,
+        "meta": model.meta,
+    }
+    arrays = {"mean": model.mean, "scale": model.scale}
+    for i, (w, b, _) in enumerate(model.layers):
+        arrays[f"W{i}"] = w
+        arrays[f"b{i}"] = b
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as fh:
+        np.savez(fh, header=np.array(json.dumps(header)), **arrays)
+    tmp.replace(path)
+    return path
+
+
+def load_model(path: str | Path) -> EmgModel:
+    """Read a model file written by :func:`save_model`.
+
+    Raises
+    ------
+    ModelFileError
+        Missing file, not a model file, corrupt content, or another format version.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"EMG model file {path} does not exist")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            header = json.loads(str(z["header"]))
+            arrays = {k: np.array(z[k], dtype=np.float64) for k in z.files if k != "header"}
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError, EOFError) as exc:
+        raise ModelFileError(f"EMG model file {path} is corrupt or not a model file: {exc}") from None
+    if not isinstance(header, dict) or header.get("magic") != _MAGIC:
+        raise ModelFileError(f"{path} is not a somnoloop EMG model file")
+    version = header.get("format_version")
+    if version != MODEL_FORMAT_VERSION:
+        raise ModelFileError(
+            f"EMG model file {path} has format version {version}; this somnoloop reads version "
+            f"{MODEL_FORMAT_VERSION}: recalibrate with 'somnoloop calibrate-emg'"
+        )
+    try:
+        layers = [
+            (arrays[f"W{i}"], arrays[f"b{i}"], act) for i, act in enumerate(header["activations"])
+        ]
+        return EmgModel(
+            classes=tuple(header["classes"]),
+            channel_names=tuple(header["channel_names"]),
+            sfreq=float(header["sfreq"]),
+            window=int(header["window"]),
+            increment=int(header["increment"]),
+            highpass_hz=float(header["highpass_hz"]),
+            feature_names=tuple(header["feature_names"]),
+            thresholds=tuple(float(t) for t in header["thresholds"]),  # type: ignore[arg-type]
+            mean=arrays["mean"],
+            scale=arrays["scale"],
+            layers=layers,
+            rest_level=float(header["rest_level"]),
+            mvc_level=float(header["mvc_level"]),
+            name=str(header["name"]),
+            meta=dict(header.get("meta", {})),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelFileError(f"EMG model file {path} is corrupt: {exc}") from None
