@@ -1,0 +1,29 @@
+"""``[stager]`` configuration section."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from firmware_host.config.fields import setting
+
+
+@dataclass(frozen=True)
+class StagerConfig:
+    """``[stager]``: the real-time sleep stager."""
+
+    enabled: bool = setting(True, doc="run the stager in the pipeline")
+    eeg_channel: str = setting("C4-M1", doc="EEG channel the stager reads (central, mastoid ref)")
+    eog_channel: str = setting("", doc="EOG channel name ('' = none); used when the model has it")
+    emg_channel: str = setting("", doc="chin EMG channel name ('' = none); used when the model has it")
+    staging_sfreq: float = setting(100.0, min=50.0, max=500.0,
+                                   doc="rate (Hz) the stager resamples to; must match the model")
+    model_path: str = setting("", doc="model JSON file; '' = the shipped default model")
+    provisional_s: float = setting(0.0, min=0.0, max=30.0,
+                                   doc="seconds between provisional updates (0 = off)")
+    hmm: bool = setting(True, doc="causal HMM forward filter over epoch posteriors")
+    flat_uv: float = setting(0.5, min=0.0, max=50.0,
+                             doc="1-s window std below this (µV) counts as flat")
+    artefact_uv: float = setting(1500.0, min=50.0, max=1e6,
+                                 doc="1-s window peak-to-peak above this (µV) counts as artefact")
+    max_bad_fraction: float = setting(0.5, min=0.0, max=1.0,
+                                      doc="epoch is 'unscorable' when more of its seconds are bad")

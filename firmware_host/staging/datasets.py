@@ -1,0 +1,161 @@
+"""Labelled recordings for evaluation and training: DREAMS text layout, EDF + hypnogram.
+
+Every loader returns :class:`Recording` objects: channel data in µV, the sampling rate,
+and the expert stages as one AASM label per 30-s epoch (``W N1 N2 N3 REM`` or ``"?"`` for
+movement/unknown epochs, which evaluation skips).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+#: AASM stage names in model/probability order.
+STAGES: tuple[str, ...] = ("W", "N1", "N2", "N3", "REM")
+#: R&K code (DREAMS hypnograms) → AASM label; S3 and S4 merge into N3.
+RK_TO_AASM: dict[int, str] = {5: "W", 4: "REM", 3: "N1", 2: "N2", 1: "N3", 0: "N3"}
+#: DREAMS excerpt sampling rates (Hz), from the database README.
+DREAMS_SFREQ: dict[int, float] = {1: 100.0, 2: 200.0, 3: 50.0, 4: 200.0, 5: 200.0, 6: 200.0,
+                                  7: 200.0, 8: 200.0}
+
+
+@dataclass
+class Recording:
+    """One labelled recording.
+
+    Parameters
+    ----------
+    name
+        Identifier (e.g. ``"dreams-1"``), also the subject for leave-one-out splits.
+    data
+        ``(n_channels, n_samples)`` float64 µV.
+    sfreq
+        Sampling rate in Hz.
+    channel_names, channel_types
+        Per row of ``data``.
+    stages
+        One AASM label per 30-s epoch starting at sample 0 (``"?"`` = not scored).
+    """
+
+    name: str
+    data: np.ndarray
+    sfreq: float
+    channel_names: tuple[str, ...]
+    channel_types: tuple[str, ...]
+    stages: list[str] = field(default_factory=list)
+    subject: str = ""
+
+
+def majority_epochs(labels: list[str], per_epoch: int) -> list[str]:
+    """Collapse short labels into epochs by majority vote (ties: the first-reached label).
+
+    Parameters
+    ----------
+    labels
+        Labels of consecutive sub-epochs (e.g. 5-s R&K → AASM names).
+    per_epoch
+        Sub-epochs per epoch (6 for 5-s labels in 30-s epochs).
+    """
+    out = []
+    for j in range(len(labels) // per_epoch):
+        chunk = labels[j * per_epoch : (j + 1) * per_epoch]
+        counts = Counter(chunk)
+        best = max(counts.values())
+        out.append(next(lab for lab in chunk if counts[lab] == best))
+    return out
+
+
+def read_dreams_hypnogram(path: str | Path) -> list[str]:
+    """5-s R&K hypnogram file → AASM label per 5 s (movement/unknown → ``"?"``)."""
+    lines = Path(path).read_text().split()
+    if not lines or not lines[0].startswith("["):
+        raise ValueError(f"{path}: not a DREAMS hypnogram (first line should be '[Hypnogram]')")
+    return [RK_TO_AASM.get(int(v), "?") for v in lines[1:]]
+
+
+def load_dreams_excerpt(root: str | Path, k: int) -> Recording:
+    """Load DREAMS spindle excerpt ``k`` (its central EEG channel and 30-s stages).
+
+    Parameters
+    ----------
+    root
+        Folder with ``excerptK.txt`` and ``Hypnogram_excerptK.txt``.
+    k
+        Excerpt number (1–8).
+    """
+    root = Path(root)
+    if k not in DREAMS_SFREQ:
+        raise ValueError(f"DREAMS excerpt {k} does not exist; allowed: 1..8")
+    f = root / f"excerpt{k}.txt"
+    h = root / f"Hypnogram_excerpt{k}.txt"
+    for p in (f, h):
+        if not p.is_file():
+            raise FileNotFoundError(f"DREAMS file missing: {p}")
+    sfreq = DREAMS_SFREQ[k]
+    with f.open() as fh:
+        chan = fh.readline().strip().strip("[]")
+        # only the first 30 min (excerpt 6 has stray lines after them)
+        x = np.loadtxt(fh, max_rows=int(sfreq * 1800), dtype=np.float64)
+    labels5 = read_dreams_hypnogram(h)
+    stages = majority_epochs(labels5, 6)
+    return Recording(name=f"dreams-{k}", data=x[None, :], sfreq=sfreq, channel_names=(chan,),
+                     channel_types=("eeg",), stages=stages, subject=f"dreams-{k}")
+
+
+#: EDF physical units MNE recognises (and scales to volts); anything else is returned as is.
+_MNE_UNITS = {"uV": 1e6, "µV": 1e6, "mV": 1e6, "V": 1e6, "nV": 1e6}
+
+
+def load_edf_recording(path: str | Path, hypnogram: str | Path | None = None, *,
+                       eeg: str = "", eog: str = "", emg: str = "",
+                       epoch_s: float = 30.0) -> Recording:
+    """An EDF/EDF+ recording (Sleep-EDF PSG, exported sessions, …) with its stages.
+
+    Parameters
+    ----------
+    path
+        The EDF file with the signals.
+    hypnogram
+        EDF+ file with ``Sleep stage …`` annotations (Sleep-EDF ``*-Hypnogram.edf``);
+        ``None`` = use stage annotations inside ``path`` if any.
+    eeg, eog, emg
+        Channel names ('' for EEG = the first channel; '' for EOG/EMG = not used).
+    epoch_s
+        Epoch length of the stages.
+
+    Notes
+    -----
+    Values come back in µV. MNE scales recognised units (uV, mV, V) to volts; a unit it does
+    not recognise (e.g. DREAMS' ``UV``) is returned unscaled and is taken as µV already.
+    """
+    import mne
+
+    from firmware_host.staging.training import read_hypnogram_annotations
+
+    raw = mne.io.read_raw_edf(str(path), preload=False, verbose="error")
+    names = list(raw.ch_names)
+    wanted = [(eeg or names[0], "eeg")] + [(n, t) for n, t in ((eog, "eog"), (emg, "emg")) if n]
+    missing = [n for n, _ in wanted if n not in names]
+    if missing:
+        raise ValueError(f"{path}: channels {missing} not found; available: {names}")
+    picks = [n for n, _ in wanted]
+    sfreqs = {raw.info["sfreq"]}
+    data = raw.get_data(picks=picks)
+    units = getattr(raw, "_orig_units", {}) or {}
+    for i, n in enumerate(picks):
+        data[i] *= _MNE_UNITS.get(units.get(n, "uV"), 1.0)
+    stages: list[str] = []
+    if hypnogram:
+        stages = read_hypnogram_annotations(str(hypnogram), epoch_s)
+    elif any("Sleep stage" in d for d in raw.annotations.description):
+        stages = read_hypnogram_annotations(str(path), epoch_s)
+    # Sleep-EDF hypnograms start at the recording start; trim to the signal length
+    n_ep = int(data.shape[1] // (epoch_s * raw.info["sfreq"]))
+    stages = (stages + ["?"] * n_ep)[:n_ep] if stages else []
+    return Recording(name=Path(path).stem, data=np.ascontiguousarray(data),
+                     sfreq=float(sfreqs.pop()), channel_names=tuple(picks),
+                     channel_types=tuple(t for _, t in wanted), stages=stages,
+                     subject=Path(path).stem[:5])

@@ -1,0 +1,76 @@
+"""Agreement metrics for hypnograms: accuracy, Cohen's κ, macro-F1, confusion, flicker."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from firmware_host.staging.datasets import STAGES
+
+
+def confusion(truth: Sequence[str], pred: Sequence[str],
+              labels: Sequence[str] = STAGES) -> np.ndarray:
+    """``(k, k)`` counts, rows = truth, columns = prediction (pairs outside ``labels`` skipped)."""
+    idx = {s: i for i, s in enumerate(labels)}
+    cm = np.zeros((len(labels), len(labels)), dtype=np.int64)
+    for t, p in zip(truth, pred, strict=True):
+        if t in idx and p in idx:
+            cm[idx[t], idx[p]] += 1
+    return cm
+
+
+def agreement(truth: Sequence[str], pred: Sequence[str],
+              labels: Sequence[str] = STAGES) -> dict[str, Any]:
+    """Accuracy, Cohen's κ, macro-F1 (over classes present in truth or prediction), confusion.
+
+    Epochs whose truth is not a stage (``"?"``) are skipped; a predicted ``"unscorable"``
+    counts as wrong (it is kept in ``n_unscorable``).
+    """
+    t2, p2 = [], []
+    n_uns = 0
+    for t, p in zip(truth, pred, strict=True):
+        if t not in labels:
+            continue
+        if p not in labels:
+            n_uns += 1
+        t2.append(t)
+        p2.append(p)
+    n = len(t2)
+    cm = confusion(t2, p2, labels)
+    if n == 0:
+        return {"n_epochs": 0, "accuracy": float("nan"), "kappa": float("nan"),
+                "macro_f1": float("nan"), "confusion": cm.tolist(), "n_unscorable": n_uns}
+    acc = float(np.trace(cm)) / n
+    pe = float(np.sum(cm.sum(axis=1) * cm.sum(axis=0))) / (n * n)
+    kappa = (acc - pe) / (1.0 - pe) if pe < 1.0 else 0.0
+    f1s = []
+    for i in range(len(labels)):
+        tp = cm[i, i]
+        support, predicted = cm[i].sum(), cm[:, i].sum()
+        if support == 0 and predicted == 0:
+            continue
+        f1s.append(2.0 * tp / (support + predicted))
+    return {"n_epochs": n, "accuracy": acc, "kappa": float(kappa),
+            "macro_f1": float(np.mean(f1s)), "confusion": cm.tolist(), "n_unscorable": n_uns}
+
+
+def flicker_per_hour(labels: Sequence[str], epoch_s: float = 30.0) -> float:
+    """Stage changes per hour of a label sequence."""
+    if len(labels) < 2:
+        return 0.0
+    changes = sum(1 for a, b in zip(labels[:-1], labels[1:], strict=True) if a != b)
+    return changes / (len(labels) * epoch_s / 3600.0)
+
+
+def transition_counts(hypnograms: Sequence[Sequence[str]],
+                      labels: Sequence[str] = STAGES) -> np.ndarray:
+    """``(k, k)`` counts of epoch-to-epoch transitions over several hypnograms."""
+    idx = {s: i for i, s in enumerate(labels)}
+    c = np.zeros((len(labels), len(labels)))
+    for h in hypnograms:
+        for a, b in zip(h[:-1], h[1:], strict=False):
+            if a in idx and b in idx:
+                c[idx[a], idx[b]] += 1
+    return c

@@ -1,0 +1,164 @@
+"""Stager model files: a JSON document holding a standardised multinomial logistic regression
+over :mod:`dsp.spectral` epoch features, the class prior and the HMM transition matrix.
+
+The file is small (a few kB), human-readable and versioned: ``format`` and
+``format_version`` are checked on load (clear error on mismatch), and ``name@version`` is
+stamped into every decision.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dsp.spectral import feature_names
+
+FORMAT = "somnoloop-stager"
+FORMAT_VERSION = 1
+#: The model shipped with the package (made by ``tools/train_stager.py``).
+DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "stager_default.json"
+
+
+class ModelFormatError(ValueError):
+    """A model file is missing, malformed, or written for another format version."""
+
+
+@dataclass(frozen=True)
+class StagerModel:
+    """A loaded stager model.
+
+    Parameters
+    ----------
+    name, version
+        Identify the model; ``tag`` = ``"name@version"``.
+    sfreq, epoch_s
+        Staging rate (Hz) and epoch length (s) the features were computed at.
+    features
+        ``{role: [feature names]}`` with roles ``eeg``, ``eog``, ``emg``; columns are the
+        concatenation in role order ``eeg, eog, emg``.
+    classes
+        Class names in probability order.
+    mean, scale, coef, intercept
+        Standardisation and linear weights.
+    prior
+        Training class prior (for the HMM's posterior → likelihood step).
+    transition
+        ``(k, k)`` row-stochastic stage transition matrix.
+    temperature
+        Softmax temperature (calibration).
+    meta
+        Provenance: training data, script, metrics.
+    """
+
+    name: str
+    version: str
+    sfreq: float
+    epoch_s: float
+    features: dict[str, list[str]]
+    classes: list[str]
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: np.ndarray
+    prior: np.ndarray
+    transition: np.ndarray
+    temperature: float = 1.0
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def tag(self) -> str:
+        """``name@version`` as stamped into decisions."""
+        return f"{self.name}@{self.version}"
+
+    def column_index(self, role: str) -> np.ndarray:
+        """Indices into :func:`dsp.spectral.feature_names` of the features used for a role."""
+        all_names = feature_names()
+        return np.array([all_names.index(n) for n in self.features.get(role, [])], dtype=np.intp)
+
+    @property
+    def roles(self) -> list[str]:
+        """Channel roles the model needs, in column order."""
+        return [r for r in ("eeg", "eog", "emg") if self.features.get(r)]
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON document of this model."""
+        return {
+            "format": FORMAT, "format_version": FORMAT_VERSION, "name": self.name,
+            "version": self.version, "sfreq": self.sfreq, "epoch_s": self.epoch_s,
+            "features": self.features, "classes": self.classes,
+            "mean": self.mean.tolist(), "scale": self.scale.tolist(), "coef": self.coef.tolist(),
+            "intercept": self.intercept.tolist(), "prior": self.prior.tolist(),
+            "transition": self.transition.tolist(), "temperature": self.temperature,
+            "meta": self.meta,
+        }
+
+
+def save_model(model: StagerModel, path: str | Path) -> None:
+    """Write a model as JSON."""
+    Path(path).write_text(json.dumps(model.to_json(), indent=1) + "\n", encoding="utf-8")
+
+
+def load_model(path: str | Path | None = None) -> StagerModel:
+    """Load and validate a model file (``None`` or ``""`` = the shipped default).
+
+    Raises
+    ------
+    ModelFormatError
+        File missing/unreadable, not a stager model, another ``format_version``, or
+        inconsistent array shapes / unknown feature names.
+    """
+    p = Path(path) if path else DEFAULT_MODEL
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ModelFormatError(f"stager model {p}: cannot read ({exc.strerror})") from None
+    except json.JSONDecodeError as exc:
+        raise ModelFormatError(f"stager model {p}: not valid JSON ({exc})") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise ModelFormatError(f"stager model {p}: not a '{FORMAT}' file")
+    if doc.get("format_version") != FORMAT_VERSION:
+        raise ModelFormatError(
+            f"stager model {p}: format_version {doc.get('format_version')!r} is not supported; "
+            f"this somnoloop reads format_version {FORMAT_VERSION} (re-export the model with "
+            "tools/train_stager.py)"
+        )
+    try:
+        m = StagerModel(
+            name=str(doc["name"]), version=str(doc["version"]), sfreq=float(doc["sfreq"]),
+            epoch_s=float(doc["epoch_s"]),
+            features={k: list(v) for k, v in doc["features"].items()},
+            classes=list(doc["classes"]), mean=np.asarray(doc["mean"], float),
+            scale=np.asarray(doc["scale"], float), coef=np.asarray(doc["coef"], float),
+            intercept=np.asarray(doc["intercept"], float), prior=np.asarray(doc["prior"], float),
+            transition=np.asarray(doc["transition"], float),
+            temperature=float(doc.get("temperature", 1.0)), meta=dict(doc.get("meta", {})),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelFormatError(f"stager model {p}: missing or bad field ({exc})") from None
+    _validate(m, p)
+    return m
+
+
+def _validate(m: StagerModel, p: Path) -> None:
+    known = set(feature_names())
+    unknown = [n for names in m.features.values() for n in names if n not in known]
+    bad_roles = sorted(set(m.features) - {"eeg", "eog", "emg"})
+    if unknown or bad_roles or not m.features.get("eeg"):
+        raise ModelFormatError(
+            f"stager model {p}: needs 'eeg' features; unknown roles {bad_roles}, "
+            f"unknown features {unknown}"
+        )
+    n_f = sum(len(v) for v in m.features.values())
+    k = len(m.classes)
+    shapes = {"mean": (m.mean.shape, (n_f,)), "scale": (m.scale.shape, (n_f,)),
+              "coef": (m.coef.shape, (k, n_f)), "intercept": (m.intercept.shape, (k,)),
+              "prior": (m.prior.shape, (k,)), "transition": (m.transition.shape, (k, k))}
+    for name, (got, want) in shapes.items():
+        if got != want:
+            raise ModelFormatError(f"stager model {p}: {name} has shape {got}, expected {want}")
+    if np.any(m.scale <= 0) or np.any(m.prior <= 0) or m.temperature <= 0:
+        raise ModelFormatError(f"stager model {p}: scale, prior and temperature must be > 0")

@@ -1,0 +1,262 @@
+"""The real-time sleep stager: a causal pipeline :class:`~firmware_host.pipeline.Stage`.
+
+Per 30-s epoch (aligned to the first sample the stager saw): resample the configured EEG
+(and EOG / chin EMG when the model uses them) causally to the staging rate, check signal
+quality (flat / artefact seconds → ``"unscorable"``), compute :mod:`dsp.spectral` features of
+that epoch only, score them with the model's logistic regression and filter the posteriors
+with a causal HMM forward pass. Nothing looks ahead: a decision for epoch ``k`` uses samples
+up to the end of epoch ``k`` and the filtered state of epochs ``< k``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from dsp.hmm import forward_step, validate_transition
+from dsp.linear import softmax_linear
+from dsp.spectral import epoch_features
+from firmware_host.chunk import Chunk
+from firmware_host.decision import Decision
+from firmware_host.pipeline import StageOutput
+from firmware_host.staging.config import StagerConfig
+from firmware_host.staging.datasets import STAGES
+from firmware_host.staging.model import StagerModel, load_model
+from firmware_host.staging.resampler import StreamResampler
+
+UNSCORABLE = "unscorable"
+
+
+class SleepStager:
+    """Causal epoch-by-epoch sleep stager (a pipeline ``Stage``).
+
+    Parameters
+    ----------
+    cfg
+        The ``[stager]`` section.
+    model
+        A loaded :class:`StagerModel`.
+    sfreq
+        Input sampling rate (Hz).
+    rows
+        ``{role: row index in the chunk}`` for ``eeg`` and optionally ``eog``/``emg``.
+    """
+
+    name = "stager"
+
+    def __init__(self, cfg: StagerConfig, model: StagerModel, sfreq: float,
+                 rows: dict[str, int]) -> None:
+        missing = [r for r in model.roles if r not in rows]
+        if missing:
+            raise ValueError(
+                f"stager model {model.tag} needs channel roles {model.roles}; "
+                f"not configured: {missing} (set stager.eog_channel / stager.emg_channel)"
+            )
+        self.cfg = cfg
+        self.model = model
+        self.sfreq = float(sfreq)
+        self.roles = model.roles
+        self.rows = [rows[r] for r in self.roles]
+        self._cols = [model.column_index(r) for r in self.roles]
+        self.trans = validate_transition(model.transition)
+        self.n_epoch = int(round(model.epoch_s * model.sfreq))
+        self._prov_step = (int(round(cfg.provisional_s * model.sfreq))
+                           if cfg.provisional_s > 0 else 0)
+        self.reset()
+
+    # -- Stage protocol -------------------------------------------------------------------
+    def reset(self) -> None:
+        """Forget all state: next chunk starts a new epoch grid and a fresh HMM."""
+        self._res = StreamResampler(self.sfreq, self.model.sfreq, len(self.rows))
+        self._origin: int | None = None  # absolute input sample of epoch 0
+        self._expected: int | None = None
+        self._buf = np.zeros((len(self.rows), 0))  # resampled samples from _buf_start on
+        self._buf_start = 0  # resampled index (since origin) of _buf[:, 0]
+        self._epoch = 0  # next epoch to complete (global index since origin)
+        self._alpha = self.model.prior / self.model.prior.sum()
+        self._next_prov = self._prov_step
+        self._epoch_offset = 0
+        self.history: list[str] = []
+
+    def update(self, chunk: Chunk) -> StageOutput:
+        """Consume one chunk; return decisions for every epoch completed by it."""
+        if chunk.n_samples == 0:
+            return StageOutput(chunk, [])
+        if abs(chunk.sfreq - self.sfreq) > 1e-9:
+            raise ValueError(f"stager built for {self.sfreq} Hz, chunk has {chunk.sfreq} Hz")
+        data = chunk.data
+        first = chunk.first_sample
+        if self._expected is not None and first != self._expected:
+            self._restart_after_gap(first)
+        if self._origin is None:
+            self._origin = first
+        skip = max(self._origin - first, 0)  # samples before the (re)aligned epoch grid
+        self._expected = chunk.end_sample
+        if skip >= chunk.n_samples:
+            return StageOutput(chunk, [])
+        x = np.asarray(data[self.rows, skip:], dtype=np.float64)
+        if not np.all(np.isfinite(x)):
+            x = np.where(np.isfinite(x), x, 0.0)
+        y = self._res.process(x)
+        self._buf = np.concatenate([self._buf, y], axis=1)
+        decisions: list[Decision] = []
+        n = self.n_epoch
+        while True:
+            avail = self._buf_start + self._buf.shape[1]  # resampled samples since origin
+            ep_end = (self._epoch + 1) * n
+            t = self._next_prov if self._prov_step else None
+            if t is not None and (t < n or t % n == 0):
+                self._next_prov += self._prov_step  # no full window yet / an epoch end
+                continue
+            if t is not None and t < ep_end:
+                if t > avail:
+                    break
+                decisions.append(self._provisional(t))
+                self._next_prov += self._prov_step
+                continue
+            if ep_end > avail:
+                break
+            a = ep_end - n - self._buf_start
+            decisions.append(self._score_epoch(self._buf[:, a : a + n]))
+            self._epoch += 1
+            # keep the scored epoch as history for the next provisional windows
+            self._buf = self._buf[:, a:]
+            self._buf_start += a
+        return StageOutput(chunk, decisions)
+
+    # -- internals ------------------------------------------------------------------------
+    def _restart_after_gap(self, first: int) -> None:
+        """Samples were lost: drop the partial epoch, realign to the epoch grid after ``first``."""
+        assert self._origin is not None
+        per_epoch_in = self.model.epoch_s * self.sfreq
+        k = int(np.ceil((first - self._origin) / per_epoch_in))
+        new_origin = self._origin + int(round(k * per_epoch_in))
+        alpha, hist, offset = self._alpha, self.history, self._epoch_offset
+        self.reset()
+        self._alpha, self.history = alpha, hist
+        self._origin = new_origin
+        self._epoch_offset = offset + k  # epoch numbering continues on the original grid
+
+    def _epoch_number(self) -> int:
+        return self._epoch + self._epoch_offset
+
+    def _last_input_sample(self, resampled_index: int) -> int:
+        """Absolute input sample index of the last input used by resampled sample ``i``."""
+        assert self._origin is not None
+        return self._origin + (resampled_index * self._res.down) // self._res.up
+
+    def _quality(self, seg: np.ndarray) -> tuple[bool, dict[str, float]]:
+        """Flat / artefact seconds of the EEG row; ``True`` when the epoch is scorable."""
+        fs = int(round(self.model.sfreq))
+        eeg = seg[0]
+        n_sec = eeg.size // fs
+        w = eeg[: n_sec * fs].reshape(n_sec, fs)
+        flat = w.std(axis=1) < self.cfg.flat_uv
+        art = (w.max(axis=1) - w.min(axis=1)) > self.cfg.artefact_uv
+        bad = float(np.mean(flat | art))
+        q = {"flat_fraction": float(flat.mean()), "artefact_fraction": float(art.mean()),
+             "bad_fraction": bad}
+        return bad <= self.cfg.max_bad_fraction, q
+
+    def _posterior(self, seg: np.ndarray) -> np.ndarray:
+        feats = [epoch_features(seg[i], self.model.sfreq)[c] for i, c in enumerate(self._cols)]
+        m = self.model
+        return softmax_linear(np.concatenate(feats), m.mean, m.scale, m.coef, m.intercept,
+                              m.temperature)
+
+    def _probs_dict(self, p: np.ndarray) -> dict[str, float]:
+        d = {s: 0.0 for s in STAGES}
+        for cls, v in zip(self.model.classes, p, strict=True):
+            d[cls] = float(v)
+        return d
+
+    def _score_epoch(self, seg: np.ndarray) -> Decision:
+        ok, q = self._quality(seg)
+        k = self._epoch_number()
+        end_idx = (self._epoch + 1) * self.n_epoch - 1
+        details: dict[str, Any] = {"epoch": k, "provisional": False, "quality": q}
+        if ok:
+            post = self._posterior(seg)
+            details["classifier"] = self._probs_dict(post)
+            if self.cfg.hmm:
+                self._alpha = forward_step(self._alpha, self.trans, post, self.model.prior)
+                probs = self._alpha
+            else:
+                probs = post
+            label = self.model.classes[int(np.argmax(probs))]
+        else:
+            # no evidence: the HMM only predicts forward
+            self._alpha = self._alpha @ self.trans if self.cfg.hmm else self._alpha
+            probs = self._alpha if self.cfg.hmm else self.model.prior / self.model.prior.sum()
+            label = UNSCORABLE
+        self.history.append(label)
+        return Decision(kind="stage", sample=self._last_input_sample(end_idx), label=label,
+                        probabilities=self._probs_dict(probs), model=self.model.tag,
+                        details=details)
+
+    def _provisional(self, t: int) -> Decision:
+        """Provisional decision on the trailing epoch-length window ending at resampled ``t``.
+
+        Uses the HMM prediction from the last final epoch but does not update the HMM.
+        """
+        local = t - self._buf_start
+        seg = self._buf[:, local - self.n_epoch : local]
+        ok, q = self._quality(seg)
+        m = self.model
+        probs = self._alpha @ self.trans if self.cfg.hmm else m.prior / m.prior.sum()
+        if ok:
+            post = self._posterior(seg)
+            if self.cfg.hmm:
+                probs = probs * post / m.prior
+                probs = probs / probs.sum()
+            else:
+                probs = post
+            label = m.classes[int(np.argmax(probs))]
+        else:
+            label = UNSCORABLE
+        return Decision(kind="stage", sample=self._last_input_sample(t - 1), label=label,
+                        probabilities=self._probs_dict(probs), model=m.tag,
+                        details={"epoch": self._epoch_number(), "provisional": True,
+                                 "quality": q})
+
+
+def build_stager(cfg: StagerConfig, sfreq: float, channel_names: Sequence[str],
+                 channel_types: Sequence[str]) -> SleepStager:
+    """Build the stager for a source's channel layout.
+
+    Parameters
+    ----------
+    cfg
+        ``[stager]`` section (``model_path`` '' = shipped default model).
+    sfreq
+        Source sampling rate (Hz).
+    channel_names, channel_types
+        The source's channels; ``cfg.eeg_channel`` must be one of them ('' = first EEG).
+
+    Raises
+    ------
+    ValueError
+        A configured channel is missing (the message lists the available ones).
+    """
+    model = load_model(cfg.model_path or None)
+    if abs(model.sfreq - cfg.staging_sfreq) > 1e-9:
+        raise ValueError(f"stager.staging_sfreq is {cfg.staging_sfreq} Hz but model {model.tag} "
+                         f"was trained at {model.sfreq} Hz")
+    names = list(channel_names)
+    rows: dict[str, int] = {}
+    for role, wanted in (("eeg", cfg.eeg_channel), ("eog", cfg.eog_channel),
+                         ("emg", cfg.emg_channel)):
+        if wanted:
+            if wanted not in names:
+                raise ValueError(f"stager.{role}_channel {wanted!r} is not a source channel; "
+                                 f"available: {names}")
+            rows[role] = names.index(wanted)
+        else:
+            typed = [i for i, t in enumerate(channel_types) if t == role]
+            if typed and role in model.roles:
+                rows[role] = typed[0]
+    if "eeg" not in rows:
+        raise ValueError(f"stager needs an EEG channel; source channels: {names}")
+    return SleepStager(cfg, model, sfreq, rows)

@@ -1,0 +1,128 @@
+"""Model fitting for the stager (used by ``tools/train_stager.py`` and ``stage-eval --loo``).
+
+Features are computed exactly as the live path computes them: the same causal
+:class:`~firmware_host.staging.resampler.StreamResampler`, then :func:`dsp.spectral.night_features`
+(equal, row by row, to the per-epoch :func:`dsp.spectral.epoch_features` the stager calls).
+Fitting needs scikit-learn (a dev extra); inference does not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from dsp.spectral import feature_names, night_features
+from firmware_host.staging.datasets import STAGES, Recording
+from firmware_host.staging.metrics import transition_counts
+from firmware_host.staging.model import StagerModel
+from firmware_host.staging.resampler import StreamResampler
+
+#: Scale-free EEG features of the default model: relative powers, ratios, spectral shape,
+#: Hjorth mobility/complexity, zero-crossings, kurtosis/skewness. Absolute amplitudes are
+#: left out on purpose: they depend on the amplifier, electrode and patient.
+SCALE_FREE = tuple(
+    n for n in feature_names()
+    if not n.startswith(("logabs_", "log_")) and n != "hjorth_logact"
+)
+MODEL_NAME = "somnoloop-logreg"
+#: Floor probability of a class with no training epochs (REM in DREAMS 1-5).
+ABSENT_CLASS_PROB = 0.01
+
+
+def resampled(rec: Recording, rows: Sequence[int], sfreq: float) -> np.ndarray:
+    """Rows of a recording through the live path's causal resampler."""
+    r = StreamResampler(rec.sfreq, sfreq, len(rows))
+    return r.process(rec.data[list(rows)])
+
+
+def recording_features(rec: Recording, rows: dict[str, int], features: dict[str, list[str]],
+                       sfreq: float = 100.0, epoch_s: float = 30.0) -> np.ndarray:
+    """``(n_epochs, n_model_features)`` for a recording, columns in role order eeg, eog, emg."""
+    names = feature_names()
+    roles = [r for r in ("eeg", "eog", "emg") if features.get(r)]
+    x = resampled(rec, [rows[r] for r in roles], sfreq)
+    blocks = []
+    for i, role in enumerate(roles):
+        cols = [names.index(n) for n in features[role]]
+        blocks.append(night_features(x[i], sfreq, epoch_s)[:, cols])
+    n = min(b.shape[0] for b in blocks)
+    return np.hstack([b[:n] for b in blocks])
+
+
+def transition_matrix(hypnograms: Sequence[Sequence[str]], pseudo: float = 1.0,
+                      min_stay: float = 0.0) -> np.ndarray:
+    """Row-stochastic transition matrix from hypnograms with additive smoothing."""
+    c = transition_counts(hypnograms) + pseudo
+    t = c / c.sum(axis=1, keepdims=True)
+    if min_stay > 0:
+        d = np.maximum(np.diag(t), min_stay)
+        off = t.copy()
+        np.fill_diagonal(off, 0.0)
+        off *= ((1.0 - d) / off.sum(axis=1))[:, None]
+        t = off + np.diag(d)
+    return t
+
+
+def fit_model(X: np.ndarray, y: Sequence[str], features: dict[str, list[str]],
+              transition: np.ndarray, *, C: float = 0.1, version: str = "1.0.0",
+              sfreq: float = 100.0, epoch_s: float = 30.0,
+              meta: dict[str, Any] | None = None) -> StagerModel:
+    """Fit a standardised multinomial logistic regression over all five stages.
+
+    Stages with no training epochs get zero weights and an intercept that gives them
+    :data:`ABSENT_CLASS_PROB` on average (they can then only win through the HMM prior).
+    """
+    from sklearn.linear_model import LogisticRegression  # dev extra, training only
+
+    y_arr = np.asarray(list(y))
+    keep = np.isin(y_arr, STAGES)
+    X, y_arr = np.asarray(X, float)[keep], y_arr[keep]
+    mean = X.mean(axis=0)
+    scale = X.std(axis=0)
+    scale[scale <= 1e-12] = 1.0
+    clf = LogisticRegression(C=C, max_iter=5000)
+    clf.fit((X - mean) / scale, y_arr)
+    k, f = len(STAGES), X.shape[1]
+    coef = np.zeros((k, f))
+    intercept = np.full(k, 0.0)
+    present = list(clf.classes_)
+    for j, cls in enumerate(present):
+        i = STAGES.index(cls)
+        coef[i] = clf.coef_[j] if len(present) > 2 else (clf.coef_[0] * (1 if j else -1))
+        intercept[i] = clf.intercept_[j] if len(present) > 2 else 0.0
+    absent = [i for i, s in enumerate(STAGES) if s not in present]
+    if absent:
+        ref = np.log(np.mean(np.exp(intercept[[STAGES.index(c) for c in present]])))
+        intercept[absent] = ref + np.log(ABSENT_CLASS_PROB)
+    counts = np.array([np.sum(y_arr == s) for s in STAGES], float)
+    prior = np.where(counts > 0, counts, ABSENT_CLASS_PROB * counts.sum())
+    prior = prior / prior.sum()
+    meta = dict(meta or {})
+    meta.update({"n_train_epochs": int(len(y_arr)),
+                 "train_counts": {s: int(c) for s, c in zip(STAGES, counts, strict=True)},
+                 "C": C, "absent_classes": [STAGES[i] for i in absent]})
+    return StagerModel(name=MODEL_NAME, version=version, sfreq=sfreq, epoch_s=epoch_s,
+                       features={r: list(v) for r, v in features.items() if v},
+                       classes=list(STAGES), mean=mean, scale=scale, coef=coef,
+                       intercept=intercept, prior=prior, transition=transition, meta=meta)
+
+
+def read_hypnogram_annotations(path: str, epoch_s: float = 30.0) -> list[str]:
+    """EDF+ hypnogram (Sleep-EDF style ``Sleep stage W/1/2/3/4/R/?`` annotations) → epochs."""
+    import mne
+
+    ann = mne.read_annotations(path)
+    mapping = {"W": "W", "1": "N1", "2": "N2", "3": "N3", "4": "N3", "R": "REM",
+               "N1": "N1", "N2": "N2", "N3": "N3", "REM": "REM"}
+    out: list[str] = []
+    for onset, dur, desc in zip(ann.onset, ann.duration, ann.description, strict=True):
+        d = str(desc).replace("Sleep stage ", "").strip()
+        lab = mapping.get(d, "?")
+        start = int(round(onset / epoch_s))
+        n = int(round(dur / epoch_s))
+        if len(out) < start:
+            out.extend(["?"] * (start - len(out)))
+        out[start : start + n] = [lab] * n
+    return out

@@ -1,0 +1,93 @@
+"""Train the somnoloop stager model and write it as JSON.
+
+Default (reproduces the shipped ``firmware_host/models/stager_default.json``)::
+
+    python tools/train_stager.py --dreams ../shared/data/dreams-spindles --excerpts 1,2,3,4,5 \
+        --transitions-edf ../shared/data/sleep-edf/SC4001EC-Hypnogram.edf \
+        --out firmware_host/models/stager_default.json
+
+Whole nights (Sleep-EDF layout as fetched by ``mne.datasets.sleep_physionet``, or any EDF+
+with a hypnogram EDF) are added with ``--psg PSG.edf --hypnogram HYP.edf --channel NAME``
+(repeatable, pairs in order). ``--loo`` prints leave-one-recording-out agreement first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from firmware_host.staging.training import (  # noqa: E402
+    SCALE_FREE,
+    fit_model,
+    read_hypnogram_annotations,
+    recording_features,
+    transition_matrix,
+)
+
+
+def build(recs, transitions_extra, C, version):  # noqa: ANN001, ANN201
+    """Fit one model on recordings (features through the live path's resampler)."""
+    import numpy as np
+
+    feats = {"eeg": list(SCALE_FREE)}
+    X, y = [], []
+    for r in recs:
+        F = recording_features(r, {"eeg": 0}, feats)
+        n = min(len(F), len(r.stages))
+        X.append(F[:n])
+        y += r.stages[:n]
+    trans = transition_matrix([r.stages for r in recs] + list(transitions_extra), pseudo=1.0)
+    return fit_model(np.vstack(X), y, feats, trans, C=C, version=version,
+                     meta={"trained_on": [r.name for r in recs],
+                           "script": "tools/train_stager.py",
+                           "knowledge": "own logistic regression on dsp.spectral scale-free "
+                           "EEG features + HMM transitions from expert hypnograms"})
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--dreams", default="", help="DREAMS spindles folder")
+    p.add_argument("--excerpts", default="1,2,3,4,5")
+    p.add_argument("--psg", action="append", default=[], help="EDF with the EEG (repeatable)")
+    p.add_argument("--hypnogram", action="append", default=[], help="hypnogram EDF+ per --psg")
+    p.add_argument("--channel", default="", help="EEG channel name in the --psg files")
+    p.add_argument("--transitions-edf", action="append", default=[],
+                   help="extra hypnogram-only EDF+ files for the transition matrix")
+    p.add_argument("--C", type=float, default=0.1, help="inverse L2 regularisation")
+    p.add_argument("--version", default="1.0.0")
+    p.add_argument("--out", default="firmware_host/models/stager_default.json")
+    p.add_argument("--loo", action="store_true", help="print leave-one-out agreement first")
+    args = p.parse_args(argv)
+
+    from firmware_host.staging.datasets import load_dreams_excerpt, load_edf_recording
+    from firmware_host.staging.evaluate import evaluate
+    from firmware_host.staging.model import save_model
+
+    recs = []
+    if args.dreams:
+        recs += [load_dreams_excerpt(args.dreams, int(k)) for k in args.excerpts.split(",")]
+    if len(args.psg) != len(args.hypnogram):
+        p.error("give one --hypnogram per --psg")
+    for psg, hyp in zip(args.psg, args.hypnogram, strict=True):
+        recs.append(load_edf_recording(psg, hyp, eeg=args.channel))
+    if not recs:
+        p.error("no training recordings (use --dreams and/or --psg/--hypnogram)")
+    extra = [read_hypnogram_annotations(f) for f in args.transitions_edf]
+    if args.loo and len(recs) > 1:
+        res = evaluate(recs, loo_fit=lambda tr: build(tr, extra, args.C, args.version),
+                       with_yasa=False)
+        print(json.dumps({k: res[k] for k in ("accuracy", "kappa", "macro_f1", "n_epochs",
+                                              "flicker_per_hour")}))
+    model = build(recs, extra, args.C, args.version)
+    save_model(model, args.out)
+    print(f"wrote {args.out} ({model.tag}, {model.meta['n_train_epochs']} epochs)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
