@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from firmware_host.config.fields import setting
 from firmware_host.durations import parse_duration, parse_speed
+from firmware_host.emg.config import EmgDecoderConfig
 
 FOREARM_DEFAULT = tuple(f"FA{i}" for i in range(1, 9))
 
@@ -110,3 +111,4 @@ class Config:
     source: SourceConfig = setting(factory=SourceConfig)
     run: RunConfig = setting(factory=RunConfig)
     recorder: RecorderConfig = setting(factory=RecorderConfig)
+    emg: EmgDecoderConfig = setting(factory=EmgDecoderConfig)

@@ -1,20 +1,21 @@
 """Causal EMG pre-processing: a streaming high-pass that removes DC offsets and motion drift.
 
-Kept in one place so the DSP core's ``StreamingFilter`` can replace the scipy call here
-without touching the decoder, the calibration or the evaluation.
+One place wraps the DSP core's :class:`dsp.filters.StreamingFilter` for the decoder, the
+calibration and the evaluation.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy import signal
+
+from dsp.filters import StreamingFilter, design_highpass
 
 
 class HighPass:
-    """Butterworth high-pass applied chunk by chunk with explicit state (``sosfilt`` + ``zi``).
+    """Butterworth high-pass applied chunk by chunk with explicit state.
 
-    The state is initialised from the first sample of each channel (steady state for a
-    constant input), so a large DC offset produces no start-up transient.
+    The state starts from the first sample of each channel (steady state for a constant
+    input), so a large DC offset produces no start-up transient.
 
     Parameters
     ----------
@@ -32,13 +33,11 @@ class HighPass:
         if not 0 < cutoff < sfreq / 2:
             raise ValueError(f"high-pass cutoff must be in (0, {sfreq / 2}) Hz, got {cutoff}")
         self.n_channels = int(n_channels)
-        self.sos = signal.butter(order, cutoff, btype="highpass", fs=sfreq, output="sos")
-        self._zi_unit = signal.sosfilt_zi(self.sos)  # (n_sections, 2)
-        self.reset()
+        self._filter = StreamingFilter(design_highpass(cutoff, sfreq, order), n_channels)
 
     def reset(self) -> None:
         """Forget the state; the next chunk starts a new stream."""
-        self._zi: np.ndarray | None = None
+        self._filter.reset()
 
     def update(self, x: np.ndarray) -> np.ndarray:
         """Filter one ``(n_channels, n)`` chunk."""
@@ -47,9 +46,4 @@ class HighPass:
             raise ValueError(
                 f"high-pass expects ({self.n_channels}, n) chunks, got shape {arr.shape}"
             )
-        if arr.shape[1] == 0:
-            return arr.copy()
-        if self._zi is None:
-            self._zi = self._zi_unit[:, None, :] * arr[None, :, 0, None]
-        y, self._zi = signal.sosfilt(self.sos, arr, axis=1, zi=self._zi)
-        return y
+        return self._filter.process(arr)
