@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from firmware_host.config.fields import setting
 from firmware_host.durations import parse_duration, parse_speed
 from firmware_host.emg.config import EmgDecoderConfig
+from firmware_host.stages.filtering import FilterConfig
+from firmware_host.stages.quality import QualityConfig
 
 FOREARM_DEFAULT = tuple(f"FA{i}" for i in range(1, 9))
 
@@ -112,3 +114,5 @@ class Config:
     run: RunConfig = setting(factory=RunConfig)
     recorder: RecorderConfig = setting(factory=RecorderConfig)
     emg: EmgDecoderConfig = setting(factory=EmgDecoderConfig)
+    filters: FilterConfig = setting(factory=FilterConfig)
+    quality: QualityConfig = setting(factory=QualityConfig)
