@@ -21,31 +21,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from firmware_host.staging.training import (  # noqa: E402
-    SCALE_FREE,
-    fit_model,
     read_hypnogram_annotations,
-    recording_features,
-    transition_matrix,
+    train_eeg_model,
+    trim_wake,
 )
-
-
-def build(recs, transitions_extra, C, version):  # noqa: ANN001, ANN201
-    """Fit one model on recordings (features through the live path's resampler)."""
-    import numpy as np
-
-    feats = {"eeg": list(SCALE_FREE)}
-    X, y = [], []
-    for r in recs:
-        F = recording_features(r, {"eeg": 0}, feats)
-        n = min(len(F), len(r.stages))
-        X.append(F[:n])
-        y += r.stages[:n]
-    trans = transition_matrix([r.stages for r in recs] + list(transitions_extra), pseudo=1.0)
-    return fit_model(np.vstack(X), y, feats, trans, C=C, version=version,
-                     meta={"trained_on": [r.name for r in recs],
-                           "script": "tools/train_stager.py",
-                           "knowledge": "own logistic regression on dsp.spectral scale-free "
-                           "EEG features + HMM transitions from expert hypnograms"})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,13 +56,13 @@ def main(argv: list[str] | None = None) -> int:
         recs.append(load_edf_recording(psg, hyp, eeg=args.channel))
     if not recs:
         p.error("no training recordings (use --dreams and/or --psg/--hypnogram)")
-    extra = [read_hypnogram_annotations(f) for f in args.transitions_edf]
+    extra = [trim_wake(read_hypnogram_annotations(f)) for f in args.transitions_edf]
     if args.loo and len(recs) > 1:
-        res = evaluate(recs, loo_fit=lambda tr: build(tr, extra, args.C, args.version),
+        res = evaluate(recs, loo_fit=lambda tr: train_eeg_model(tr, extra, args.C, args.version),
                        with_yasa=False)
         print(json.dumps({k: res[k] for k in ("accuracy", "kappa", "macro_f1", "n_epochs",
                                               "flicker_per_hour")}))
-    model = build(recs, extra, args.C, args.version)
+    model = train_eeg_model(recs, extra, args.C, args.version)
     save_model(model, args.out)
     print(f"wrote {args.out} ({model.tag}, {model.meta['n_train_epochs']} epochs)")
     return 0

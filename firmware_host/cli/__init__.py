@@ -19,6 +19,7 @@ COMMANDS: tuple[str, ...] = (
     "cmd_info",
     "cmd_check_config",
     "cmd_emg_eval",
+    "cmd_stage_eval",
 )
 
 

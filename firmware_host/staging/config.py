@@ -20,7 +20,8 @@ class StagerConfig:
     model_path: str = setting("", doc="model JSON file; '' = the shipped default model")
     provisional_s: float = setting(0.0, min=0.0, max=30.0,
                                    doc="seconds between provisional updates (0 = off)")
-    hmm: bool = setting(True, doc="causal HMM forward filter over epoch posteriors")
+    hmm: bool = setting(False, doc="causal HMM forward filter over epoch posteriors (fewer "
+                        "stage changes; costs kappa on DREAMS, see staging README)")
     flat_uv: float = setting(0.5, min=0.0, max=50.0,
                              doc="1-s window std below this (µV) counts as flat")
     artefact_uv: float = setting(1500.0, min=50.0, max=1e6,

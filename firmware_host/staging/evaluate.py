@@ -72,7 +72,10 @@ def yasa_labels(rec: Recording, eeg_row: int = 0) -> list[str]:
     raw = mne.io.RawArray(x[None, :] * 1e-6, info, verbose=False)
     sls = yasa.SleepStaging(raw, eeg_name=rec.channel_names[eeg_row])
     pred = sls.predict()
-    return ["REM" if p == "R" else str(p) for p in pred]
+    if hasattr(pred, "hypno"):  # yasa >= 0.7 returns a Hypnogram object
+        pred = pred.hypno.values
+    names = {"R": "REM", "WAKE": "W", "W": "W"}
+    return [names.get(str(p), str(p)) for p in pred]
 
 
 def evaluate(recs: Sequence[Recording], model: StagerModel | None = None, *,

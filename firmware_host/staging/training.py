@@ -51,6 +51,19 @@ def recording_features(rec: Recording, rows: dict[str, int], features: dict[str,
     return np.hstack([b[:n] for b in blocks])
 
 
+def trim_wake(hypnogram: Sequence[str], keep_epochs: int = 60) -> list[str]:
+    """Drop wake beyond ``keep_epochs`` before the first / after the last sleep epoch.
+
+    Sleep-EDF nights carry hours of in-bed wake before lights-off and after waking; left in,
+    they make the W→W transition unrealistically sticky (the usual practice trims to 30 min).
+    """
+    h = list(hypnogram)
+    sleep = [i for i, s in enumerate(h) if s in ("N1", "N2", "N3", "REM")]
+    if not sleep:
+        return h
+    return h[max(sleep[0] - keep_epochs, 0) : sleep[-1] + keep_epochs + 1]
+
+
 def transition_matrix(hypnograms: Sequence[Sequence[str]], pseudo: float = 1.0,
                       min_stay: float = 0.0) -> np.ndarray:
     """Row-stochastic transition matrix from hypnograms with additive smoothing."""
@@ -126,3 +139,23 @@ def read_hypnogram_annotations(path: str, epoch_s: float = 30.0) -> list[str]:
             out.extend(["?"] * (start - len(out)))
         out[start : start + n] = [lab] * n
     return out
+
+
+def train_eeg_model(recs: Sequence[Recording], extra_hypnograms: Sequence[Sequence[str]] = (),
+                    C: float = 0.1, version: str = "1.0.0") -> StagerModel:
+    """The default recipe: scale-free EEG features of labelled recordings (first row of each
+    recording = EEG), logistic regression, transitions from their stages plus extra hypnograms.
+    """
+    feats = {"eeg": list(SCALE_FREE)}
+    X, y = [], []
+    for r in recs:
+        F = recording_features(r, {"eeg": 0}, feats)
+        n = min(len(F), len(r.stages))
+        X.append(F[:n])
+        y += r.stages[:n]
+    trans = transition_matrix([r.stages for r in recs] + list(extra_hypnograms), pseudo=1.0)
+    return fit_model(np.vstack(X), y, feats, trans, C=C, version=version,
+                     meta={"trained_on": [r.name for r in recs],
+                           "script": "tools/train_stager.py",
+                           "knowledge": "own logistic regression on dsp.spectral scale-free "
+                           "EEG features + HMM transitions from expert hypnograms"})
