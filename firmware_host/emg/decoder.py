@@ -143,3 +143,58 @@ class EmgDecoder:
                 "delay_ms": round(self.delay_ms, 1),
             },
         )
+
+
+def build_emg_decoder(
+    cfg: EmgDecoderConfig,
+    sfreq: float,
+    channel_names: Sequence[str],
+    channel_types: Sequence[str],
+    synthetic=None,
+) -> EmgDecoder | None:
+    """The grip decoder stage for a source's layout, or None when there is nothing to decode.
+
+    Parameters
+    ----------
+    cfg
+        ``[emg]`` section.
+    sfreq, channel_names, channel_types
+        The source's layout.
+    synthetic
+        The ``[source.synthetic]`` section when the source is the synthetic night. With
+        ``model = "auto"`` and no model file, the decoder is then calibrated on the synthetic
+        wearer's scripted calibration session (same seed = same subject, ~2 s of CPU).
+
+    Returns
+    -------
+    EmgDecoder or None
+        None when disabled, when the source has no ``forearm_emg`` channels, when
+        ``model = ""``, or when ``model = "auto"`` finds neither a model file nor a synthetic
+        source.
+
+    Raises
+    ------
+    firmware_host.emg.model.ModelFileError
+        A configured model file is missing, corrupt or of another format version.
+    ValueError
+        The model does not fit the source (channels, sampling rate).
+    """
+    from pathlib import Path
+
+    from firmware_host.emg.calibrate import synthetic_calibration, train_from_recording
+    from firmware_host.emg.model import load_model
+
+    forearm = [n for n, t in zip(channel_names, channel_types, strict=True) if t == "forearm_emg"]
+    if cfg.channels:
+        forearm = [n for n in forearm if n in cfg.channels]
+    if not cfg.enabled or not forearm or not cfg.model:
+        return None
+    if cfg.model != "auto":
+        return EmgDecoder(load_model(cfg.model), cfg, channel_names, sfreq)
+    if Path(cfg.model_file).is_file():
+        return EmgDecoder(load_model(cfg.model_file), cfg, channel_names, sfreq)
+    if synthetic is None:
+        return None
+    x, fs, names, prompts = synthetic_calibration(synthetic, cfg)
+    model, _ = train_from_recording(x, fs, names, prompts, cfg, name="emg-lda-synthetic")
+    return EmgDecoder(model, cfg, channel_names, sfreq)
