@@ -113,16 +113,12 @@ def welch_psd(epochs: np.ndarray, sfreq: float, seg_s: float = 4.0) -> tuple[np.
     win = _hann(nperseg)
     scale = 1.0 / (sfreq * float(np.sum(win * win)))
     freqs = np.fft.rfftfreq(nperseg, 1.0 / sfreq)
-    idx = np.arange(nperseg)[None, :] + step * np.arange(n_seg)[:, None]
-    segs = epochs[:, idx]  # (n_epochs, n_seg, nperseg)
-    segs = segs - segs.mean(axis=-1, keepdims=True)
-    spec = np.fft.rfft(segs * win, axis=-1)
-    p = (spec.real**2 + spec.imag**2) * scale
-    if nperseg % 2 == 0:
-        p[..., 1:-1] *= 2.0
-    else:
-        p[..., 1:] *= 2.0
-    return freqs, np.ascontiguousarray(p.mean(axis=1))
+    segs = np.empty((epochs.shape[0], n_seg, nperseg))
+    _detrended_segments(epochs, step, win, segs)
+    spec = np.fft.rfft(segs, axis=-1)
+    psd = np.empty((epochs.shape[0], freqs.size))
+    _average_periodograms(spec.real, spec.imag, scale, nperseg % 2 == 0, psd)
+    return freqs, psd
 
 
 def epoch_features(x: np.ndarray, sfreq: float) -> np.ndarray:
@@ -347,3 +343,33 @@ def _quantile_sorted(s: np.ndarray, q: float) -> float:
         return s[s.size - 1]
     f = pos - i
     return s[i] + f * (s[i + 1] - s[i])
+
+
+@njit
+def _detrended_segments(epochs, step, win, out):  # noqa: ANN001
+    """Mean-removed, windowed Welch segments (row by row, same numbers for any batch)."""
+    n_ep, n_seg, nper = out.shape
+    for e in range(n_ep):
+        for s in range(n_seg):
+            a = s * step
+            m = 0.0
+            for i in range(nper):
+                m += epochs[e, a + i]
+            m /= nper
+            for i in range(nper):
+                out[e, s, i] = (epochs[e, a + i] - m) * win[i]
+
+
+@njit
+def _average_periodograms(re, im, scale, even, out):  # noqa: ANN001
+    """One-sided density periodograms averaged over segments."""
+    n_ep, n_seg, n_f = re.shape
+    for e in range(n_ep):
+        for f in range(n_f):
+            acc = 0.0
+            for s in range(n_seg):
+                acc += re[e, s, f] * re[e, s, f] + im[e, s, f] * im[e, s, f]
+            v = acc * scale / n_seg
+            if f > 0 and (f < n_f - 1 or not even):
+                v *= 2.0
+            out[e, f] = v
