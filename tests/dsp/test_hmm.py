@@ -65,7 +65,7 @@ def test_softmax_linear_matches_reference() -> None:
     coef, b = rng.standard_normal((5, 4)), rng.standard_normal(5)
     got = softmax_linear(x, mean, scale, coef, b, 1.7)
     np.testing.assert_allclose(got, ref.softmax_linear(x, mean, scale, coef, b, 1.7), rtol=1e-12)
-    np.testing.assert_allclose(softmax_linear(x[0], mean, scale, coef, b), 
+    np.testing.assert_allclose(softmax_linear(x[0], mean, scale, coef, b),
                                ref.softmax_linear(x[0], mean, scale, coef, b), rtol=1e-12)
     with pytest.raises(ValueError, match="features"):
         softmax_linear(np.zeros(3), mean, scale, coef, b)
