@@ -1,0 +1,83 @@
+"""The DSP benchmark runs (tiny repeats, short night) and reports every key with the right type.
+
+No timing assertions: speed figures are for humans (``somnoloop bench dsp``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+
+import pytest
+
+from firmware_host.bench_dsp import run_dsp_bench
+from firmware_host.cli import cmd_bench
+from firmware_host.cli.errors import UsageError
+
+REQUIRED = (
+    "block_filter_us",
+    "block_filter_scipy_us",
+    "block_filter_speedup",
+    "max_abs_err_vs_scipy",
+    "night_features_s",
+    "night_features_yasa_ratio",
+    "epoch_features_us",
+    "emg_window_us",
+    "resample_us",
+)
+
+
+def _check(result: dict) -> None:
+    for key in REQUIRED:
+        assert key in result, f"missing key {key}"
+        value = result[key]
+        if value is None:
+            assert key in result["missing"], f"{key} is null without a 'missing' note"
+        else:
+            assert isinstance(value, float) and math.isfinite(value) and value >= 0, (key, value)
+    assert result["max_abs_err_vs_scipy"] <= 1e-9 * 1000  # µV-scale signal, ≤ 1e-9 relative
+    for key in ("cpu_count", "numba", "jit_disabled"):
+        assert key in result["machine"]
+    json.dumps(result)  # JSON-serialisable
+
+
+def test_run_dsp_bench_keys_and_types() -> None:
+    result = run_dsp_bench(repeats=2, night_hours=0.05, yasa=False)
+    _check(result)
+    assert result["night_features_yasa_ratio"] is None
+    assert "yasa" in result["missing"]["night_features_yasa_ratio"]
+
+
+def _cli(argv: list[str]) -> int:
+    """Parse with only the bench sub-command registered (independent of other commands)."""
+    parser = argparse.ArgumentParser(prog="somnoloop")
+    cmd_bench.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+def test_cli_bench_json(capsys: pytest.CaptureFixture[str]) -> None:
+    code = _cli(["bench", "dsp", "--json", "--repeats", "1", "--night-hours", "0.05", "--no-yasa"])
+    assert code == 0
+    _check(json.loads(capsys.readouterr().out))
+
+
+def test_cli_bench_table_and_bad_args(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _cli(["bench", "dsp", "--repeats", "1", "--night-hours", "0.05", "--no-yasa"]) == 0
+    assert "block_filter_speedup" in capsys.readouterr().out
+    with pytest.raises(UsageError, match="--repeats must be >= 1"):
+        _cli(["bench", "dsp", "--repeats", "0"])
+
+
+def test_bench_is_registered_in_the_cli() -> None:
+    from firmware_host.cli import COMMANDS
+
+    assert "cmd_bench" in COMMANDS
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(ValueError, match="repeats"):
+        run_dsp_bench(repeats=0)
+    with pytest.raises(ValueError, match="night_hours"):
+        run_dsp_bench(repeats=1, night_hours=0)
