@@ -20,6 +20,7 @@ COMMANDS: tuple[str, ...] = (
     "cmd_check_config",
     "cmd_emg_eval",
     "cmd_stage_eval",
+    "cmd_bench",
 )
 
 
