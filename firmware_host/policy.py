@@ -140,6 +140,11 @@ class Policy:
         self._grip: tuple[str, float] | None = None
         self._last_grip: float | None = None
 
+    @property
+    def started_at(self) -> float | None:
+        """Run start the wake window is measured from (``None`` before the first call)."""
+        return self._t0
+
     def start(self, now: float) -> None:
         """Mark the run start (the wake window is measured from it)."""
         self._t0 = now

@@ -75,6 +75,8 @@ class SafetyLayer:
         self._last_poll = dict.fromkeys(self._actuators, now)
         self.readback: dict[str, dict[str, Any]] = {}
         self._lock = threading.RLock()
+        for name in self._actuators:  # slew ramps start from where each device really is
+            self._reseed(name, now)
 
     # ----------------------------------------------------------------- read-only views
     @property
@@ -117,6 +119,9 @@ class SafetyLayer:
                 self._sink.emit("command", verdict.to_json() | {"t": now})
                 return verdict
             verdict = self._limiter.check(command, now)
+            if verdict.outcome == "queued":
+                self._sink.emit("command", verdict.to_json() | {"t": now})
+                return verdict
             if verdict.sent is None:
                 self._sink.emit("command", verdict.to_json() | {"t": now})
                 self.alarms.raise_alarm(
@@ -174,21 +179,43 @@ class SafetyLayer:
     def _safe_one(self, name: str, reason: str, now: float) -> None:
         """Send one actuator safe; never raises."""
         self._limiter.drop_ramps(name)
+        act = self._actuators[name]
         ok = True
         try:
-            self._actuators[name].safe_state()
+            act.safe_state()
         except Exception as exc:  # noqa: BLE001 - safe_state must never raise; record it
             ok = False
             self._sink.emit("fault", {"target": name, "during": "safe_state", "kind": "driver bug",
                                       "error": f"{type(exc).__name__}: {exc}", "t": now})
-        self._sink.emit("safe_state", {"target": name, "reason": reason, "ok": ok, "t": now})
+        holding = self._reseed(name, now)
+        self._sink.emit("safe_state", {"target": name, "reason": reason, "ok": ok,
+                                       "holding": holding, "t": now})
+
+    def _reseed(self, name: str, now: float) -> dict[str, float]:
+        """After a safe stop, restart slew ramps from where the device really is."""
+        act = self._actuators[name]
+        if not any(c.startswith(f"{name}.") for c in self._limiter.channels):
+            return {}
+        poll = getattr(act, "poll_status", None)
+        if self._devices[name].lost:
+            return {}  # no fresh read-back: keep ramping from the last target sent
+        try:
+            status: Any = poll() if callable(poll) else act.status()
+        except Exception:  # noqa: BLE001 - no fresh read-back; keep the last target
+            return {}
+        if isinstance(status, dict):
+            self.readback[name] = status
+            return self._limiter.seed_from_status(name, status, now)
+        return {}
 
     # ----------------------------------------------------------------- safe states
-    def safe_state(self, reason: str, now: float | None = None, *, hold: bool = True) -> None:
+    def safe_state(self, reason: str, now: float | None = None, *, hold: bool = True,
+                   alarm: bool = True) -> None:
         """Every actuator to its safe state; never raises.
 
         With ``hold`` (default) commands are refused afterwards until the signal has been OK
-        for ``resume_after_s`` (or :meth:`resume` is called).
+        for ``resume_after_s`` (or :meth:`resume` is called); with ``alarm`` the hold is a
+        medium-priority alarm (not for an orderly shutdown).
         """
         try:
             t = self._clock.now() if now is None else now
@@ -196,7 +223,8 @@ class SafetyLayer:
                 if hold and self._hold is None:
                     self._hold = reason
                     self._hold_good_since = None
-                    self.alarms.raise_alarm("held_safe", "medium", reason, t)
+                    if alarm:
+                        self.alarms.raise_alarm("held_safe", "medium", reason, t)
                 for name in self._actuators:
                     self._safe_one(name, reason, t)
         except Exception:  # noqa: BLE001 # pragma: no cover - last line of defence
@@ -288,6 +316,8 @@ class SafetyLayer:
     def _exchange(self, name: str, what: str, fn: Any, now: float) -> Any:
         try:
             result = fn()
+            if result is False:  # heartbeat() reports failure by returning False
+                raise ActuatorError(f"{name}: {what} not answered")
         except Exception as exc:  # noqa: BLE001 - a device fault, counted by the watchdog
             self._fault(name, what, exc, now)
             return None
@@ -302,7 +332,8 @@ class SafetyLayer:
                 reconnect()
             probe = getattr(act, "heartbeat", None)
             if callable(probe):
-                probe()
+                if probe() is False:
+                    raise ActuatorError(f"{name}: heartbeat not answered")
             else:
                 act.status()
             act.safe_state()

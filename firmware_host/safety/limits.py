@@ -1,23 +1,28 @@
 """Bounds and slew-rate limits: every command is checked here before a driver sees it.
 
 :class:`CommandLimiter` turns an asked :class:`~actuators.base.Command` into a
-:class:`Verdict`: sent as asked, clamped (to a bound or to the slew limit) or refused, with
-the reason. A slew-limited target is approached in steps: the rest of the way is kept as a
-pending ramp and :meth:`CommandLimiter.due` releases the next step every
-``ramp_interval_s``, so the decision layer can ask once and the bed still moves no faster
-than allowed.
+:class:`Verdict`: sent as asked, clamped (to a bound or to the slew limit), queued (the
+first step of a slew ramp) or refused, with the reason.
 
-Slew rule (what the invariant tests check): on every channel (e.g. the head elevation
-target), two consecutive values ``v0`` at ``t0`` and ``v1`` at ``t1`` satisfy
-``|v1 - v0| <= rate * (t1 - t0)``; a channel starts at its configured start value at the
-time the limiter is built (or at a read-back value given to :meth:`CommandLimiter.seed`).
+Slew rule. A slew-limited quantity (an elevation, firmness or temperature *target*) moves
+like a set-point on a ramp: when a new value is asked while the channel is at rest, the
+ramp starts *at that moment* (so a long idle period never buys a large jump), and
+:meth:`CommandLimiter.due` releases a step every ``ramp_interval_s``. Two consecutive
+values ``v0`` at ``t0`` and ``v1`` at ``t1`` on a channel always satisfy
+``|v1 - v0| <= rate * (t1 - t0)``. Values are quantised to the wire resolution
+(:data:`RESOLUTION`), rounding toward the previous value and inside the bounds, so the
+device's own rounding never adds to a step or crosses a bound.
+
+After a safe stop the device holds wherever it physically is, which may differ from the
+last target; :meth:`CommandLimiter.seed` restarts the channel from the read-back value
+(clamped into the bounds), so the next ramp starts from where the bed really is.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from actuators.base import Command
@@ -28,6 +33,12 @@ VIBRATION_PATTERNS = ("off", "continuous", "pulse", "wave")
 ELEVATION_ZONES = ("head", "feet")
 FIRMNESS_ZONES = ("head", "torso", "legs")
 N_FINGERS = 6
+
+#: Resolution of each slew-limited quantity on the wire (the mattress protocol sends
+#: elevation and temperature in hundredths, firmness in whole levels). Values are
+#: quantised to it, rounding toward the previous value, so the device never receives a
+#: step larger than the slew limit or a value beyond a bound after the device's rounding.
+RESOLUTION = {"elevation": 0.01, "firmness": 1.0, "temperature": 0.01}
 
 
 @dataclass(frozen=True)
@@ -41,8 +52,9 @@ class Verdict:
     sent
         The command to send (``None`` when refused).
     outcome
-        ``"sent"`` (unchanged), ``"clamped"`` (bounded or slew-limited), ``"ramp"`` (a
-        further step toward an earlier asked value) or ``"refused"``.
+        ``"sent"`` (unchanged), ``"clamped"`` (bounded or slew-limited), ``"queued"``
+        (nothing sent yet: a slew ramp starts), ``"ramp"`` (a further step toward an
+        earlier asked value) or ``"refused"``.
     reason
         Why, in words (empty when sent unchanged).
     updates
@@ -74,9 +86,16 @@ class Refused(Exception):
 @dataclass
 class _Ramp:
     desired: float
-    rate: float
     template: Command
     key: str
+
+
+@dataclass(frozen=True)
+class _Channel:
+    lo: float
+    hi: float
+    rate: float  # units per second
+    res: float
 
 
 class CommandLimiter:
@@ -111,12 +130,24 @@ class CommandLimiter:
             ("vibration", "set_vibration"): self._gpio_vibration,
             ("vibration", "stop"): self._stop,
         }
+        el, fi, te = RESOLUTION["elevation"], RESOLUTION["firmness"], RESOLUTION["temperature"]
+        self._channels: dict[str, _Channel] = {
+            "mattress.elevation.head": _Channel(0.0, m.head_elevation_max_deg,
+                                                m.elevation_slew_deg_s, el),
+            "mattress.elevation.feet": _Channel(0.0, m.feet_elevation_max_deg,
+                                                m.elevation_slew_deg_s, el),
+            **{f"mattress.firmness.{z}": _Channel(m.firmness_min, m.firmness_max,
+                                                  m.firmness_slew_per_s, fi)
+               for z in FIRMNESS_ZONES},
+            "mattress.temperature": _Channel(m.temperature_min_c, m.temperature_max_c,
+                                             m.temperature_slew_c_min / 60.0, te),
+        }
+        starts = {"elevation": m.start_elevation_deg, "firmness": m.start_firmness,
+                  "temperature": m.start_temperature_c}
         self._last: dict[str, tuple[float, float]] = {}
-        for zone in ELEVATION_ZONES:
-            self._last[f"mattress.elevation.{zone}"] = (m.start_elevation_deg, now)
-        for zone in FIRMNESS_ZONES:
-            self._last[f"mattress.firmness.{zone}"] = (m.start_firmness, now)
-        self._last["mattress.temperature"] = (m.start_temperature_c, now)
+        for name, ch in self._channels.items():
+            start = starts[name.split(".")[1]]
+            self._last[name] = (_grid(min(max(start, ch.lo), ch.hi), ch), now)
         self._ramps: dict[str, _Ramp] = {}
 
     # ------------------------------------------------------------------ public
@@ -125,8 +156,21 @@ class CommandLimiter:
         """The (frozen) safety configuration enforced."""
         return self._cfg
 
+    @property
+    def channels(self) -> tuple[str, ...]:
+        """Names of the slew-limited channels."""
+        return tuple(self._channels)
+
+    def rate(self, channel: str) -> float:
+        """Slew rate of ``channel`` in units per second."""
+        return self._channels[channel].rate
+
     def check(self, command: Command, now: float) -> Verdict:
-        """Decide what to send for ``command`` at time ``now`` (nothing is recorded yet)."""
+        """Decide what to send for ``command`` at ``now``.
+
+        A slew-limited request replaces the channel's pending ramp; the value sent is
+        recorded only by :meth:`record`.
+        """
         if not isinstance(command, Command):
             return Verdict(Command("?", "?"), None, "refused", f"not a Command: {command!r}")
         if command.target not in self._targets:
@@ -161,16 +205,16 @@ class CommandLimiter:
         out = []
         for channel, ramp in list(self._ramps.items()):
             last, t_last = self._last[channel]
-            if now - t_last < self._cfg.ramp_interval_s:
+            if now - t_last < self._cfg.ramp_interval_s - 1e-9:
                 continue
-            value = _toward(last, ramp.desired, ramp.rate * (now - t_last))
-            params = dict(ramp.template.params)
-            params[ramp.key] = value
-            sent = replace(ramp.template, params=params)
-            reason = (
-                f"ramp {channel} {last:.3f} -> {value:.3f} toward asked {ramp.desired:.3f} "
-                f"(slew {ramp.rate:.4g}/s)"
-            )
+            ch = self._channels[channel]
+            value = _toward(last, ramp.desired, ch.rate * (now - t_last), ch.res)
+            if value == last:
+                continue
+            sent = Command(ramp.template.target, ramp.template.action,
+                           {**ramp.template.params, ramp.key: value})
+            reason = (f"ramp {channel} {last:g} -> {value:g} toward asked {ramp.desired:g} "
+                      f"(slew {ch.rate:.4g}/s)")
             out.append(Verdict(ramp.template, sent, "ramp", reason, {channel: value}))
         return out
 
@@ -180,18 +224,47 @@ class CommandLimiter:
             if target is None or channel.startswith(f"{target}."):
                 del self._ramps[channel]
 
-    def seed(self, channel: str, value: float, now: float) -> None:
-        """Set a channel's current value from device read-back (e.g. after a safe stop).
+    def seed(self, channel: str, value: Any, now: float) -> float | None:
+        """Restart ``channel`` from a read-back value (clamped into bounds, on the grid).
+
+        Returns the value used, or ``None`` when ``value`` is not a finite number.
 
         Raises
         ------
         KeyError
             For a channel that is not slew-limited, naming the known channels.
         """
-        if channel not in self._last:
-            raise KeyError(f"unknown channel {channel!r}; known: {sorted(self._last)}")
-        if isinstance(value, int | float) and math.isfinite(value):
-            self._last[channel] = (float(value), now)
+        if channel not in self._channels:
+            raise KeyError(f"unknown channel {channel!r}; known: {sorted(self._channels)}")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            return None
+        ch = self._channels[channel]
+        v = _grid(min(max(float(value), ch.lo), ch.hi), ch)
+        self._last[channel] = (v, now)
+        self._ramps.pop(channel, None)
+        return v
+
+    def seed_from_status(self, target: str, status: dict[str, Any], now: float) -> dict[str, float]:
+        """Seed every channel of ``target`` that a driver's ``status()`` reports.
+
+        Understands the mattress read-back (``elevation``: {zone: deg}, ``firmness``:
+        {zone: level}, ``temperature``: surface °C). Returns channel -> value used.
+        """
+        used: dict[str, float] = {}
+        if target != "mattress" or not isinstance(status, dict):
+            return used
+        found: dict[str, Any] = {}
+        for key, zones in (("elevation", ELEVATION_ZONES), ("firmness", FIRMNESS_ZONES)):
+            block = status.get(key)
+            if isinstance(block, dict):
+                for zone in zones:
+                    found[f"mattress.{key}.{zone}"] = block.get(zone)
+        found["mattress.temperature"] = status.get("temperature")
+        for channel, value in found.items():
+            v = self.seed(channel, value, now)
+            if v is not None:
+                used[channel] = v
+        return used
 
     def last(self, channel: str) -> float:
         """Last value sent (or seeded) on a slew-limited channel."""
@@ -212,55 +285,53 @@ class CommandLimiter:
         notes.append(f"{what} {value:g} clamped to {clamped:g} (allowed [{lo:g}, {hi:g}])")
         return clamped
 
-    def _slewed(
-        self, command: Command, base: dict[str, Any], key: str, channel: str, desired: float,
-        rate: float, now: float, notes: list[str],
-    ) -> Verdict:
-        """Limit ``base[key] = desired`` on ``channel``; only the keys of ``base`` are sent."""
+    def _slewed(self, command: Command, base: dict[str, Any], key: str, channel: str,
+                value: float, what: str, now: float) -> Verdict:
+        """Bound ``value``, then send it now or start / redirect a ramp toward it."""
+        ch = self._channels[channel]
+        notes: list[str] = []
+        desired = _grid(self._bound(value, ch.lo, ch.hi, what, notes), ch)
         last, t_last = self._last[channel]
-        value = _toward(last, desired, rate * max(0.0, now - t_last))
+        moving = channel in self._ramps
         self._ramps.pop(channel, None)
-        if value != desired:
+        if desired == last:
+            return _verdict(command, {**base, key: desired}, notes, {channel: desired})
+        if not moving:
+            # at rest: the ramp starts now, so idle time never allows a bigger step
+            self._last[channel] = (last, now)
+            t_last = now
+        step = _toward(last, desired, ch.rate * max(0.0, now - t_last), ch.res)
+        if step != desired:
             template = Command(command.target, command.action, {**base, key: desired})
-            self._ramps[channel] = _Ramp(desired, rate, template, key)
-            notes.append(
-                f"slew limit {rate:.4g}/s: {channel} {last:.3f} -> {value:.3f}, "
-                f"ramping toward {desired:g}"
-            )
-        return _verdict(command, {**base, key: value}, notes, {channel: value})
+            self._ramps[channel] = _Ramp(desired, template, key)
+            notes.append(f"slew limit {ch.rate:.4g}/s: ramping {channel} from {last:g} "
+                         f"toward {desired:g}")
+        if step == last:
+            reason = "; ".join(notes)
+            return Verdict(command, None, "queued", reason, {})
+        return _verdict(command, {**base, key: step}, notes, {channel: step})
 
     # ------------------------------------------------------------------ rules
     def _elevation(self, command: Command, now: float) -> Verdict:
-        m = self._cfg.mattress
         zone = _choice(command.params, "zone", ELEVATION_ZONES)
-        hi = m.head_elevation_max_deg if zone == "head" else m.feet_elevation_max_deg
-        notes: list[str] = []
-        degrees = self._bound(_num(command.params, "degrees"), 0.0, hi, f"{zone} elevation", notes)
-        return self._slewed(command, {"zone": zone}, "degrees", f"mattress.elevation.{zone}", degrees,
-                            m.elevation_slew_deg_s, now, notes)
+        return self._slewed(command, {"zone": zone}, "degrees", f"mattress.elevation.{zone}",
+                            _num(command.params, "degrees"), f"{zone} elevation", now)
 
     def _firmness(self, command: Command, now: float) -> Verdict:
-        m = self._cfg.mattress
         zone = _choice(command.params, "zone", FIRMNESS_ZONES)
-        notes: list[str] = []
-        level = self._bound(_num(command.params, "level"), m.firmness_min, m.firmness_max,
-                            f"{zone} firmness", notes)
-        return self._slewed(command, {"zone": zone}, "level", f"mattress.firmness.{zone}", level,
-                            m.firmness_slew_per_s, now, notes)
+        return self._slewed(command, {"zone": zone}, "level", f"mattress.firmness.{zone}",
+                            _num(command.params, "level"), f"{zone} firmness", now)
 
     def _temperature(self, command: Command, now: float) -> Verdict:
-        m = self._cfg.mattress
-        notes: list[str] = []
-        celsius = self._bound(_num(command.params, "celsius"), m.temperature_min_c,
-                              m.temperature_max_c, "temperature", notes)
-        return self._slewed(command, {}, "celsius", "mattress.temperature", celsius,
-                            m.temperature_slew_c_min / 60.0, now, notes)
+        return self._slewed(command, {}, "celsius", "mattress.temperature",
+                            _num(command.params, "celsius"), "temperature", now)
 
     def _vibration(self, command: Command, hi: float) -> Verdict:
         pattern = _choice(command.params, "pattern", VIBRATION_PATTERNS)
         notes: list[str] = []
         intensity = self._bound(_num(command.params, "intensity"), 0.0, hi,
                                 "vibration intensity", notes)
+        intensity = float(min(round(intensity), math.floor(hi)))  # the wire sends whole levels
         return _verdict(command, {"intensity": intensity, "pattern": pattern}, notes, {})
 
     def _mattress_vibration(self, command: Command, now: float) -> Verdict:
@@ -300,10 +371,22 @@ class CommandLimiter:
         return _verdict(command, {"positions": sent_pos, "speed": speed}, notes, {})
 
 
-def _toward(last: float, desired: float, max_step: float) -> float:
-    if abs(desired - last) <= max_step:
+def _grid(value: float, ch: _Channel) -> float:
+    """``value`` on the channel's resolution grid, never outside its bounds."""
+    q = round(value / ch.res) * ch.res
+    if q > ch.hi + 1e-12:
+        q = math.floor(ch.hi / ch.res + 1e-9) * ch.res
+    if q < ch.lo - 1e-12:
+        q = math.ceil(ch.lo / ch.res - 1e-9) * ch.res
+    return round(q, 6)
+
+
+def _toward(last: float, desired: float, max_step: float, res: float) -> float:
+    """Move from ``last`` toward ``desired`` by at most ``max_step``, in whole ``res`` steps."""
+    if abs(desired - last) <= max_step + 1e-12:
         return desired
-    return last + math.copysign(max_step, desired - last)
+    steps = math.floor(max_step / res + 1e-9)
+    return round(last + math.copysign(steps * res, desired - last), 6)
 
 
 def _num(params: dict[str, Any], key: str, what: str | None = None) -> float:

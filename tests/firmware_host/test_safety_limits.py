@@ -21,23 +21,41 @@ def _limiter(**kw) -> CommandLimiter:
     return CommandLimiter(SafetyConfig(**kw), TARGETS, now=0.0)
 
 
-def test_elevation_bound_clamped_and_slew_limited_with_reason():
+def test_elevation_bound_clamped_and_slew_ramp_starts_at_request():
     lim = _limiter()
     v = lim.check(Command("mattress", "set_elevation", {"zone": "head", "degrees": 45}), 5.0)
-    assert v.outcome == "clamped"
-    assert v.sent.params == {"zone": "head", "degrees": 5.0}  # 1 deg/s for 5 s
+    # at rest: idle time buys nothing, the ramp starts now and nothing is sent yet
+    assert v.outcome == "queued" and v.sent is None
     assert "clamped to 30" in v.reason and "slew" in v.reason
-    lim.record(v, 5.0)
     assert lim.pending == {"mattress.elevation.head": 30.0}
     assert lim.due(5.5) == []  # ramp interval 1 s not yet passed
-    (step,) = lim.due(7.0)
-    assert step.outcome == "ramp" and step.sent.params["degrees"] == pytest.approx(7.0)
-    lim.record(step, 7.0)
-    for t in range(8, 40):
+    (step,) = lim.due(6.0)
+    assert step.outcome == "ramp" and step.sent.params == {"zone": "head", "degrees": 1.0}
+    lim.record(step, 6.0)
+    for t in range(7, 40):
         for s in lim.due(float(t)):
             lim.record(s, float(t))
     assert lim.last("mattress.elevation.head") == pytest.approx(30.0)
     assert lim.pending == {}
+    # at rest again: the next request starts a new ramp
+    v = lim.check(Command("mattress", "set_elevation", {"zone": "head", "degrees": 29.5}), 50.0)
+    assert v.outcome == "queued"
+    (step,) = lim.due(51.0)
+    assert step.sent.params["degrees"] == 29.5
+
+
+def test_values_quantised_to_wire_resolution_inside_bounds():
+    lim = _limiter()
+    lim.seed("mattress.firmness.legs", 50, 0.0)
+    assert lim.check(Command("mattress", "set_firmness", {"zone": "legs", "level": 60}),
+                     10.0).outcome == "queued"
+    (step,) = lim.due(11.0)
+    assert step.sent.params["level"] == 55.0
+    lim.record(step, 11.0)
+    # while moving: 1.5 levels allowed in 0.3 s at 5/s -> whole levels only: 1
+    v = lim.check(Command("mattress", "set_firmness", {"zone": "legs", "level": 51.4}), 11.3)
+    assert v.outcome == "clamped" and v.sent.params["level"] == 54.0
+    assert lim.pending == {"mattress.firmness.legs": 51.0}
 
 
 def test_refuse_mode_refuses_out_of_bounds():
@@ -86,7 +104,14 @@ def test_seed_from_readback():
     lim = _limiter()
     lim.seed("mattress.temperature", 20.0, 0.0)
     v = lim.check(Command("mattress", "set_temperature", {"celsius": 21}), 60.0)
-    assert v.sent.params["celsius"] == pytest.approx(20.5)  # 0.5 °C per minute
+    assert v.outcome == "queued"
+    assert lim.due(61.0) == []  # 0.5 °C/min allows less than one 0.01 °C step in 1 s
+    (step,) = lim.due(62.0)
+    assert step.sent.params["celsius"] == pytest.approx(20.01)
+    assert lim.seed("mattress.temperature", 50.0, 62.0) == 32.0  # clamped into bounds
+    used = lim.seed_from_status("mattress", {"elevation": {"head": 7.123, "feet": None},
+                                             "temperature": 22.0}, 63.0)
+    assert used == {"mattress.elevation.head": 7.12, "mattress.temperature": 22.0}
     with pytest.raises(KeyError, match="known"):
         lim.seed("mattress.colour", 1.0, 0.0)
 

@@ -1,0 +1,286 @@
+"""Actuation: policy -> safety layer -> drivers, built from config; what the loop calls.
+
+:meth:`Actuation.from_config` builds the serial drivers (real ports, or device simulators
+on ptys when a port is ``""``), the GPIO devices (servo hand, vibration motor, status LED,
+E-stop button) on the configured pin factory, the :class:`~firmware_host.safety.SafetyLayer`
+around all of them and the :class:`~firmware_host.policy.Policy` in front.
+
+The loop calls :meth:`Actuation.on_decisions` with each batch of decisions and
+:meth:`Actuation.tick` every iteration; :meth:`Actuation.safe_state` on any trouble and
+:meth:`Actuation.close` at the end. ``close`` also runs at interpreter exit (``atexit``), so
+an unhandled exception or a SIGTERM that ends the process still leaves every actuator safe.
+
+The ``[safety]`` section cannot be changed while running: it is frozen, copied into the
+safety layer once, and this class offers no way to replace it; only the policy can be
+swapped (:meth:`Actuation.update_policy`, for the tuning console).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+from typing import TYPE_CHECKING, Any
+
+from actuators.base import Actuator, ActuatorError
+from firmware_host.clock import Clock
+from firmware_host.decision import Decision
+from firmware_host.events import EventSink
+from firmware_host.policy import Policy, PolicyConfig
+from firmware_host.safety import SafetyConfig, SafetyLayer
+from firmware_host.safety.estop import EStopError
+
+if TYPE_CHECKING:
+    from firmware_host.config import Config
+
+
+class Actuation:
+    """The actuation side of the loop.
+
+    Parameters
+    ----------
+    actuators
+        Name -> driver (``"mattress"``, ``"hand"``, ``"servo_hand"``, ``"vibration"``).
+    safety
+        ``[safety]`` section.
+    policy
+        ``[policy]`` section.
+    clock
+        The run's clock.
+    sink
+        The session journal.
+    led
+        Optional :class:`actuators.gpio_devices.StatusLed`.
+    estop_button
+        Optional :class:`actuators.gpio_devices.EStopButton` (its trip callback is wired
+        here).
+    simulators
+        Device simulators started for this run (stopped by :meth:`close`).
+    owned
+        Other objects with ``close()`` to release at the end (e.g. extra GPIO devices).
+    """
+
+    def __init__(self, actuators: dict[str, Actuator], safety: SafetyConfig,
+                 policy: PolicyConfig, clock: Clock, sink: EventSink, *, led: Any = None,
+                 estop_button: Any = None, simulators: list[Any] | None = None,
+                 owned: list[Any] | None = None) -> None:
+        self.clock = clock
+        self.sink = sink
+        self.actuators = dict(actuators)
+        self.safety = SafetyLayer(safety, self.actuators, sink, clock)
+        self.policy = Policy(policy, tuple(self.actuators))
+        self.led = led
+        self.estop_button = estop_button
+        self.simulators = list(simulators or [])
+        self._owned = list(owned or [])
+        self._closed = False
+        if estop_button is not None:
+            estop_button.on_trip = self._on_estop
+        atexit.register(self._at_exit)
+        self.policy.start(clock.now())
+        self._show(clock.now())
+
+    # ----------------------------------------------------------------- construction
+    @classmethod
+    def from_config(cls, cfg: Config, clock: Clock, sink: EventSink) -> Actuation:
+        """Build drivers, simulators, GPIO devices, safety layer and policy from ``cfg``.
+
+        A serial device whose port cannot be opened is left out (``fault`` event and a
+        high-priority ``device_unavailable`` alarm) so the night's recording still runs.
+
+        Raises
+        ------
+        ActuatorError
+            When the GPIO pin factory cannot be used on this machine.
+        """
+        from actuators import gpio_devices as gd
+
+        acfg = cfg.actuators
+        actuators: dict[str, Actuator] = {}
+        sims: list[Any] = []
+        owned: list[Any] = []
+        unavailable: list[tuple[str, str]] = []
+        led = button = None
+        try:
+            for name in ("mattress", "hand"):
+                port_cfg = getattr(acfg, name)
+                if not port_cfg.enabled:
+                    continue
+                try:
+                    actuators[name] = _serial_driver(name, port_cfg, clock, sims)
+                except (ActuatorError, OSError) as exc:
+                    unavailable.append((name, f"{type(exc).__name__}: {exc}"))
+            g = acfg.gpio
+            factory = gd.make_pin_factory(g.pin_factory)
+            if g.servo_hand_pins:
+                actuators["servo_hand"] = gd.ServoHand(
+                    g.servo_hand_pins, factory, min_pulse_s=g.servo_min_pulse_s,
+                    max_pulse_s=g.servo_max_pulse_s, max_rate_pct_s=g.servo_max_rate_pct_s)
+            if g.vibration_pin >= 0:
+                actuators["vibration"] = gd.VibrationMotor(g.vibration_pin, factory)
+            if g.status_led_pins:
+                led = gd.StatusLed(g.status_led_pins, factory)
+            if g.estop_pin >= 0:
+                button = gd.EStopButton(g.estop_pin, factory,
+                                        normally_closed=g.estop_normally_closed)
+            act = cls(actuators, cfg.safety, cfg.policy, clock, sink, led=led,
+                       estop_button=button, simulators=sims, owned=owned)
+        except BaseException:
+            for obj in [*actuators.values(), led, button]:
+                if obj is not None:
+                    with contextlib.suppress(Exception):
+                        obj.close()
+            for sim in sims:
+                with contextlib.suppress(Exception):
+                    sim.stop()
+            raise
+        now = clock.now()
+        for name, why in unavailable:
+            sink.emit("fault", {"target": name, "during": "open", "kind": "device",
+                                "error": why, "t": now})
+            act.safety.alarms.raise_alarm(f"device_unavailable:{name}", "high",
+                                           f"{name} could not be opened: {why}", now)
+        sink.emit("config", {"actuation": {
+            "actuators": sorted(actuators),
+            "simulated": [type(s).__name__ for s in sims],
+            "pin_factory": acfg.gpio.pin_factory,
+            "estop": button is not None,
+        }})
+        act._show(now)
+        return act
+
+    # ----------------------------------------------------------------- loop interface
+    def on_decisions(self, decisions: list[Decision], now: float) -> None:
+        """Turn decisions into commands (policy) and pass them through the safety layer."""
+        if self._closed:
+            return
+        for command in self.policy.decide(list(decisions), now):
+            self.safety.submit(command, now)
+
+    def tick(self, now: float, signal_ok: bool) -> None:
+        """E-stop check, watchdogs, heartbeats, status polls, slew ramps, GPIO timing, LED."""
+        if self._closed:
+            return
+        if self.estop_button is not None and self.estop_button.poll():
+            self.safety.trigger_estop("E-stop button", now)
+        self.safety.tick(now, signal_ok)
+        for act in self.actuators.values():
+            update = getattr(act, "update", None)
+            if callable(update):
+                update(now)
+        self._show(now)
+
+    def safe_state(self, reason: str, *, alarm: bool = True) -> None:
+        """Every actuator to its safe state and hold; never raises.
+
+        ``alarm=False`` for an orderly shutdown (no medium-priority alarm).
+        """
+        try:
+            self.safety.safe_state(reason, alarm=alarm)
+            self._show(self.clock.now())
+        except Exception:  # noqa: BLE001 - the safe path never raises
+            for act in self.actuators.values():
+                with contextlib.suppress(Exception):
+                    act.safe_state()
+
+    def reset_estop(self, now: float | None = None) -> None:
+        """Clear a latched E-stop after the button is released (an explicit human act).
+
+        Raises
+        ------
+        EStopError
+            While the button is still pressed.
+        """
+        t = self.clock.now() if now is None else now
+        pressed = self.estop_button is not None and self.estop_button.pressed
+        if pressed:
+            raise EStopError("E-stop button is still pressed; release it before resetting")
+        if self.estop_button is not None:
+            self.estop_button.reset()
+        self.safety.reset_estop(t)
+        self.sink.emit("annotation", {"text": "E-stop reset", "t": t})
+        self._show(t)
+
+    def update_policy(self, policy: PolicyConfig) -> None:
+        """Replace the policy rules (the tuning console may; safety limits stay).
+
+        Raises
+        ------
+        TypeError
+            For anything but a :class:`PolicyConfig` (e.g. an attempt to pass safety limits).
+        """
+        if not isinstance(policy, PolicyConfig):
+            raise TypeError(f"update_policy takes a PolicyConfig, got {type(policy).__name__}")
+        start = self.policy.started_at
+        self.policy = Policy(policy, tuple(self.actuators))
+        if start is not None:
+            self.policy.start(start)
+
+    def status(self) -> dict[str, Any]:
+        """Snapshot for the tuning console: safety state, read-back, LED mode."""
+        out = self.safety.status()
+        out["actuators"] = {}
+        for name, act in self.actuators.items():
+            try:
+                out["actuators"][name] = act.status()
+            except Exception as exc:  # noqa: BLE001
+                out["actuators"][name] = {"error": str(exc)}
+        return out
+
+    def close(self) -> None:
+        """Safe state, close drivers and GPIO devices, stop simulators. Idempotent."""
+        if self._closed:
+            return
+        self.safe_state("shutdown", alarm=False)
+        self._closed = True
+        with contextlib.suppress(Exception):
+            atexit.unregister(self._at_exit)
+        for obj in [*self.actuators.values(), self.estop_button, self.led, *self._owned]:
+            if obj is not None:
+                with contextlib.suppress(Exception):
+                    obj.close()
+        for sim in self.simulators:
+            with contextlib.suppress(Exception):
+                sim.stop()
+
+    def __enter__(self) -> Actuation:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc is not None:
+            self.safe_state(f"exception: {type(exc).__name__}: {exc}")
+        self.close()
+
+    # ----------------------------------------------------------------- internals
+    def _on_estop(self) -> None:
+        self.safety.trigger_estop("E-stop button")
+        with contextlib.suppress(Exception):
+            self._show(self.clock.now())
+
+    def _at_exit(self) -> None:
+        with contextlib.suppress(Exception):
+            self.safe_state("process exit")
+            self.close()
+
+    def _show(self, now: float) -> None:
+        if self.led is not None and not self._closed:
+            with contextlib.suppress(Exception):
+                self.led.set_mode(self.safety.led_mode(), now)
+
+
+def _serial_driver(name: str, port_cfg: Any, clock: Clock, sims: list[Any]) -> Actuator:
+    """A serial driver on the configured port, or on a freshly spawned simulator's pty."""
+    port = port_cfg.port
+    if not port:
+        from actuators.simulators import spawn_simulator
+
+        sim, port = spawn_simulator(name, clock=clock)
+        sims.append(sim)
+    kw = {"baudrate": port_cfg.baudrate, "timeout_s": port_cfg.timeout_s,
+          "retries": port_cfg.retries, "heartbeat_s": port_cfg.heartbeat_s, "clock": clock}
+    if name == "mattress":
+        from actuators.mattress import MattressDriver
+
+        return MattressDriver(port, **kw)
+    from actuators.hand import HandDriver
+
+    return HandDriver(port, **kw)
