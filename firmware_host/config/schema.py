@@ -16,6 +16,7 @@ from firmware_host.policy import PolicyConfig
 from firmware_host.safety.config import SafetyConfig
 from firmware_host.stages.filtering import FilterConfig
 from firmware_host.stages.quality import QualityConfig
+from firmware_host.staging.config import StagerConfig
 
 FOREARM_DEFAULT = tuple(f"FA{i}" for i in range(1, 9))
 
@@ -122,3 +123,4 @@ class Config:
     actuators: ActuatorsConfig = setting(factory=ActuatorsConfig)
     safety: SafetyConfig = setting(factory=SafetyConfig)
     policy: PolicyConfig = setting(factory=PolicyConfig)
+    stager: StagerConfig = setting(factory=StagerConfig)

@@ -1,0 +1,1 @@
+"""Shipped model files (JSON), made by the scripts in tools/ (see each file's meta)."""
