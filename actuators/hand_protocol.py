@@ -14,6 +14,7 @@ Frame (before stuffing)::
 
 from __future__ import annotations
 
+import re
 import struct
 from dataclasses import dataclass
 from typing import Any
@@ -91,13 +92,18 @@ def checksum(body: bytes) -> int:
 
 def stuff(data: bytes) -> bytes:
     """PPP-style escaping of FLAG and ESC bytes."""
-    out = bytearray()
-    for b in data:
-        if b in (FLAG, ESC):
-            out += bytes((ESC, b ^ ESC_XOR))
-        else:
-            out.append(b)
-    return bytes(out)
+    return data.replace(b"\x7d", b"\x7d\x5d").replace(b"\x7e", b"\x7d\x5e")
+
+
+_WELL_ESCAPED = re.compile(rb"(?:[^\x7d]|\x7d.)*", re.S)
+_ESCAPE_PAIR = re.compile(rb"\x7d(.)", re.S)
+
+
+def unstuff(data: bytes) -> bytes | None:
+    """Undo :func:`stuff`; None when an escape byte has nothing to escape."""
+    if _WELL_ESCAPED.fullmatch(data) is None:
+        return None
+    return _ESCAPE_PAIR.sub(lambda m: bytes((m.group(1)[0] ^ ESC_XOR,)), data)
 
 
 @dataclass(frozen=True)
@@ -145,13 +151,14 @@ class HandFrameParser:
     def feed(self, data: bytes) -> list[HandFrame | ProtocolError]:
         """Add received bytes; return completed frames and errors in order."""
         out: list[HandFrame | ProtocolError] = []
-        for b in data:
-            if b != FLAG:
-                if len(self._buf) < 2 * MAX_BODY:
-                    self._buf.append(b)
-                elif not self._overflow:
-                    self._overflow = True
-                continue
+        data = bytes(data)
+        i = 0
+        while i < len(data):
+            j = data.find(FLAG, i)
+            self._append(data[i:] if j < 0 else data[i:j])
+            if j < 0:
+                break
+            i = j + 1
             if not self._synced:
                 self._synced = True
                 if self._buf:
@@ -166,20 +173,18 @@ class HandFrameParser:
             self._overflow = False
         return out
 
+    def _append(self, segment: bytes) -> None:
+        room = 2 * MAX_BODY - len(self._buf)
+        if len(segment) > room:
+            self._overflow = True
+            segment = segment[:max(room, 0)]
+        self._buf += segment
+
     @staticmethod
     def _decode(raw: bytes) -> HandFrame | ProtocolError:
-        body = bytearray()
-        escaped = False
-        for b in raw:
-            if escaped:
-                body.append(b ^ ESC_XOR)
-                escaped = False
-            elif b == ESC:
-                escaped = True
-            else:
-                body.append(b)
-        if escaped:
-            return ProtocolError("bad_escape", "escape byte at end of frame", raw[:64])
+        body = unstuff(raw)
+        if body is None:
+            return ProtocolError("bad_escape", "escape byte with nothing to escape", raw[:64])
         if len(body) < 4:
             return ProtocolError("too_short", f"{len(body)} byte body, at least 4 needed",
                                  raw[:64])
