@@ -62,6 +62,8 @@ def design_resampling_filter(up: int, down: int, beta: float = 5.0) -> np.ndarra
     """
     up = positive_int(up, "up")
     down = positive_int(down, "down")
+    if up == down == 1:
+        return np.ones(1)  # same rate: identity, no delay
     max_rate = max(up, down)
     half_len = math.ceil(10 * max_rate / down) * down
     h = signal.firwin(2 * half_len + 1, 1.0 / max_rate, window=("kaiser", beta))

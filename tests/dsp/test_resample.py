@@ -115,3 +115,10 @@ def test_bad_input() -> None:
         StreamingResampler(250, 100.3, 1)
     with pytest.raises(ValueError, match="sfreq_out"):
         StreamingResampler(250, 0, 1)
+
+
+def test_same_rate_is_identity_without_delay() -> None:
+    r = StreamingResampler(250, 250, 2)
+    x = _noise(2, 40)
+    assert (r.up, r.down, r.delay) == (1, 1, 0)
+    np.testing.assert_array_equal(np.concatenate([r.process(x[:, :7]), r.process(x[:, 7:])], 1), x)
