@@ -2,8 +2,11 @@
 amplitude, autoregressive coefficients and TD-PSD spectral moments, plus envelopes.
 
 Layout of a feature vector: channel-major, :data:`FEATURES_PER_CHANNEL` values per channel
-in the order of :data:`FEATURE_NAMES` (``ch0_MAV, ch0_WL, …, ch1_MAV, …``). Use
-:func:`feature_index` to pick a subset (e.g. the Hudgins set for the LDA baseline).
+in the order of :data:`FEATURE_NAMES` (``ch0_MAV, ch0_WL, …, ch1_MAV, …``), then one
+cross-channel block ``LOGCOV``: the upper triangle of the matrix logarithm of the window's
+channel covariance (log-Euclidean tangent space; off-diagonal terms times √2), which
+captures the spatial pattern of a grip. Use :func:`feature_index` to pick a subset (e.g.
+the Hudgins set for the LDA baseline) and :func:`n_features` for the vector length.
 
 Every public function validates its input and calls a small private ``@njit`` kernel.
 Sliding windows start at sample 0 of a stream and advance by ``increment``: window ``k``
@@ -45,39 +48,59 @@ FEATURE_NAMES: tuple[str, ...] = (
     "WLR",  # TD-PSD f6: log waveform-length ratio
 )
 FEATURES_PER_CHANNEL = len(FEATURE_NAMES)
+#: Name of the cross-channel block (log-Euclidean channel covariance).
+CROSS_FEATURE = "LOGCOV"
 _EPS = 1e-12
+#: Eigenvalue floor of the covariance, relative to its mean eigenvalue (keeps log finite).
+COV_FLOOR = 1e-6
 
 #: The classic Hudgins set used by the field's LDA baseline.
 HUDGINS: tuple[str, ...] = ("MAV", "ZC", "SSC", "WL")
 
 
+def n_cross(n_channels: int) -> int:
+    """Length of the cross-channel ``LOGCOV`` block."""
+    return n_channels * (n_channels + 1) // 2
+
+
+def n_features(n_channels: int) -> int:
+    """Length of a full feature vector for ``n_channels`` channels."""
+    return n_channels * FEATURES_PER_CHANNEL + n_cross(n_channels)
+
+
 def feature_index(n_channels: int, names: Sequence[str]) -> np.ndarray:
-    """Column indices of the named per-channel features in a full feature vector.
+    """Column indices of the named features in a full feature vector.
 
     Parameters
     ----------
     n_channels
         Channels the vector was computed from.
     names
-        Per-channel feature names from :data:`FEATURE_NAMES`; order is kept, channel-major.
+        Per-channel feature names from :data:`FEATURE_NAMES` (order kept, channel-major),
+        optionally :data:`CROSS_FEATURE`, whose block then follows.
 
     Returns
     -------
     numpy.ndarray
-        ``(n_channels * len(names),)`` int indices.
+        Int indices.
     """
-    bad = [n for n in names if n not in FEATURE_NAMES]
+    allowed = (*FEATURE_NAMES, CROSS_FEATURE)
+    bad = [n for n in names if n not in allowed]
     if bad:
-        raise ValueError(f"unknown EMG feature names {bad}; allowed: {list(FEATURE_NAMES)}")
-    pos = [FEATURE_NAMES.index(n) for n in names]
-    return np.array(
-        [c * FEATURES_PER_CHANNEL + p for c in range(n_channels) for p in pos], dtype=np.intp
-    )
+        raise ValueError(f"unknown EMG feature names {bad}; allowed: {list(allowed)}")
+    pos = [FEATURE_NAMES.index(n) for n in names if n != CROSS_FEATURE]
+    idx = [c * FEATURES_PER_CHANNEL + p for c in range(n_channels) for p in pos]
+    if CROSS_FEATURE in names:
+        base = n_channels * FEATURES_PER_CHANNEL
+        idx += list(range(base, base + n_cross(n_channels)))
+    return np.array(idx, dtype=np.intp)
 
 
 def feature_labels(n_channels: int) -> list[str]:
-    """``ch{c}_{NAME}`` labels of every column of a full feature vector."""
-    return [f"ch{c}_{n}" for c in range(n_channels) for n in FEATURE_NAMES]
+    """``ch{c}_{NAME}`` labels of every column of a full feature vector (then ``LOGCOV_i_j``)."""
+    labels = [f"ch{c}_{n}" for c in range(n_channels) for n in FEATURE_NAMES]
+    labels += [f"LOGCOV_{i}_{j}" for i in range(n_channels) for j in range(i, n_channels)]
+    return labels
 
 
 # --------------------------------------------------------------------------- kernels
@@ -190,12 +213,43 @@ def _channel_features(
 
 
 @njit
+def _logcov_kernel(w: np.ndarray, out: np.ndarray) -> None:
+    """Upper triangle (row-major, off-diagonal × √2) of logm of the channel covariance."""
+    n_ch, n = w.shape
+    xc = np.empty((n_ch, n))
+    for c in range(n_ch):
+        m = 0.0
+        for i in range(n):
+            m += w[c, i]
+        m /= n
+        for i in range(n):
+            xc[c, i] = w[c, i] - m
+    cov = (xc @ xc.T) / n
+    evals, evecs = np.linalg.eigh(cov)
+    floor = COV_FLOOR * max(np.trace(cov) / n_ch, _EPS)
+    logs = np.empty(n_ch)
+    for k in range(n_ch):
+        logs[k] = np.log(max(evals[k], floor))
+    pos = 0
+    sq2 = np.sqrt(2.0)
+    for i in range(n_ch):
+        for j in range(i, n_ch):
+            s = 0.0
+            for k in range(n_ch):
+                s += evecs[i, k] * logs[k] * evecs[j, k]
+            out[pos] = s if i == j else s * sq2
+            pos += 1
+
+
+@njit
 def _window_features_kernel(
     w: np.ndarray, thr_zc: float, thr_ssc: float, thr_wamp: float, out: np.ndarray
 ) -> None:
     nf = 19
-    for c in range(w.shape[0]):
+    n_ch = w.shape[0]
+    for c in range(n_ch):
         _channel_features(w[c], thr_zc, thr_ssc, thr_wamp, out[c * nf : (c + 1) * nf])
+    _logcov_kernel(w, out[n_ch * nf :])
 
 
 @njit
@@ -272,13 +326,14 @@ def window_features(
     Returns
     -------
     numpy.ndarray
-        ``(n_channels * FEATURES_PER_CHANNEL,)`` channel-major, see :data:`FEATURE_NAMES`.
+        ``(n_features(n_channels),)``: channel-major per-channel features, see
+        :data:`FEATURE_NAMES`, then the ``LOGCOV`` block.
     """
     w = _as_2d(window, "window")
     if w.shape[1] < 8:
         raise ValueError(f"window needs at least 8 samples per channel, got {w.shape[1]}")
     _check_thresholds(thr_zc, thr_ssc, thr_wamp)
-    out = np.empty(w.shape[0] * FEATURES_PER_CHANNEL)
+    out = np.empty(n_features(w.shape[0]))
     _window_features_kernel(w, float(thr_zc), float(thr_ssc), float(thr_wamp), out)
     return out
 
@@ -319,14 +374,14 @@ def sliding_window_features(
     Returns
     -------
     numpy.ndarray
-        ``(n_windows, n_channels * FEATURES_PER_CHANNEL)``; window ``k`` covers
+        ``(n_windows, n_features(n_channels))``; window ``k`` covers
         ``[k * increment, k * increment + window)``.
     """
     arr = _as_2d(x, "x")
     _check_window(window, increment)
     _check_thresholds(thr_zc, thr_ssc, thr_wamp)
     nw = n_windows(arr.shape[1], int(window), int(increment))
-    out = np.empty((nw, arr.shape[0] * FEATURES_PER_CHANNEL))
+    out = np.empty((nw, n_features(arr.shape[0])))
     _sliding_kernel(
         arr, int(window), int(increment), 0, float(thr_zc), float(thr_ssc), float(thr_wamp), out
     )
@@ -401,16 +456,18 @@ class SlidingFeatures:
         first = self._next_start - self._buf_start
         avail = end - self._next_start
         nw = n_windows(avail, self.window, self.increment)
-        out = np.empty((nw, self.n_channels * FEATURES_PER_CHANNEL))
+        out = np.empty((nw, n_features(self.n_channels)))
         if nw:
             _sliding_kernel(
                 np.ascontiguousarray(buf), self.window, self.increment, first, *self.thresholds, out
             )
         ends = self._next_start + self.window + self.increment * np.arange(nw, dtype=np.int64)
         self._next_start += nw * self.increment
-        keep_from = self._next_start - self._buf_start  # keep from the next window's start
+        # keep from the next window's start (which may lie beyond this chunk when the
+        # increment is longer than the window)
+        keep_from = min(self._next_start - self._buf_start, buf.shape[1])
         self._buf = buf[:, keep_from:].copy()
-        self._buf_start = self._next_start
+        self._buf_start += keep_from
         return out, ends
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dsp.emg_features import SlidingFeatures
+from dsp.emg_features import SlidingFeatures, n_features
 from firmware_host.emg.preprocess import HighPass
 
 
@@ -69,5 +69,5 @@ def stream_features(
         feats.append(f)
         ends.append(e)
     if not feats:
-        return np.empty((0, fe.features.n_channels * 0)), np.empty(0, dtype=np.int64)
+        return np.empty((0, n_features(x.shape[0]))), np.empty(0, dtype=np.int64)
     return np.concatenate(feats), np.concatenate(ends)

@@ -12,12 +12,13 @@ import numpy as np
 from dsp.classify import fit_lda, forward
 from dsp.emg_features import HUDGINS, feature_index
 
-#: Per-channel features of the default model: log-amplitude Hudgins, log-variance, Willison
-#: amplitude, AR(4) and TD-PSD. Chosen on cross-validation within training repetitions.
+#: Features of the default model: per channel log-amplitude Hudgins, log-variance, Willison
+#: amplitude, AR(4) and TD-PSD; across channels the log-Euclidean covariance (LOGCOV).
 DEFAULT_FEATURES: tuple[str, ...] = (
     "LOGMAV", "ZC", "SSC", "LOGWL", "LOGVAR", "WAMP",
     "AR1", "AR2", "AR3", "AR4",
     "PSD0", "PSD2", "PSD4", "SPARS", "IRF", "WLR",
+    "LOGCOV",
 )  # fmt: skip
 #: Shrinkage values tried by cross-validation.
 SHRINKAGE_GRID: tuple[float, ...] = (0.0, 0.01, 0.03, 0.1, 0.3)
@@ -70,7 +71,7 @@ def train_lda(
     Parameters
     ----------
     features
-        ``(n, n_channels * FEATURES_PER_CHANNEL)`` full feature vectors.
+        ``(n, n_features(n_channels))`` full feature vectors.
     y
         ``(n,)`` class indices.
     groups

@@ -1,0 +1,156 @@
+"""EMG feature kernels vs slow references, streaming vs batch, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dsp.emg_features import (
+    CROSS_FEATURE,
+    FEATURE_NAMES,
+    FEATURES_PER_CHANNEL,
+    HUDGINS,
+    MovingRMS,
+    SlidingFeatures,
+    feature_index,
+    feature_labels,
+    moving_rms,
+    n_features,
+    rectified_envelope,
+    sliding_window_features,
+    window_features,
+)
+from tests.reference import emg as ref
+
+
+def _emg(n_ch: int, n: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    # coloured noise with different amplitudes per channel, like high-passed surface EMG
+    x = rng.normal(size=(n_ch, n)) * rng.uniform(5, 50, size=(n_ch, 1))
+    return x + 0.6 * np.roll(x, 1, axis=1)
+
+
+@pytest.mark.parametrize("thr", [(0.0, 0.0, 10.0), (5.0, 3.0, 20.0)])
+def test_window_features_match_reference(thr):
+    w = _emg(3, 60, seed=1)
+    got = window_features(w, *thr)
+    want = ref.window_features(w, *thr)
+    assert got.shape == (n_features(3),)
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9)
+
+
+def test_ar_recovers_a_known_process():
+    rng = np.random.default_rng(3)
+    a = np.array([0.5, -0.3, 0.2, -0.1])
+    x = np.zeros(20000)
+    e = rng.normal(size=x.size)
+    for t in range(4, x.size):
+        x[t] = a @ x[t - 4 : t][::-1] + e[t]
+    f = window_features(x[None, :])
+    ar = f[[FEATURE_NAMES.index(f"AR{k}") for k in range(1, 5)]]
+    np.testing.assert_allclose(ar, a, atol=0.03)
+
+
+def test_logcov_of_identity_like_covariance_is_near_zero_off_diagonal():
+    w = np.random.default_rng(4).normal(size=(4, 20000))
+    f = window_features(w)[4 * FEATURES_PER_CHANNEL :]
+    iu = np.triu_indices(4)
+    off = f[iu[0] != iu[1]]
+    assert np.max(np.abs(off)) < 0.05
+    np.testing.assert_allclose(f[iu[0] == iu[1]], 0.0, atol=0.05)  # log(1) on the diagonal
+
+
+def test_flat_window_is_finite():
+    f = window_features(np.zeros((2, 50)))
+    assert np.all(np.isfinite(f))
+
+
+def test_sliding_equals_per_window():
+    x = _emg(2, 100, seed=5)
+    got = sliding_window_features(x, 30, 7)
+    assert got.shape == ((100 - 30) // 7 + 1, n_features(2))
+    for k in range(got.shape[0]):
+        np.testing.assert_array_equal(got[k], window_features(x[:, k * 7 : k * 7 + 30]))
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=60), min_size=1, max_size=12),
+       st.integers(min_value=8, max_value=40), st.integers(min_value=1, max_value=25))
+def test_streaming_chunking_invariance(cuts, window, increment):
+    x = _emg(2, 150, seed=6)
+    batch = sliding_window_features(x, window, increment)
+    sf = SlidingFeatures(2, window, increment)
+    bounds = np.cumsum([0, *cuts])
+    bounds = [int(b) for b in bounds if b < x.shape[1]] + [x.shape[1]]
+    feats, ends = [], []
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        f, e = sf.update(x[:, lo:hi])
+        feats.append(f)
+        ends.append(e)
+    got = np.concatenate(feats)
+    np.testing.assert_array_equal(got, batch)
+    np.testing.assert_array_equal(np.concatenate(ends), window + increment * np.arange(len(got)))
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(st.integers(min_value=1, max_value=40), min_size=1, max_size=10),
+       st.integers(min_value=1, max_value=20))
+def test_moving_rms_streaming_matches_reference(cuts, width):
+    x = _emg(2, 120, seed=7)
+    env = MovingRMS(2, width)
+    bounds = [0, *[int(b) for b in np.cumsum(cuts) if b < 120], 120]
+    got = np.concatenate([env.update(x[:, a:b]) for a, b in zip(bounds[:-1], bounds[1:],
+                                                                  strict=True)], axis=1)
+    np.testing.assert_allclose(got, ref.moving_rms(x, width), rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(moving_rms(x, width), got, rtol=1e-12)
+
+
+def test_rectified_envelope_streaming_matches_reference():
+    x = _emg(3, 90, seed=8)
+    a, st_ = rectified_envelope(x[:, :37], 0.1)
+    b, _ = rectified_envelope(x[:, 37:], 0.1, st_)
+    np.testing.assert_allclose(np.concatenate([a, b], axis=1), ref.rectified_envelope(x, 0.1),
+                               rtol=1e-12)
+
+
+def test_feature_index_selects_named_columns():
+    labels = feature_labels(3)
+    idx = feature_index(3, HUDGINS)
+    assert [labels[i] for i in idx[:4]] == ["ch0_MAV", "ch0_ZC", "ch0_SSC", "ch0_WL"]
+    assert len(feature_index(3, ("MAV", CROSS_FEATURE))) == 3 + 6
+    with pytest.raises(ValueError, match="unknown EMG feature names"):
+        feature_index(3, ("MAV", "NOPE"))
+
+
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (np.zeros(10), "2-D"),
+        (np.zeros((2, 4)), "at least 8"),
+        (np.full((2, 20), np.nan), "NaN"),
+    ],
+)
+def test_bad_windows_raise(bad, match):
+    with pytest.raises(ValueError, match=match):
+        window_features(bad)
+
+
+def test_bad_stream_input():
+    sf = SlidingFeatures(2, 20, 5)
+    with pytest.raises(ValueError, match="expects 2"):
+        sf.update(np.zeros((3, 10)))
+    with pytest.raises(ValueError, match="increment"):
+        SlidingFeatures(2, 20, 0)
+    with pytest.raises(ValueError, match="thr_zc"):
+        window_features(np.zeros((1, 20)), thr_zc=-1.0)
+    f, e = sf.update(np.zeros((2, 0)))  # empty chunks are fine
+    assert f.shape == (0, n_features(2)) and e.shape == (0,)
+
+
+def test_read_only_and_non_contiguous_input():
+    x = _emg(4, 80, seed=9)
+    view = x[::2, ::1]
+    view.setflags(write=False)
+    np.testing.assert_array_equal(window_features(view), window_features(x[::2].copy()))
