@@ -5,6 +5,9 @@ the E-stop latch (:mod:`.estop`), prioritised alarms (:mod:`.alarms`) and the la
 combines them (:mod:`.layer`), configured by the frozen ``[safety]`` section (:mod:`.config`).
 """
 
+# Load the config package first: its schema imports SafetyConfig from this package, so a
+# first import of firmware_host.safety must not start inside that cycle.
+import firmware_host.config  # noqa: F401, I001
 from firmware_host.safety.alarms import PRIORITIES, Alarm, AlarmManager
 from firmware_host.safety.config import HandLimits, MattressLimits, SafetyConfig, VibrationLimits
 from firmware_host.safety.estop import EStopError, EStopLatch
