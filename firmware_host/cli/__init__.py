@@ -18,6 +18,7 @@ COMMANDS: tuple[str, ...] = (
     "cmd_run",
     "cmd_info",
     "cmd_check_config",
+    "cmd_sim",
     "cmd_emg_eval",
     "cmd_stage_eval",
     "cmd_bench",
