@@ -12,8 +12,10 @@ Output bookkeeping
     ``ceil(n * up / down)`` output samples have been produced (:meth:`n_out_for`); output
     sample ``m`` is the causal FIR output at input time ``m * down / up`` and represents the
     signal at input time ``m * down / up - delay * down / up`` (the group delay). The output
-    is identical whatever the chunking and equals the first ``ceil(n * up / down)`` samples of
-    ``scipy.signal.upfirdn(h, x, up, down)`` with ``h = self.taps``.
+    is identical whatever the chunking. With ``init="zeros"`` it equals the first
+    ``ceil(n * up / down)`` samples of ``scipy.signal.upfirdn(h, x, up, down)`` with
+    ``h = self.taps``; with the default ``init="edge"`` the signal is taken to have been at
+    its first value forever before it started (no start-up ramp on a DC offset).
 
 Non-finite input is rejected with :class:`ValueError` (state unchanged).
 """
@@ -98,6 +100,11 @@ class StreamingResampler:
         Rows of every block.
     beta
         Kaiser window parameter of the anti-alias filter.
+    init
+        ``"edge"`` (default): before the first block the history is filled with each
+        channel's first sample, as if the signal had always been at that level, so a large
+        DC offset (tens of mV on a Cyton) produces no start-up ramp. ``"zeros"``: start from
+        rest, exactly ``scipy.signal.upfirdn`` of the signal.
 
     Attributes
     ----------
@@ -112,8 +119,16 @@ class StreamingResampler:
     """
 
     def __init__(
-        self, sfreq_in: float, sfreq_out: float, n_channels: int, beta: float = 5.0
+        self,
+        sfreq_in: float,
+        sfreq_out: float,
+        n_channels: int,
+        beta: float = 5.0,
+        init: str = "edge",
     ) -> None:
+        if init not in ("edge", "zeros"):
+            raise ValueError(f"init must be 'edge' or 'zeros', got {init!r}")
+        self.init = init
         self.sfreq_in = positive_rate(sfreq_in, "sfreq_in")
         self.sfreq_out = positive_rate(sfreq_out, "sfreq_out")
         self.n_channels = positive_int(n_channels, "n_channels")
@@ -131,8 +146,9 @@ class StreamingResampler:
         self.reset()
 
     def reset(self) -> None:
-        """Start from rest (zero history); sample counters go back to 0."""
+        """Forget the history (the next block starts afresh); sample counters go back to 0."""
         self._hist = np.zeros((self.n_channels, self._hist_len))
+        self._started = False
         self.n_in = 0
         self.n_out = 0
 
@@ -161,6 +177,10 @@ class StreamingResampler:
         if n == 0:
             return np.empty((self.n_channels, 0))
         check_finite(x, "block")
+        if not self._started:
+            if self.init == "edge":
+                self._hist[...] = x[:, :1]
+            self._started = True
         ext = np.concatenate([self._hist, x], axis=1)
         offset = self.n_in - self._hist_len  # absolute input index of ext[:, 0]
         total_out = self.n_out_for(self.n_in + n)

@@ -7,6 +7,9 @@ group delay is removed.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -14,6 +17,11 @@ from hypothesis import strategies as st
 from scipy import signal
 
 from dsp.resample import StreamingResampler, rational_ratio
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+from tests.reference.resample import upfirdn_naive  # noqa: E402
 
 RATES = [(250.0, 100.0), (200.0, 100.0), (50.0, 100.0), (1000.0, 200.0), (100.0, 250.0)]
 
@@ -23,14 +31,16 @@ def _noise(n_ch: int, n: int, seed: int = 0) -> np.ndarray:
 
 
 @pytest.mark.parametrize(("fin", "fout"), RATES)
-def test_matches_upfirdn_and_resample_poly(fin: float, fout: float) -> None:
-    r = StreamingResampler(fin, fout, 2)
+def test_matches_upfirdn_naive_and_resample_poly(fin: float, fout: float) -> None:
+    r = StreamingResampler(fin, fout, 2, init="zeros")
     x = _noise(2, 503)
     y = r.process(x)
     assert y.shape == (2, r.n_out_for(503)) and r.n_out == y.shape[1]
     scale = np.abs(x).max()
     ref = signal.upfirdn(r.taps, x, r.up, r.down, axis=-1)[:, : y.shape[1]]
     np.testing.assert_allclose(y, ref, rtol=0, atol=1e-12 * scale)
+    naive = upfirdn_naive(r.taps, x[:, :60], r.up, r.down, r.n_out_for(60))
+    np.testing.assert_allclose(y[:, : naive.shape[1]], naive, rtol=0, atol=1e-12 * scale)
     rp = signal.resample_poly(x, r.up, r.down, axis=-1, window=r.taps / r.up)
     m = y.shape[1] - r.delay
     np.testing.assert_allclose(y[:, r.delay :], rp[:, :m], rtol=0, atol=1e-12 * scale)
@@ -122,3 +132,17 @@ def test_same_rate_is_identity_without_delay() -> None:
     x = _noise(2, 40)
     assert (r.up, r.down, r.delay) == (1, 1, 0)
     np.testing.assert_array_equal(np.concatenate([r.process(x[:, :7]), r.process(x[:, 7:])], 1), x)
+
+
+@pytest.mark.parametrize(("fin", "fout"), RATES)
+def test_edge_init_equals_signal_prefixed_with_its_first_value(fin: float, fout: float) -> None:
+    x = _noise(2, 200) + 5000.0  # large DC offset, as on a Cyton
+    r = StreamingResampler(fin, fout, 2)  # init="edge"
+    y = r.process(x)
+    p = r.down * (len(r.taps) // r.down + 1)  # prefix: whole output samples, longer than history
+    padded = np.concatenate([np.repeat(x[:, :1], p, axis=1), x], axis=1)
+    ref = signal.upfirdn(r.taps, padded, r.up, r.down, axis=-1)[:, p * r.up // r.down :]
+    np.testing.assert_allclose(y, ref[:, : y.shape[1]], rtol=0, atol=1e-12 * 5300)
+    assert np.abs(y[:, :5] - x[:, :1]).max() < 300  # no ramp up from zero
+    with pytest.raises(ValueError, match="init must be"):
+        StreamingResampler(fin, fout, 1, init="mean")
