@@ -20,6 +20,7 @@ COMMANDS: tuple[str, ...] = (
     "cmd_check_config",
     "cmd_sim",
     "cmd_emg_eval",
+    "cmd_calibrate_emg",
     "cmd_stage_eval",
     "cmd_bench",
 )
