@@ -507,6 +507,11 @@ class EStopButton:
         return not closed_contact if self.normally_closed else closed_contact
 
     @property
+    def pin(self) -> Any:
+        """The gpiozero pin object (a ``MockPin`` under ``MockFactory``: tests drive it)."""
+        return self._button.pin
+
+    @property
     def latched(self) -> bool:
         """Has the stop tripped since the last successful reset."""
         return self._latched

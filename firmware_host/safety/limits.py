@@ -33,6 +33,8 @@ VIBRATION_PATTERNS = ("off", "continuous", "pulse", "wave")
 ELEVATION_ZONES = ("head", "feet")
 FIRMNESS_ZONES = ("head", "torso", "legs")
 N_FINGERS = 6
+#: Force of a ``set_fingers`` command that gives none (capped by the hand's force limit).
+DEFAULT_FINGER_FORCE = 0.5
 
 #: Resolution of each slew-limited quantity on the wire (the mattress protocol sends
 #: elevation and temperature in hundredths, firmness in whole levels). Values are
@@ -353,7 +355,8 @@ class CommandLimiter:
         notes: list[str] = []
         force = self._bound(_num(command.params, "force"), 0.0, lim.force_max, "grip force", notes)
         speed = self._bound(_num(command.params, "speed"), 0.0, lim.speed_max, "grip speed", notes)
-        return _verdict(command, {"pattern": pattern, "force": force, "speed": speed}, notes, {})
+        return _verdict(command, {"pattern": pattern, "force": _on_grid(force, lim.force_max, 255),
+                                  "speed": _on_grid(speed, lim.speed_max, 255)}, notes, {})
 
     def _fingers(self, command: Command, now: float) -> Verdict:
         lim = self._hand_limits(command.target)
@@ -368,7 +371,14 @@ class CommandLimiter:
         ]
         speed = self._bound(_num(command.params, "speed"), 0.0, lim.speed_max, "finger speed",
                             notes)
-        return _verdict(command, {"positions": sent_pos, "speed": speed}, notes, {})
+        asked_force = command.params.get("force", min(DEFAULT_FINGER_FORCE, lim.force_max))
+        force = self._bound(_num({"force": asked_force}, "force"), 0.0, lim.force_max,
+                            "finger force", notes)
+        return _verdict(command, {
+            "positions": [_on_grid(p, lim.position_max, 100) for p in sent_pos],
+            "speed": _on_grid(speed, lim.speed_max, 255),
+            "force": _on_grid(force, lim.force_max, 255),
+        }, notes, {})
 
 
 def _grid(value: float, ch: _Channel) -> float:
@@ -379,6 +389,14 @@ def _grid(value: float, ch: _Channel) -> float:
     if q < ch.lo - 1e-12:
         q = math.ceil(ch.lo / ch.res - 1e-9) * ch.res
     return round(q, 6)
+
+
+def _on_grid(value: float, hi: float, per_unit: int) -> float:
+    """``value`` (>= 0) rounded to the wire's 1/``per_unit`` grid, never above ``hi``."""
+    q = round(value * per_unit)
+    if q / per_unit > hi + 1e-12:
+        q = math.floor(hi * per_unit + 1e-9)
+    return q / per_unit
 
 
 def _toward(last: float, desired: float, max_step: float, res: float) -> float:

@@ -62,7 +62,7 @@ def _layer(**kw):
     return layer, acts, sink, clock
 
 
-GRIP = Command("hand", "grip", {"pattern": "power", "force": 0.5, "speed": 0.5})
+GRIP = Command("hand", "grip", {"pattern": "power", "force": 0.6, "speed": 0.4})  # on the grid
 
 
 def test_command_ack_and_journal_of_asked_sent_reason():

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from actuators.base import Command
 from firmware_host.config import ConfigError, parse_config
-from firmware_host.safety import CommandLimiter, SafetyConfig
+from firmware_host.safety import CommandLimiter, HandLimits, SafetyConfig
 from firmware_host.safety.config import MattressLimits
 
 TARGETS = ("mattress", "hand", "servo_hand", "vibration")
@@ -86,9 +86,14 @@ def test_hand_force_and_speed_limits_and_extra_params_dropped():
     lim = _limiter()
     v = lim.check(Command("hand", "grip", {"pattern": "power", "force": 1.0, "speed": 1.0,
                                            "sneaky": 9}), 0.0)
-    assert v.sent.params == {"pattern": "power", "force": 0.8, "speed": 0.7}
+    assert v.sent.params == {"pattern": "power", "force": 0.8, "speed": 178 / 255}
     v = lim.check(Command("servo_hand", "set_fingers", {"positions": [120, 5], "speed": 0.2}), 0)
-    assert v.sent.params == {"positions": [100.0, 5.0], "speed": 0.2}
+    assert v.sent.params == {"positions": [100.0, 5.0], "speed": 0.2, "force": 128 / 255}
+    # values land on the wire's 1/255 grid without ever exceeding a limit
+    cfg = SafetyConfig(hand=HandLimits(force_max=0.7, speed_max=0.7))  # 0.7 * 255 = 178.5
+    v = CommandLimiter(cfg, TARGETS, 0.0).check(
+        Command("hand", "grip", {"pattern": "key", "force": 0.7, "speed": 0.7}), 0.0)
+    assert v.sent.params["force"] * 255 == 178 and v.sent.params["speed"] <= 0.7
 
 
 def test_stop_drops_pending_ramps():
