@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from brainflow.board_shim import BoardIds, BoardShim, BrainFlowError, BrainFlowInputParams
+from brainflow.data_filter import DataFilter
 
 from firmware_host.chunk import CHANNEL_TYPES, Chunk, SourceEvent
 from firmware_host.clock import Clock
@@ -127,6 +128,21 @@ def board_layout(
         marker_row=single("marker_channel"),
         n_rows=int(descr["num_rows"]),
     )
+
+
+def read_data_file(path: str) -> np.ndarray:
+    """A file written by ``DataFilter.write_file`` as a ``(n_rows, n_samples)`` array.
+
+    Raises
+    ------
+    SourceError
+        When BrainFlow cannot parse the file.
+    """
+    try:
+        data = DataFilter.read_file(str(path))
+    except Exception as exc:  # BrainFlowError or a parse error from the C library
+        raise SourceError(f"{path}: not a readable BrainFlow data file ({exc})") from None
+    return np.atleast_2d(data)
 
 
 @dataclass(frozen=True)

@@ -169,15 +169,10 @@ class _BrainFlowFile:
     """A BrainFlow ``DataFilter.write_file`` file laid out like ``board``."""
 
     def __init__(self, path: Path, board: str, channels: tuple[str, ...]) -> None:
-        from brainflow.data_filter import DataFilter
-
-        from firmware_host.sources.brainflow_board import board_layout, resolve_board
+        from firmware_host.sources.brainflow_board import board_layout, read_data_file, resolve_board
 
         layout = board_layout(resolve_board(board, "source.replay.board"))
-        try:
-            data = DataFilter.read_file(str(path))
-        except Exception as exc:  # BrainFlowError or a parse error
-            raise SourceError(f"{path}: not a readable BrainFlow data file ({exc})") from None
+        data = read_data_file(str(path))
         if data.ndim != 2 or data.shape[0] != layout.n_rows:
             raise SourceError(
                 f"{path}: has {data.shape[0]} rows but board {board!r} writes {layout.n_rows}; "
