@@ -5,9 +5,6 @@ Tolerance: ≤ 1e-9 relative to the signal scale (max |x|) everywhere.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -24,11 +21,7 @@ from dsp.filters import (
     sosfilt,
     sosfilt_zi,
 )
-
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-from tests.reference.filters import sosfilt_naive  # noqa: E402
+from tests.reference.filters import sosfilt_naive
 
 FS = 250.0
 RTOL = 1e-9

@@ -5,20 +5,13 @@ Tolerance against the reference: 1e-9 relative (std/ptp/fractions), 1e-9 absolut
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dsp.quality import QualityThresholds, StreamingQuality, signal_quality
-
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-from tests.reference.quality import quality_naive  # noqa: E402
+from tests.reference.quality import quality_naive
 
 FS = 100.0
 

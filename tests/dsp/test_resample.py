@@ -7,9 +7,6 @@ group delay is removed.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -17,11 +14,7 @@ from hypothesis import strategies as st
 from scipy import signal
 
 from dsp.resample import StreamingResampler, rational_ratio
-
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-from tests.reference.resample import upfirdn_naive  # noqa: E402
+from tests.reference.resample import upfirdn_naive
 
 RATES = [(250.0, 100.0), (200.0, 100.0), (50.0, 100.0), (1000.0, 200.0), (100.0, 250.0)]
 
