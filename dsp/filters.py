@@ -218,7 +218,9 @@ def sosfilt_zi(sos: np.ndarray, first: np.ndarray | float) -> np.ndarray:
     return np.ascontiguousarray(unit[:, None, :] * first[None, :, None])
 
 
-def sosfilt(sos: np.ndarray, x: np.ndarray, zi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def sosfilt(
+    sos: np.ndarray, x: np.ndarray, zi: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Filter a ``(n_channels, n_samples)`` block with explicit state, like scipy.
 
     Equivalent to ``scipy.signal.sosfilt(sos, x, axis=-1, zi=zi)`` (to rounding).
@@ -230,7 +232,8 @@ def sosfilt(sos: np.ndarray, x: np.ndarray, zi: np.ndarray) -> tuple[np.ndarray,
     x
         ``(n_channels, n_samples)`` block; any float dtype, layout or writeability.
     zi
-        ``(n_sections, n_channels, 2)`` state; not modified.
+        ``(n_sections, n_channels, 2)`` state; not modified. ``None``: start from rest
+        (zeros), like scipy without ``zi``; use :func:`sosfilt_zi` for a steady start.
 
     Returns
     -------
@@ -250,6 +253,8 @@ def sosfilt(sos: np.ndarray, x: np.ndarray, zi: np.ndarray) -> tuple[np.ndarray,
         raise ValueError(f"x must be 2-D (n_channels, n_samples), got shape {xa.shape}")
     x = np.ascontiguousarray(xa, dtype=np.float64)
     expected = (sos.shape[0], x.shape[0], 2)
+    if zi is None:
+        zi = np.zeros(expected)
     zf = np.array(zi, dtype=np.float64, order="C", copy=True)
     if zf.shape != expected:
         raise ValueError(f"zi must have shape {expected} (n_sections, n_channels, 2), got {zf.shape}")

@@ -95,17 +95,18 @@ class RingBuffer:
         Raises
         ------
         ValueError
-            Wrong shape, NaN/inf in the block, or ``first_sample`` before :attr:`end`
-            (overlapping or going back in time).
+            Wrong shape, NaN/inf in the block, a negative ``first_sample``, or (for a
+            non-empty block) ``first_sample`` before :attr:`end` (overlapping or going back
+            in time). An empty block is accepted anywhere and changes nothing.
         """
         first = int(first_sample)
         x = as_block(block, "block", self.n_channels)
         n = x.shape[1]
+        if first < 0:
+            raise ValueError(f"first_sample must be >= 0, got {first}")
+        if n == 0:  # an empty block changes nothing, wherever it claims to be
+            return
         if self._start is None:
-            if first < 0:
-                raise ValueError(f"first_sample must be >= 0, got {first}")
-            if n == 0:
-                return
             self._start = first
             self._end = first
         if first < self._end:
@@ -113,8 +114,6 @@ class RingBuffer:
                 f"write at sample {first} overlaps or precedes data already written "
                 f"(next expected sample is {self._end}); samples only move forward"
             )
-        if n == 0:
-            return
         if first > self._end:
             self.gaps.append((self._end, first))
             gap_len = min(first - self._end, self.capacity)

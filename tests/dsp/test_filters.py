@@ -227,3 +227,13 @@ def test_chain_concatenates_and_normalises_a0() -> None:
     np.testing.assert_allclose(c[a.shape[0] :], b)
     with pytest.raises(ValueError, match="at least one"):
         chain()
+
+
+def test_sosfilt_without_zi_starts_from_rest_like_scipy() -> None:
+    sos = _eeg_sos()
+    x = _signal(2, 120)
+    y, zf = sosfilt(sos, x)
+    y_sp, zf_sp = signal.sosfilt(sos, x, axis=-1, zi=np.zeros((sos.shape[0], 2, 2)))
+    _close(y, y_sp, np.abs(x).max())
+    _close(zf, zf_sp, np.abs(x).max())
+    _close(y, signal.sosfilt(sos, x, axis=-1), np.abs(x).max())

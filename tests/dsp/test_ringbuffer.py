@@ -83,6 +83,8 @@ def test_bad_writes() -> None:
     with pytest.raises(ValueError, match="channel 0, sample 1"):
         rb.write(5, bad)
     assert rb.end == 5  # failed writes change nothing
+    with pytest.raises(ValueError, match="first_sample must be >= 0"):
+        RingBuffer(1, 3).write(-1, _data(1, 1))
     with pytest.raises(ValueError, match="capacity"):
         RingBuffer(1, 0)
 
@@ -134,3 +136,14 @@ def test_reset_forgets_everything() -> None:
     assert rb.gaps == [] and rb.latest is None
     rb.write(2, _data(1, 3))  # may start anywhere again, no gap recorded
     assert rb.gaps == [] and (rb.oldest, rb.latest) == (2, 4)
+
+
+def test_empty_write_mid_stream_changes_nothing() -> None:
+    rb = RingBuffer(2, 10)
+    rb.write(0, _data(2, 4))
+    rb.write(4, np.empty((2, 0)))
+    rb.write(99, np.empty((2, 0)))  # an empty block is not a gap
+    rb.write(1, np.empty((2, 0)))  # nor an error
+    assert (rb.end, rb.gaps) == (4, [])
+    rb.write(4, _data(2, 3))
+    assert rb.end == 7
