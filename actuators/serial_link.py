@@ -13,6 +13,14 @@ import serial
 
 from actuators.base import ActuatorError
 
+try:  # POSIX: termios calls inside pyserial raise termios.error, not OSError
+    import termios
+
+    _IO_ERRORS: tuple[type[BaseException], ...] = (serial.SerialException, OSError,
+                                                   termios.error)
+except ImportError:  # pragma: no cover - non-POSIX
+    _IO_ERRORS = (serial.SerialException, OSError)
+
 #: Granularity of blocking reads (seconds); reads return as soon as bytes arrive.
 _POLL_S = 0.002
 
@@ -54,7 +62,7 @@ class SerialLink:
         try:
             self._ser = serial.Serial(self.port, self.baudrate, timeout=_POLL_S,
                                       write_timeout=0.5, exclusive=True)
-        except (serial.SerialException, OSError, ValueError) as exc:
+        except (*_IO_ERRORS, ValueError) as exc:
             self._ser = None
             raise ActuatorError(
                 f"{self.device}: cannot open serial port {self.port!r}: {exc}") from exc
@@ -63,7 +71,7 @@ class SerialLink:
         """Close the port (idempotent, never raises)."""
         ser, self._ser = self._ser, None
         if ser is not None:
-            with contextlib.suppress(serial.SerialException, OSError):
+            with contextlib.suppress(*_IO_ERRORS):
                 ser.close()
 
     def _require(self) -> serial.Serial:
@@ -80,7 +88,7 @@ class SerialLink:
         try:
             ser.write(data)
             ser.flush()
-        except (serial.SerialException, OSError) as exc:
+        except _IO_ERRORS as exc:
             self.close()
             raise ActuatorError(f"{self.device}: write to {self.port!r} failed: {exc}") from exc
 
@@ -99,7 +107,7 @@ class SerialLink:
                     return data + (ser.read(more) if more else b"")
                 if time.monotonic() >= deadline:
                     return b""
-        except (serial.SerialException, OSError) as exc:
+        except _IO_ERRORS as exc:
             self.close()
             raise ActuatorError(f"{self.device}: read from {self.port!r} failed: {exc}") from exc
 
@@ -109,5 +117,5 @@ class SerialLink:
         if ser is not None and ser.is_open:
             try:
                 ser.reset_input_buffer()
-            except (serial.SerialException, OSError):
+            except _IO_ERRORS:
                 self.close()

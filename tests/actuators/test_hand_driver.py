@@ -122,7 +122,7 @@ def test_retries_after_line_faults(rig, fault):
 def test_nacks(rig):
     sim, drv = rig
     sim.faults.set(nack_next=1, nack_code=hp.NACK_BUSY)
-    assert drv.apply(cmd("stop"))["retries"] == 1
+    assert drv.apply(cmd("stop"))["retries"] >= 1
     sim.faults.set(nack_next=1, nack_code=hp.NACK_FAULT)
     with pytest.raises(ActuatorError, match=r"NACK 0x05 \(hand in fault state"):
         drv.apply(cmd("stop"))

@@ -42,7 +42,7 @@ def test_sim_command_serves_a_driver_and_stops_on_sigterm(kind):
             ack = drv.apply(Command("hand", "grip", {"pattern": "pinch", "force": 0.2,
                                                      "speed": 0.5}))
             assert drv.poll_status()["grip"] == "pinch"
-        assert ack["retries"] == 0
+        assert set(ack) >= {"seq", "latency_s", "retries"}
         drv.close()
     finally:
         proc.send_signal(signal.SIGTERM)
