@@ -156,6 +156,14 @@ class StreamingResampler:
         """Total output samples produced after ``n_in`` total input samples."""
         return -(-int(n_in) * self.up // self.down)
 
+    def input_position(self, m_out: int | np.ndarray) -> float | np.ndarray:
+        """Input sample index (fractional) that output sample ``m_out`` represents.
+
+        ``(m_out - delay) * down / up``: the group delay already removed, so output ``m``
+        and input ``input_position(m)`` are the same moment of the signal.
+        """
+        return (np.asarray(m_out, dtype=np.float64) - self.delay) * self.down / self.up
+
     def process(self, block: np.ndarray) -> np.ndarray:
         """Resample the next block; returns the ``(n_channels, k)`` newly completed outputs.
 
