@@ -19,18 +19,16 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from actuators.base import Actuator, ActuatorError
 from firmware_host.clock import Clock
+from firmware_host.config import Config  # before policy/safety: the schema imports their sections
 from firmware_host.decision import Decision
 from firmware_host.events import EventSink
 from firmware_host.policy import Policy, PolicyConfig
 from firmware_host.safety import SafetyConfig, SafetyLayer
 from firmware_host.safety.estop import EStopError
-
-if TYPE_CHECKING:
-    from firmware_host.config import Config
 
 
 class Actuation:
@@ -154,7 +152,9 @@ class Actuation:
         if self._closed:
             return
         for command in self.policy.decide(list(decisions), now):
-            self.safety.submit(command, now)
+            verdict = self.safety.submit(command, now)
+            if verdict.outcome == "refused":
+                self.policy.forget(command.target)  # ask again once allowed
 
     def tick(self, now: float, signal_ok: bool) -> None:
         """E-stop check, watchdogs, heartbeats, status polls, slew ramps, GPIO timing, LED."""

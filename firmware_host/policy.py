@@ -140,6 +140,16 @@ class Policy:
         self._grip: tuple[str, float] | None = None
         self._last_grip: float | None = None
 
+    def forget(self, target: str | None = None) -> None:
+        """Forget what was last asked of ``target`` (all when ``None``), e.g. because the
+        safety layer refused it; the next confident decision asks again."""
+        if target in (None, "mattress"):
+            self._mattress = {}
+            self._last_stage_change = None
+        if target is None or target in self.config.grip.targets:
+            self._grip = None
+            self._last_grip = None
+
     @property
     def started_at(self) -> float | None:
         """Run start the wake window is measured from (``None`` before the first call)."""

@@ -81,6 +81,17 @@ def test_grip_intents_to_hand_commands():
     assert pol.decide([grip("chuck", force=7.0)], 7.0)[0].params["force"] == 1.0
 
 
+def test_forget_makes_the_next_decision_ask_again():
+    pol = Policy(PolicyConfig(), TARGETS)
+    assert pol.decide([grip("power")], 1.0) != []
+    assert pol.decide([grip("power")], 2.0) == []
+    pol.forget("hand")
+    assert pol.decide([grip("power")], 2.0) != []
+    assert pol.decide([stage("N2")], 0.0) != []
+    pol.forget("mattress")
+    assert pol.decide([stage("N2")], 1.0) != []  # neither "unchanged" nor "too soon"
+
+
 def test_targets_missing_are_skipped():
     pol = Policy(PolicyConfig(), ("hand",))
     assert pol.decide([stage("N1")], 0.0) == []
