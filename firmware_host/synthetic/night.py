@@ -21,7 +21,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.signal import fftconvolve
+from scipy import fft as sfft
 
 from firmware_host.config.schema import SyntheticSourceConfig
 from firmware_host.synthetic import filters
@@ -241,6 +241,10 @@ class SyntheticNight:
                 shapes.append(filters.band(20.0, min(120.0, nyq_cap), 3.0))
         n_taps = int(round(FILTER_S * fs))
         self._fir = np.stack([filters.spectral_fir(s, fs, n_taps) for s in shapes])
+        # Filtering a block = circular convolution of (previous tail + block) noise, whose last
+        # epoch_len outputs equal the linear convolution; the filter spectra are computed once.
+        self._n_fft = sfft.next_fast_len(self._epoch_len + n_taps - 1, real=True)
+        self._fir_fft = sfft.rfft(self._fir, n=self._n_fft, axis=1)
 
     def _build_gains(self, rng: np.random.Generator) -> None:
         n_epochs = len(self.hypnogram)
@@ -295,11 +299,17 @@ class SyntheticNight:
             self._block_cache.popitem(last=False)
         return data
 
+    def _render_filtered(self, b: int) -> np.ndarray:
+        """Every noise stream of block ``b`` through its FIR (unit-variance rhythms)."""
+        n, n_taps = self._epoch_len, self._fir.shape[1]
+        lo = b * n
+        spectrum = sfft.rfft(self._noise(lo - n_taps + 1, lo + n), n=self._n_fft, axis=1)
+        return sfft.irfft(spectrum * self._fir_fft, n=self._n_fft, axis=1)[:, n_taps - 1:n_taps - 1 + n]
+
     def _render_block(self, b: int) -> np.ndarray:
         n = self._epoch_len
         lo, hi = b * n, (b + 1) * n
-        n_taps = self._fir.shape[1]
-        x = fftconvolve(self._noise(lo - n_taps + 1, hi), self._fir, mode="valid", axes=1)
+        x = self._render_filtered(b)
         g = self._gain_curves(b)
         lay = self._layout
         out = np.zeros((lay.n, n))
