@@ -109,6 +109,12 @@ def fit_model(X: np.ndarray, y: Sequence[str], features: dict[str, list[str]],
     if absent:
         ref = np.log(np.mean(np.exp(intercept[[STAGES.index(c) for c in present]])))
         intercept[absent] = ref + np.log(ABSENT_CLASS_PROB)
+    if absent:
+        # the classifier has no evidence for these stages: keep the HMM out of them (with
+        # uninformative emissions a sticky stage like REM would otherwise trap the filter)
+        transition = np.array(transition, dtype=float)
+        transition[:, absent] = 1e-6
+        transition /= transition.sum(axis=1, keepdims=True)
     counts = np.array([np.sum(y_arr == s) for s in STAGES], float)
     prior = np.where(counts > 0, counts, ABSENT_CLASS_PROB * counts.sum())
     prior = prior / prior.sum()
