@@ -39,7 +39,11 @@ BLOCK_SHAPE = (8, 10)
 
 
 def _per_call_us(fn: Callable[[], Any], repeats: int, inner: int) -> float:
-    """Median over ``repeats`` batches of the mean time of ``inner`` calls, in µs."""
+    """Median over ``repeats`` batches of the mean time of ``inner`` calls, in µs.
+
+    Batches shrink with ``repeats`` (never below 2 calls) so a smoke run stays quick.
+    """
+    inner = max(2, min(inner, 2 * repeats))
     fn()
     times = []
     for _ in range(max(1, repeats)):
@@ -89,8 +93,9 @@ def bench_block_filter(repeats: int, inner: int = 200) -> dict[str, float]:
 
     theirs = _per_call_us(scipy_block, repeats, max(1, inner // 10))
 
-    # Accuracy: 10 s of 8 channels streamed in 10-sample blocks vs one scipy call.
-    x = 50.0 * rng.standard_normal((BLOCK_SHAPE[0], int(10 * BLOCK_FS))) + 300.0
+    # Accuracy: 10 s (1 s in smoke runs) of 8 channels in 10-sample blocks vs one scipy call.
+    seconds = 10 if repeats >= 10 else 1
+    x = 50.0 * rng.standard_normal((BLOCK_SHAPE[0], int(seconds * BLOCK_FS))) + 300.0
     stream = StreamingFilter(sos, BLOCK_SHAPE[0])
     ys = np.concatenate([stream.process(x[:, i : i + 10]) for i in range(0, x.shape[1], 10)], 1)
     ref, _ = signal.sosfilt(sos, x, axis=-1, zi=sosfilt_zi(sos, x[:, 0]))
@@ -130,7 +135,7 @@ def bench_spectral(repeats: int, night_hours: float, yasa: bool) -> tuple[dict, 
         return results, missing
     sfreq = 100.0
     x = _night_signal(night_hours, sfreq)
-    spectral.night_features(x[: int(600 * sfreq)], sfreq, epoch_s=30.0)  # warm-up / compile
+    spectral.night_features(x[: int(60 * sfreq)], sfreq, epoch_s=30.0)  # warm-up / compile
     runs = []
     for _ in range(max(1, min(repeats, 3))):
         t0 = time.perf_counter()

@@ -43,7 +43,7 @@ def _check(result: dict) -> None:
 
 
 def test_run_dsp_bench_keys_and_types() -> None:
-    result = run_dsp_bench(repeats=2, night_hours=0.05, yasa=False)
+    result = run_dsp_bench(repeats=2, night_hours=0.02, yasa=False)
     _check(result)
     assert result["night_features_yasa_ratio"] is None
     assert "yasa" in result["missing"]["night_features_yasa_ratio"]
@@ -58,13 +58,13 @@ def _cli(argv: list[str]) -> int:
 
 
 def test_cli_bench_json(capsys: pytest.CaptureFixture[str]) -> None:
-    code = _cli(["bench", "dsp", "--json", "--repeats", "1", "--night-hours", "0.05", "--no-yasa"])
+    code = _cli(["bench", "dsp", "--json", "--repeats", "1", "--night-hours", "0.02", "--no-yasa"])
     assert code == 0
     _check(json.loads(capsys.readouterr().out))
 
 
 def test_cli_bench_table_and_bad_args(capsys: pytest.CaptureFixture[str]) -> None:
-    assert _cli(["bench", "dsp", "--repeats", "1", "--night-hours", "0.05", "--no-yasa"]) == 0
+    assert _cli(["bench", "dsp", "--repeats", "1", "--night-hours", "0.02", "--no-yasa"]) == 0
     assert "block_filter_speedup" in capsys.readouterr().out
     with pytest.raises(UsageError, match="--repeats must be >= 1"):
         _cli(["bench", "dsp", "--repeats", "0"])
