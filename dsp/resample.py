@@ -162,7 +162,8 @@ class StreamingResampler:
         ``(m_out - delay) * down / up``: the group delay already removed, so output ``m``
         and input ``input_position(m)`` are the same moment of the signal.
         """
-        return (np.asarray(m_out, dtype=np.float64) - self.delay) * self.down / self.up
+        pos = (np.asarray(m_out, dtype=np.float64) - self.delay) * self.down / self.up
+        return float(pos) if pos.ndim == 0 else pos
 
     def process(self, block: np.ndarray) -> np.ndarray:
         """Resample the next block; returns the ``(n_channels, k)`` newly completed outputs.
