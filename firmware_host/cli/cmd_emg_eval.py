@@ -21,6 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--window-ms", type=float, default=200.0, help="window length in ms")
     p.add_argument("--increment-ms", type=float, default=50.0, help="window step in ms")
     p.add_argument("--highpass-hz", type=float, default=20.0, help="high-pass cut-off in Hz")
+    p.add_argument("--vote", type=int, default=3,
+                   help="majority vote of the post-processed figure (windows)")
     p.add_argument("--json", action="store_true", help="print the full report as JSON")
     p.set_defaults(func=run)
 
@@ -51,13 +53,16 @@ def run(args: argparse.Namespace) -> int:
     if not found:
         raise UsageError(f"no Participant<N> folders under {root}")
     parts = _participants(args.participants, found)
+    if not 1 <= args.vote <= 15:
+        raise UsageError(f"--vote must be 1..15 windows, got {args.vote}")
     if not 20 <= args.window_ms <= 1000 or not 1 <= args.increment_ms <= args.window_ms:
         raise UsageError("need 20 <= --window-ms <= 1000 and 1 <= --increment-ms <= window")
     per = {
-        p: evaluate_participant(root, p, args.window_ms, args.increment_ms, args.highpass_hz)
+        p: evaluate_participant(root, p, args.window_ms, args.increment_ms, args.highpass_hz,
+                                vote=args.vote)
         for p in parts
     }
-    rep = summarise(per, args.window_ms, args.increment_ms)
+    rep = summarise(per, args.window_ms, args.increment_ms, args.vote)
     if args.json:
         print(json.dumps(rep, indent=2))
         return 0
@@ -78,6 +83,9 @@ def run(args: argparse.Namespace) -> int:
         for k in ("accuracy_11class", "accuracy_5grip", "accuracy_3class") for r in (rep, b)
     ))
     Console().print(t)
+    pp = rep["postprocessed"]
     Console().print(f"decision cost {rep['decision_us']:.1f} µs, controller delay "
-                    f"{rep['controller_delay_ms']:.1f} ms")
+                    f"{rep['controller_delay_ms']:.1f} ms; with vote {args.vote}: 11-class "
+                    f"{100 * pp['accuracy_11class']['mean']:.1f} %, delay "
+                    f"{pp['controller_delay_ms']:.1f} ms")
     return 0

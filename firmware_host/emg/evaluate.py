@@ -11,10 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
-from dsp.classify import fit_lda, forward
+from dsp.classify import fit_lda, forward, softmax
 from dsp.emg_features import HUDGINS, feature_index
 from firmware_host.emg.dataset import CLASSES_3DC, SFREQ_3DC, load_participant
 from firmware_host.emg.frontend import FeatureFrontEnd
+from firmware_host.emg.postprocess import PostProcessor
 from firmware_host.emg.train import DEFAULT_FEATURES, train_lda
 
 #: Class subsets reported besides all 11 classes (indices into CLASSES_3DC).
@@ -29,7 +30,7 @@ def _features(recs, window: int, increment: int, highpass_hz: float, timed: bool
     """Stream every recording (fresh front end each) in chunks of ``increment`` samples."""
     fe = FeatureFrontEnd(N_CH, SFREQ_3DC, window, increment, highpass_hz)
     xs, ys, gs, secs = [], [], [], 0.0
-    for r in recs:
+    for i, r in enumerate(recs):
         fe.reset()
         for s in range(0, r.data.shape[1], increment):
             t0 = time.perf_counter()
@@ -39,7 +40,7 @@ def _features(recs, window: int, increment: int, highpass_hz: float, timed: bool
             if f.shape[0]:
                 xs.append(f)
                 ys += [r.label] * f.shape[0]
-                gs += [r.rep] * f.shape[0]
+                gs += [r.rep * 1000 + i if timed else r.rep] * f.shape[0]
     return np.concatenate(xs), np.array(ys), np.array(gs), secs
 
 
@@ -56,13 +57,20 @@ def evaluate_participant(
     increment_ms: float = 50.0,
     highpass_hz: float = 20.0,
     feature_names: Sequence[str] = DEFAULT_FEATURES,
+    vote: int = 3,
+    reject_below: float = 0.6,
 ) -> dict:
-    """Scores of our model and the LDA baseline for one participant (all tasks)."""
+    """Scores of our model and the LDA baseline for one participant (all tasks).
+
+    ``ours`` is the per-window accuracy; ``ours_postprocessed`` runs each test recording
+    through the live post-processing (rejection below ``reject_below`` holding the last
+    intent, majority vote over ``vote`` windows; no force gate since 3DC has no MVC trial).
+    """
     window = int(round(window_ms * SFREQ_3DC / 1000.0))
     increment = int(round(increment_ms * SFREQ_3DC / 1000.0))
     xtr, ytr, gtr, _ = _features(load_participant(root, participant, "train"), window, increment,
                                  highpass_hz)
-    xte, yte, _, fe_secs = _features(load_participant(root, participant, "test"), window,
+    xte, yte, rec_te, fe_secs = _features(load_participant(root, participant, "test"), window,
                                      increment, highpass_hz, timed=True)
     base_idx = feature_index(N_CH, HUDGINS)
     out: dict = {"n_train_windows": int(len(ytr)), "n_test_windows": int(len(yte))}
@@ -79,11 +87,14 @@ def evaluate_participant(
         for row in xs:  # one decision at a time, as live
             forward((row - ours["mean"]) / ours["scale"], layers)
         cls_secs = time.perf_counter() - t0
-        pred = np.argmax(forward((xs - ours["mean"]) / ours["scale"], layers), axis=1)
+        scores = forward((xs - ours["mean"]) / ours["scale"], layers)
+        pred = np.argmax(scores, axis=1)
+        post_acc = _postprocessed_accuracy(softmax(scores), yte_s, rec_te[kte], k, vote)
         wb, bb = fit_lda(xtr[ktr][:, base_idx], ytr_s, k, 0.0)
         pred_b = np.argmax(forward(xte[kte][:, base_idx], [(wb, bb, "linear")]), axis=1)
         out[task] = {
             "ours": float(np.mean(pred == yte_s)),
+            "ours_postprocessed": post_acc,
             "lda_baseline": float(np.mean(pred_b == yte_s)),
             "shrinkage": ours["shrinkage"],
             "cv_accuracy": ours["cv_accuracy"],
@@ -98,7 +109,23 @@ def evaluate_participant(
     return out
 
 
-def summarise(per: dict[int, dict], window_ms: float, increment_ms: float) -> dict:
+def _postprocessed_accuracy(
+    probs: np.ndarray, y: np.ndarray, rec: np.ndarray, n_classes: int, vote: int,
+    reject_below: float = 0.6,
+) -> float:
+    names = tuple(str(c) for c in range(n_classes))
+    post = PostProcessor(names, "0", reject_below, vote, 0.0, 0.0, "last")
+    hits = 0
+    prev = None
+    for i in range(len(y)):
+        if rec[i] != prev:
+            post.reset()
+            prev = rec[i]
+        hits += post.update(probs[i], 1.0).label == names[y[i]]
+    return hits / max(len(y), 1)
+
+
+def summarise(per: dict[int, dict], window_ms: float, increment_ms: float, vote: int = 3) -> dict:
     """The JSON report: per-participant accuracies, means, spreads, baseline, delays."""
     def stats(task: str, who: str) -> dict:
         v = np.array([per[p][task][who] for p in per])
@@ -107,6 +134,7 @@ def summarise(per: dict[int, dict], window_ms: float, increment_ms: float) -> di
 
     decision_us = float(np.mean([per[p]["decision_us"] for p in per]))
     delay_ms = window_ms / 2 + increment_ms / 2 + decision_us / 1000.0
+    vote_ms = (vote // 2) * increment_ms
     return {
         "dataset": "3DC (train reps before the break, test reps after)",
         "participants": sorted(per),
@@ -121,6 +149,14 @@ def summarise(per: dict[int, dict], window_ms: float, increment_ms: float) -> di
         "accuracy_11class": stats("11class", "ours"),
         "accuracy_5grip": stats("5grip", "ours"),
         "accuracy_3class": stats("3class", "ours"),
+        "postprocessed": {
+            "vote": vote,
+            "reject_below": 0.6,
+            "accuracy_11class": stats("11class", "ours_postprocessed"),
+            "accuracy_5grip": stats("5grip", "ours_postprocessed"),
+            "accuracy_3class": stats("3class", "ours_postprocessed"),
+            "controller_delay_ms": delay_ms + vote_ms,
+        },
         "baseline": {
             "model": "LDA on Hudgins MAV/ZC/SSC/WL, same windows, same run",
             "per_participant": {str(p): per[p]["11class"]["lda_baseline"] for p in per},
