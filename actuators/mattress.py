@@ -275,6 +275,21 @@ class MattressDriver:
             self.safe_state_confirmed = False
             self.last_error = f"safe_state not confirmed: {exc}"
 
+    def reconnect(self) -> None:
+        """Reopen the port (e.g. after a USB adapter came back) and re-read the status.
+
+        Raises
+        ------
+        ActuatorError
+            The port cannot be opened or the device does not answer.
+        """
+        if self._closed:
+            raise ActuatorError(f"{self.name}: driver is closed")
+        self._link.close()
+        self._link.open()
+        self._parser.reset()
+        self.poll_status()
+
     def close(self) -> None:
         """Go safe, then release the port. Idempotent, never raises."""
         if self._closed:

@@ -251,3 +251,13 @@ def test_safe_state_and_close(rig, clock):
 def test_open_failure_names_port():
     with pytest.raises(ActuatorError, match="/dev/does-not-exist"):
         MattressDriver("/dev/does-not-exist")
+
+
+def test_reconnect_reopens_the_port(rig):
+    sim, drv = rig
+    drv.reconnect()
+    assert drv.status()["connected"] is True
+    drv.apply(cmd("stop"))
+    sim.unplug()
+    with pytest.raises(ActuatorError, match="status request failed"):
+        drv.reconnect()
