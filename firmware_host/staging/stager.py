@@ -17,6 +17,7 @@ import numpy as np
 
 from dsp.hmm import forward_step, validate_transition
 from dsp.linear import softmax_linear
+from dsp.resample import StreamingResampler
 from dsp.spectral import epoch_features
 from firmware_host.chunk import Chunk
 from firmware_host.decision import Decision
@@ -24,7 +25,6 @@ from firmware_host.pipeline import StageOutput
 from firmware_host.staging.config import StagerConfig
 from firmware_host.staging.datasets import STAGES
 from firmware_host.staging.model import StagerModel, load_model
-from firmware_host.staging.resampler import StreamResampler
 
 UNSCORABLE = "unscorable"
 
@@ -69,7 +69,7 @@ class SleepStager:
     # -- Stage protocol -------------------------------------------------------------------
     def reset(self) -> None:
         """Forget all state: next chunk starts a new epoch grid and a fresh HMM."""
-        self._res = StreamResampler(self.sfreq, self.model.sfreq, len(self.rows))
+        self._res = StreamingResampler(self.sfreq, self.model.sfreq, len(self.rows))
         self._origin: int | None = None  # absolute input sample of epoch 0
         self._expected: int | None = None
         self._buf = np.zeros((len(self.rows), 0))  # resampled samples from _buf_start on

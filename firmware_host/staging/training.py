@@ -1,7 +1,7 @@
 """Model fitting for the stager (used by ``tools/train_stager.py`` and ``stage-eval --loo``).
 
 Features are computed exactly as the live path computes them: the same causal
-:class:`~firmware_host.staging.resampler.StreamResampler`, then :func:`dsp.spectral.night_features`
+:class:`dsp.resample.StreamingResampler`, then :func:`dsp.spectral.night_features`
 (equal, row by row, to the per-epoch :func:`dsp.spectral.epoch_features` the stager calls).
 Fitting needs scikit-learn (a dev extra); inference does not.
 """
@@ -13,11 +13,11 @@ from typing import Any
 
 import numpy as np
 
+from dsp.resample import StreamingResampler
 from dsp.spectral import feature_names, night_features
 from firmware_host.staging.datasets import STAGES, Recording
 from firmware_host.staging.metrics import transition_counts
 from firmware_host.staging.model import StagerModel
-from firmware_host.staging.resampler import StreamResampler
 
 #: Scale-free EEG features of the default model: relative powers, ratios, spectral shape,
 #: Hjorth mobility/complexity, zero-crossings, kurtosis/skewness. Absolute amplitudes are
@@ -33,7 +33,7 @@ ABSENT_CLASS_PROB = 0.01
 
 def resampled(rec: Recording, rows: Sequence[int], sfreq: float) -> np.ndarray:
     """Rows of a recording through the live path's causal resampler."""
-    r = StreamResampler(rec.sfreq, sfreq, len(rows))
+    r = StreamingResampler(rec.sfreq, sfreq, len(rows))
     return r.process(rec.data[list(rows)])
 
 

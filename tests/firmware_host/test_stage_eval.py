@@ -40,7 +40,7 @@ def test_stage_eval_json_on_real_excerpts(capsys) -> None:  # noqa: ANN001
     for key in ("accuracy", "kappa", "macro_f1", "n_epochs", "per_excerpt", "flicker_per_hour",
                 "model"):
         assert key in res
-    assert res["n_epochs"] == 119  # 60 + 59 (50-Hz excerpt 3 lacks the last resampled sample)
+    assert res["n_epochs"] == 120
     assert set(res["per_excerpt"]) == {"dreams-1", "dreams-3"}
     # the shipped model was trained on these excerpts (in-sample): it must do clearly better
     # than chance; the honest out-of-sample figure comes from --loo (see staging README)
