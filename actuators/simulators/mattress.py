@@ -63,6 +63,25 @@ class MattressSimulator(DeviceSimulator):
         self.vibration = {"intensity": 0, "pattern": "off"}
         self.device_safe = False
         self._last_cmd: tuple[int, bytes, bytes] | None = None  # seq, payload, reply
+        self.device_faults: set[str] = set()
+
+    def set_device_fault(self, name: str, active: bool = True) -> None:
+        """Raise or clear a hardware fault: ``"motor_stall"`` (motors stop, elevation
+        commands NACKed with FAULT) or ``"overtemperature"`` (heater off, temperature
+        commands NACKed with FAULT). Reported in the STATUS fault bits while active.
+        """
+        allowed = ("motor_stall", "overtemperature")
+        if name not in allowed:
+            raise ValueError(f"unknown device fault {name!r}; allowed: {list(allowed)}")
+        with self._lock:
+            if not active:
+                self.device_faults.discard(name)
+                return
+            self.device_faults.add(name)
+            if name == "motor_stall":
+                self._hold()
+            else:
+                self.target_temperature = None
 
     # --- physics --------------------------------------------------------------------
     def _step(self, dt: float) -> None:
@@ -107,6 +126,8 @@ class MattressSimulator(DeviceSimulator):
             bits |= mp.FAULT_BIT_BY_NAME["heartbeat_lost"]
         if self.reset_flag:
             bits |= mp.FAULT_BIT_BY_NAME["device_reset"]
+        for name in self.device_faults:
+            bits |= mp.FAULT_BIT_BY_NAME[name]
         return bits
 
     def _status(self) -> mp.MattressStatus:
@@ -167,6 +188,9 @@ class MattressSimulator(DeviceSimulator):
             self._on_reset()
             return None
         code = self.faults.take_nack()
+        blocked = {"set_elevation": "motor_stall", "set_temperature": "overtemperature"}
+        if code is None and blocked.get(action) in self.device_faults:
+            code = mp.NACK_FAULT
         if code is None:
             try:
                 mp.validate_command({"action": action, **values})
@@ -176,7 +200,7 @@ class MattressSimulator(DeviceSimulator):
                 return mp.nack(frame.seq, opcode, exc.code).encode()
         else:
             self._log(FrameRecord(now, frame.seq, action, values, accepted=False,
-                                  error=f"injected NACK {mp.nack_meaning(code)}"))
+                                  error=f"NACK {mp.nack_meaning(code)}"))
             return mp.nack(frame.seq, opcode, code).encode()
         self._execute(action, values)
         self._log(FrameRecord(now, frame.seq, action, values))

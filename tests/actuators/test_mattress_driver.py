@@ -261,3 +261,25 @@ def test_reconnect_reopens_the_port(rig):
     sim.unplug()
     with pytest.raises(ActuatorError, match="status request failed"):
         drv.reconnect()
+
+
+def test_device_fault_flags_are_read_back_and_refuse_commands(rig, clock):
+    sim, drv = rig
+    drv.apply(cmd("set_elevation", zone="head", degrees=10.0))
+    drv.apply(cmd("set_temperature", celsius=30.0))
+    clock.advance(1.0)
+    sim.set_device_fault("motor_stall")
+    sim.set_device_fault("overtemperature")
+    st = drv.poll_status()
+    assert {"motor_stall", "overtemperature"} <= set(st["faults"])
+    assert st["moving"] is False and st["target_temperature"] is None
+    with pytest.raises(ActuatorError, match="NACK 0x05"):
+        drv.apply(cmd("set_elevation", zone="head", degrees=12.0))
+    with pytest.raises(ActuatorError, match="NACK 0x05"):
+        drv.apply(cmd("set_temperature", celsius=30.0))
+    drv.apply(cmd("set_vibration", intensity=5, pattern="pulse"))  # unaffected
+    sim.set_device_fault("motor_stall", active=False)
+    drv.apply(cmd("set_elevation", zone="head", degrees=12.0))
+    assert drv.poll_status()["faults"] == ["overtemperature"]
+    with pytest.raises(ValueError, match="allowed"):
+        sim.set_device_fault("on_fire")
