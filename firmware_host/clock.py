@@ -36,6 +36,8 @@ class RealClock:
             raise ValueError(f"speed must be > 0, got {speed}")
         self.speed = float(speed)
         self._t0 = time.monotonic()
+        #: Unix time of the clock's origin, journaled so recorded samples can be dated.
+        self.origin_unix = time.time()
 
     def now(self) -> float:
         """Scaled seconds since construction."""

@@ -69,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
         config=dataclasses.asdict(cfg),
         extra={"config_name": cfg.name, "source": cfg.source.kind,
                "planned_duration_s": None if math.isinf(plan.duration_s) else plan.duration_s,
-               "speed": "max" if plan.as_fast_as_possible else plan.speed},
+               "speed": "max" if plan.as_fast_as_possible else plan.speed,
+               "clock_origin_unix": getattr(clock, "origin_unix", None)},
     )
     pipeline = assembly.build_pipeline(cfg, source, recorder)
     actuation = assembly.build_actuation(cfg, clock, recorder)
