@@ -39,6 +39,13 @@ GRIP_LABELS = {
 REST_LABELS = ("rest", "relax", "none")
 
 
+def _offset(text: str) -> float:
+    """Seconds of a time offset like '7h30m'; zero is allowed ('0', '0s')."""
+    if text.strip().lower() in ("0", "0s", "0m", "0h"):
+        return 0.0
+    return parse_duration(text)
+
+
 @dataclass(frozen=True)
 class StagePolicyConfig:
     """``[policy.stage]``: the sleep-stage mattress programme."""
@@ -73,14 +80,14 @@ class StagePolicyConfig:
                 )
         if len(self.wake_window) != 2:
             raise ValueError(f"policy.stage.wake_window needs [start, end], got {self.wake_window}")
-        start, end = (parse_duration(t) for t in self.wake_window)
+        start, end = (_offset(t) for t in self.wake_window)
         if not start < end:
             raise ValueError(f"policy.stage.wake_window start must be before end: {self.wake_window}")
 
     @property
     def wake_window_s(self) -> tuple[float, float]:
         """Wake window in seconds from the run start."""
-        start, end = (parse_duration(t) for t in self.wake_window)
+        start, end = (_offset(t) for t in self.wake_window)
         return start, end
 
 

@@ -157,7 +157,9 @@ class SafetyLayer:
             return
         self._devices[name].ok(now)
         self.alarms.clear(f"command_refused:{name}", now)
-        payload = {"target": name, "action": sent.action, "t": now}
+        payload: dict[str, Any] = {"target": name, "action": sent.action, "t": now}
+        if sent.action == "stop":  # the device holds where it is: ramps restart from there
+            payload["holding"] = self._reseed(name, now)
         if isinstance(ack, dict):
             payload |= {k: v for k, v in ack.items() if k not in payload}
         self._sink.emit("ack", payload)
