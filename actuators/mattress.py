@@ -18,6 +18,9 @@ from actuators.serial_link import SerialLink
 
 #: After a corrupted reply, wait only this long for a valid one before retrying.
 _CORRUPT_GRACE_S = 0.005
+#: Silence inside a frame after which its bytes are treated as lost (allows for USB-serial
+#: adapter latency timers, typically 1..16 ms).
+_FRAME_GAP_S = 0.02
 
 
 class _NowClock(Protocol):
@@ -100,8 +103,12 @@ class MattressDriver:
 
     def _await(self, seq: int, deadline: float) -> Frame | None:
         while True:
-            data = self._link.read_until(deadline)
+            wait = deadline
+            if self._parser.pending:  # inside a frame: a silent gap means bytes were lost
+                wait = min(deadline, time.monotonic() + _FRAME_GAP_S)
+            data = self._link.read_until(wait)
             if not data:
+                self.counters["protocol_errors"] += len(self._parser.flush())
                 return None
             for item in self._parser.feed(data):
                 if isinstance(item, ProtocolError):
