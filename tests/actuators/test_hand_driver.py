@@ -207,3 +207,15 @@ def test_safe_state_holds_grip_and_force(rig, clock):
 def test_open_failure_names_port():
     with pytest.raises(ActuatorError, match="/dev/no-hand"):
         HandDriver("/dev/no-hand")
+
+
+def test_reconnect_and_closed_driver(rig):
+    sim, drv = rig
+    drv.reconnect()
+    assert drv.status()["connected"]
+    drv.close()
+    assert drv.heartbeat(force=True) is False
+    with pytest.raises(ActuatorError, match="closed"):
+        drv.reconnect()
+    with pytest.raises(ActuatorError, match="closed"):
+        drv.apply(cmd("stop"))
