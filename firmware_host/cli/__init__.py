@@ -22,6 +22,7 @@ COMMANDS: tuple[str, ...] = (
     "cmd_emg_eval",
     "cmd_calibrate_emg",
     "cmd_stage_eval",
+    "cmd_stage",
     "cmd_bench",
 )
 

@@ -105,8 +105,22 @@ def load_dreams_excerpt(root: str | Path, k: int) -> Recording:
                      channel_types=("eeg",), stages=stages, subject=f"dreams-{k}")
 
 
-#: EDF physical units MNE recognises (and scales to volts); anything else is returned as is.
-_MNE_UNITS = {"uV": 1e6, "µV": 1e6, "mV": 1e6, "V": 1e6, "nV": 1e6}
+def _to_microvolts(raw, name: str) -> float:  # noqa: ANN001
+    """Factor from MNE's returned values to µV for one channel.
+
+    MNE multiplies a channel by a unit factor (1e-6 for a recognised µV, 1e-3 for mV) and
+    returns volts; a unit it does not recognise (e.g. DREAMS' ``UV``) gets factor 1 and is
+    returned as written in the file, which we take as µV. ``_orig_units`` cannot tell the
+    two apart (it reports µV for both), so the factor itself is read.
+    """
+    try:
+        factor = float(raw._raw_extras[0]["units"][raw.ch_names.index(name)])
+    except (AttributeError, IndexError, KeyError, TypeError, ValueError):
+        return 1e6
+    if factor == 1.0:
+        unit = (getattr(raw, "_orig_units", {}) or {}).get(name, "")
+        return 1e6 if unit == "V" else 1.0
+    return 1e6
 
 
 def load_edf_recording(path: str | Path, hypnogram: str | Path | None = None, *,
@@ -128,7 +142,7 @@ def load_edf_recording(path: str | Path, hypnogram: str | Path | None = None, *,
 
     Notes
     -----
-    Values come back in µV. MNE scales recognised units (uV, mV, V) to volts; a unit it does
+    Values come back in µV. MNE scales recognised units (uV, mV) to volts; a unit it does
     not recognise (e.g. DREAMS' ``UV``) is returned unscaled and is taken as µV already.
     """
     import mne
@@ -144,9 +158,8 @@ def load_edf_recording(path: str | Path, hypnogram: str | Path | None = None, *,
     picks = [n for n, _ in wanted]
     sfreqs = {raw.info["sfreq"]}
     data = raw.get_data(picks=picks)
-    units = getattr(raw, "_orig_units", {}) or {}
     for i, n in enumerate(picks):
-        data[i] *= _MNE_UNITS.get(units.get(n, "uV"), 1.0)
+        data[i] *= _to_microvolts(raw, n)
     stages: list[str] = []
     if hypnogram:
         stages = read_hypnogram_annotations(str(hypnogram), epoch_s)
