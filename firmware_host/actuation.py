@@ -71,6 +71,8 @@ class Actuation:
         self.simulators = list(simulators or [])
         self._owned = list(owned or [])
         self._closed = False
+        #: gpiozero pin factory of the GPIO devices (a ``MockFactory`` without hardware).
+        self.pin_factory: Any = None
         if estop_button is not None:
             estop_button.on_trip = self._on_estop
         atexit.register(self._at_exit)
@@ -131,6 +133,7 @@ class Actuation:
                 with contextlib.suppress(Exception):
                     sim.stop()
             raise
+        act.pin_factory = factory
         now = clock.now()
         for name, why in unavailable:
             sink.emit("fault", {"target": name, "during": "open", "kind": "device",
