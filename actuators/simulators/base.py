@@ -122,6 +122,7 @@ class DeviceSimulator:
         self.heartbeat_lost = False
         self.reset_flag = False
         self.rx_errors = 0
+        self.internal_errors = 0
         self.last_error = ""
 
     # --- lifecycle ------------------------------------------------------------------
@@ -172,7 +173,8 @@ class DeviceSimulator:
             self._advance(self.clock.now())
             snap = self._snapshot()
             snap.update(boot_count=self.boot_count, heartbeat_lost=self.heartbeat_lost,
-                        unplugged=self._unplugged, rx_errors=self.rx_errors)
+                        unplugged=self._unplugged, rx_errors=self.rx_errors,
+                        internal_errors=self.internal_errors, last_error=self.last_error)
             return snap
 
     def reset(self) -> None:
@@ -217,7 +219,11 @@ class DeviceSimulator:
                 now = self.clock.now()
                 self._advance(now)
                 if data and not self._unplugged:
-                    replies = self._handle_bytes(self.faults.mangle_rx(data), now)
+                    try:
+                        replies = self._handle_bytes(self.faults.mangle_rx(data), now)
+                    except Exception as exc:  # noqa: BLE001 - firmware must not die
+                        self.last_error = f"internal error: {exc!r}"
+                        self.internal_errors += 1
                     self._last_byte_rt = real_now
                     self._gap_pending = True
                 elif self._gap_pending and real_now - self._last_byte_rt > self.frame_gap_s:

@@ -49,8 +49,9 @@ class FaultPlan:
     reset_next_command: bool = False
     garbage_next: int = 0
     seed: int | None = 0
-    _rng: random.Random = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    _rng: random.Random = field(init=False, repr=False, compare=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False,
+                                  compare=False)
 
     def __post_init__(self) -> None:
         for name in ("drop_prob", "corrupt_prob"):

@@ -223,3 +223,20 @@ def test_no_threads_leak():
         sim.stop()
         assert not sim.running
     assert {t.ident for t in threading.enumerate()} <= before
+
+
+def test_simulator_survives_an_internal_error(raw_mattress, monkeypatch):
+    sim, port = raw_mattress
+    original = sim._handle_frame
+
+    def broken(frame, now):
+        monkeypatch.setattr(sim, "_handle_frame", original)  # fail once only
+        raise RuntimeError("firmware bug")
+
+    monkeypatch.setattr(sim, "_handle_frame", broken)
+    port.write(Frame(mp.MSG_HEARTBEAT, 1).encode())
+    end = time.monotonic() + 1.0
+    while sim.state["internal_errors"] == 0 and time.monotonic() < end:
+        time.sleep(0.005)
+    assert "firmware bug" in sim.state["last_error"]
+    assert exchange(port, Frame(mp.MSG_HEARTBEAT, 2)).type == mp.MSG_ACK
