@@ -16,10 +16,11 @@ from typing import Any
 from actuators.pty_link import open_pty_pair
 from actuators.simulators.base import DeviceSimulator, FrameRecord, NowClock
 from actuators.simulators.faults import FaultPlan
+from actuators.simulators.hand import GraspObject, HandSimulator
 from actuators.simulators.mattress import MattressSimulator
 
-__all__ = ["DeviceSimulator", "FaultPlan", "FrameRecord", "MattressSimulator",
-           "SIMULATOR_KINDS", "spawn_simulator"]
+__all__ = ["DeviceSimulator", "FaultPlan", "FrameRecord", "GraspObject", "HandSimulator",
+           "MattressSimulator", "SIMULATOR_KINDS", "spawn_simulator"]
 
 #: Kinds accepted by :func:`spawn_simulator`.
 SIMULATOR_KINDS = ("mattress", "hand")
@@ -29,8 +30,6 @@ def _simulator_class(kind: str) -> type[DeviceSimulator]:
     if kind == "mattress":
         return MattressSimulator
     if kind == "hand":
-        from actuators.simulators.hand import HandSimulator
-
         return HandSimulator
     raise ValueError(f"unknown simulator kind {kind!r}; allowed: {list(SIMULATOR_KINDS)}")
 
