@@ -41,6 +41,9 @@ DEFAULT_FINGER_FORCE = 0.5
 #: quantised to it, rounding toward the previous value, so the device never receives a
 #: step larger than the slew limit or a value beyond a bound after the device's rounding.
 RESOLUTION = {"elevation": 0.01, "firmness": 1.0, "temperature": 0.01}
+#: Smallest ramp step worth a frame (fewer frames and journal lines on slow ramps: a
+#: 0.5 °C/min temperature ramp steps 0.1 °C every 12 s instead of 0.01 °C every 1.2 s).
+MIN_STEP = {"elevation": 0.1, "firmness": 1.0, "temperature": 0.1}
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,7 @@ class _Channel:
     hi: float
     rate: float  # units per second
     res: float
+    min_step: float
 
 
 class CommandLimiter:
@@ -132,17 +136,19 @@ class CommandLimiter:
             ("vibration", "set_vibration"): self._gpio_vibration,
             ("vibration", "stop"): self._stop,
         }
-        el, fi, te = RESOLUTION["elevation"], RESOLUTION["firmness"], RESOLUTION["temperature"]
+        el = (RESOLUTION["elevation"], MIN_STEP["elevation"])
+        fi = (RESOLUTION["firmness"], MIN_STEP["firmness"])
+        te = (RESOLUTION["temperature"], MIN_STEP["temperature"])
         self._channels: dict[str, _Channel] = {
             "mattress.elevation.head": _Channel(0.0, m.head_elevation_max_deg,
-                                                m.elevation_slew_deg_s, el),
+                                                m.elevation_slew_deg_s, *el),
             "mattress.elevation.feet": _Channel(0.0, m.feet_elevation_max_deg,
-                                                m.elevation_slew_deg_s, el),
+                                                m.elevation_slew_deg_s, *el),
             **{f"mattress.firmness.{z}": _Channel(m.firmness_min, m.firmness_max,
-                                                  m.firmness_slew_per_s, fi)
+                                                  m.firmness_slew_per_s, *fi)
                for z in FIRMNESS_ZONES},
             "mattress.temperature": _Channel(m.temperature_min_c, m.temperature_max_c,
-                                             m.temperature_slew_c_min / 60.0, te),
+                                             m.temperature_slew_c_min / 60.0, *te),
         }
         starts = {"elevation": m.start_elevation_deg, "firmness": m.start_firmness,
                   "temperature": m.start_temperature_c}
@@ -210,7 +216,10 @@ class CommandLimiter:
             if now - t_last < self._cfg.ramp_interval_s - 1e-9:
                 continue
             ch = self._channels[channel]
-            value = _toward(last, ramp.desired, ch.rate * (now - t_last), ch.res)
+            allowed = ch.rate * (now - t_last)
+            if allowed < ch.min_step - 1e-9 and abs(ramp.desired - last) > allowed:
+                continue  # wait until a worthwhile step (or the rest of the way) is allowed
+            value = _toward(last, ramp.desired, allowed, ch.res)
             if value == last:
                 continue
             sent = Command(ramp.template.target, ramp.template.action,

@@ -110,9 +110,10 @@ def test_seed_from_readback():
     lim.seed("mattress.temperature", 20.0, 0.0)
     v = lim.check(Command("mattress", "set_temperature", {"celsius": 21}), 60.0)
     assert v.outcome == "queued"
-    assert lim.due(61.0) == []  # 0.5 °C/min allows less than one 0.01 °C step in 1 s
-    (step,) = lim.due(62.0)
-    assert step.sent.params["celsius"] == pytest.approx(20.01)
+    # 0.5 °C/min: a worthwhile 0.1 °C step is allowed only after 12 s
+    assert lim.due(61.0) == [] and lim.due(71.9) == []
+    (step,) = lim.due(72.0)
+    assert step.sent.params["celsius"] == pytest.approx(20.1)
     assert lim.seed("mattress.temperature", 50.0, 62.0) == 32.0  # clamped into bounds
     used = lim.seed_from_status("mattress", {"elevation": {"head": 7.123, "feet": None},
                                              "temperature": 22.0}, 63.0)
