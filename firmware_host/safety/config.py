@@ -93,7 +93,8 @@ class SafetyConfig:
         doc="after a stale signal or a safe-state request, signal OK this long before acting again",
     )
     heartbeat_interval_s: float = setting(
-        0.25, min=0.02, max=10.0, doc="how often drivers with a heartbeat() are pinged"
+        0.05, min=0.01, max=10.0,
+        doc="least time between heartbeat() calls (drivers pace their keep-alives themselves)",
     )
     status_poll_s: float = setting(1.0, min=0.05, max=60.0, doc="how often read-back is polled")
     device_timeout_s: float = setting(

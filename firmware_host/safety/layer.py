@@ -302,12 +302,13 @@ class SafetyLayer:
                 self._try_reconnect(name, now)
             return
         heartbeat = getattr(act, "heartbeat", None)
-        if callable(heartbeat) and now - self._last_heartbeat[name] >= self._cfg.heartbeat_interval_s:
+        hb_due = now - self._last_heartbeat[name] >= self._cfg.heartbeat_interval_s - 1e-9
+        if callable(heartbeat) and hb_due:
             self._last_heartbeat[name] = now
             if self._exchange(name, "heartbeat", heartbeat, now) is None and dog.lost:
                 return
         poll = getattr(act, "poll_status", None)
-        if callable(poll) and now - self._last_poll[name] >= self._cfg.status_poll_s:
+        if callable(poll) and now - self._last_poll[name] >= self._cfg.status_poll_s - 1e-9:
             self._last_poll[name] = now
             result = self._exchange(name, "poll_status", poll, now)
             if isinstance(result, dict):
