@@ -175,3 +175,19 @@ def test_metrics() -> None:
     assert r["accuracy"] == pytest.approx(3 / 5)
     assert agreement(["W", "N2"], ["W", "N2"])["kappa"] == pytest.approx(1.0)
     assert flicker_per_hour(["W", "W", "N1", "N2"]) == pytest.approx(2 / (4 * 30 / 3600))
+
+
+@pytest.mark.parametrize("hmm", [False, True])
+def test_batch_night_equals_live_stager(hmm: bool) -> None:
+    from firmware_host.staging.batch import stage_night
+
+    x = _signal(130, seed=6)
+    x[:, int(60 * SF) : int(90 * SF)] = 0.0  # one flat (unscorable) epoch
+    cfg = StagerConfig(hmm=hmm)
+    live = _run(x, [333], cfg)
+    labels, probs = stage_night(x[:1], SF, load_model(), cfg)
+    assert labels == [d.label for d in live]
+    assert labels[2] == UNSCORABLE
+    for d, p in zip(live, probs, strict=True):
+        np.testing.assert_allclose([d.probabilities[s] for s in load_model().classes], p,
+                                   atol=1e-9)

@@ -1,0 +1,120 @@
+"""Whole-night staging in one go (offline), with the live path's numbers.
+
+Same steps as :class:`~firmware_host.staging.stager.SleepStager` — causal resampler,
+per-epoch features, quality gate, logistic regression, HMM forward filter — vectorised over
+the night. Still causal (the forward filter only looks back), so its labels equal the live
+stager's final decisions. Used by the benchmark and for fast evaluation.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from dsp.hmm import forward
+from dsp.linear import softmax_linear
+from dsp.resample import StreamingResampler
+from dsp.spectral import night_features
+from firmware_host.staging.config import StagerConfig
+from firmware_host.staging.model import StagerModel, load_model
+from firmware_host.staging.stager import UNSCORABLE
+
+
+def stage_night(data: np.ndarray, sfreq: float, model: StagerModel,
+                cfg: StagerConfig | None = None) -> tuple[list[str], np.ndarray]:
+    """Stage a whole recording.
+
+    Parameters
+    ----------
+    data
+        ``(n_roles, n_samples)`` µV, rows in the model's role order (eeg[, eog][, emg]).
+    sfreq
+        Sampling rate of ``data``.
+    model
+        The stager model.
+    cfg
+        Quality thresholds and HMM switch (defaults when ``None``).
+
+    Returns
+    -------
+    labels
+        One label per complete epoch (``"unscorable"`` for bad epochs).
+    probabilities
+        ``(n_epochs, n_classes)`` reported probabilities.
+    """
+    cfg = cfg or StagerConfig()
+    data = np.atleast_2d(np.asarray(data, dtype=np.float64))
+    if data.shape[0] != len(model.roles):
+        raise ValueError(f"data has {data.shape[0]} rows; model {model.tag} needs "
+                         f"{len(model.roles)} ({', '.join(model.roles)})")
+    x = StreamingResampler(sfreq, model.sfreq, data.shape[0]).process(
+        np.where(np.isfinite(data), data, 0.0))
+    feats = [night_features(x[i], model.sfreq, model.epoch_s)[:, model.column_index(r)]
+             for i, r in enumerate(model.roles)]
+    X = np.hstack(feats)
+    n_ep = X.shape[0]
+    fs = int(round(model.sfreq))
+    n = int(round(model.epoch_s * model.sfreq))
+    eeg = x[0, : n_ep * n].reshape(n_ep, n // fs, fs)
+    bad = (eeg.std(axis=2) < cfg.flat_uv) | (np.ptp(eeg, axis=2) > cfg.artefact_uv)
+    ok = bad.mean(axis=1) <= cfg.max_bad_fraction
+    post = softmax_linear(X, model.mean, model.scale, model.coef, model.intercept,
+                          model.temperature) if n_ep else np.zeros((0, len(model.classes)))
+    if cfg.hmm:
+        # unscorable epochs carry no evidence: posterior = prior → likelihood 1
+        post = np.where(ok[:, None], post, model.prior[None, :])
+        probs = forward(post, model.transition, model.prior, model.prior / model.prior.sum())
+    else:
+        probs = np.where(ok[:, None], post, (model.prior / model.prior.sum())[None, :])
+    labels = [model.classes[int(np.argmax(p))] if good else UNSCORABLE
+              for p, good in zip(probs, ok, strict=True)]
+    return labels, probs
+
+
+def bench_stager(hours: float = 8.0, repeats: int = 3) -> dict[str, Any]:
+    """Benchmark figures for ``somnoloop bench``: per-epoch live cost and a night in batch.
+
+    Returns
+    -------
+    dict
+        ``stager_epoch_us`` (one 30-s 250-Hz chunk through the live stager → one decision,
+        best of ``repeats``×20), ``stager_night_s`` (an ``hours`` 100-Hz EEG night through
+        :func:`stage_night`, best of ``repeats``), ``stager_model``, and the targets.
+    """
+    from firmware_host.staging.stager import SleepStager
+
+    model = load_model(None)
+    rng = np.random.default_rng(0)
+    sf_live = 250.0
+    n_live = int(30 * sf_live)
+    cfg = StagerConfig()
+    stager = SleepStager(cfg, model, sf_live, {"eeg": 0})
+    from firmware_host.chunk import Chunk
+
+    def chunk(k: int) -> Chunk:
+        d = 20 * rng.standard_normal((1, n_live))
+        return Chunk(data=d, first_sample=k * n_live, sfreq=sf_live, channel_names=("C4-M1",),
+                     channel_types=("eeg",), timestamps=np.arange(n_live) / sf_live)
+
+    chunks = [chunk(k) for k in range(20 * repeats + 2)]
+    stager.update(chunks[0])  # warm-up / compile
+    stager.update(chunks[1])
+    best = np.inf
+    for r in range(repeats):
+        t0 = time.perf_counter()
+        for c in chunks[2 + 20 * r : 2 + 20 * (r + 1)]:
+            stager.update(c)
+        best = min(best, (time.perf_counter() - t0) / 20)
+    sf = 100.0
+    night = 20 * rng.standard_normal((1, int(hours * 3600 * sf)))
+    stage_night(night[:, : int(120 * sf)], sf, model)
+    best_night = np.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        stage_night(night, sf, model, StagerConfig(hmm=True))
+        best_night = min(best_night, time.perf_counter() - t0)
+    return {"stager_epoch_us": best * 1e6, "stager_night_s": best_night,
+            "stager_night_hours": hours, "stager_model": model.tag,
+            "stager_targets": {"stager_epoch_us": "<= 1000", "stager_night_s": "<= 0.7"}}
