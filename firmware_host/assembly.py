@@ -5,13 +5,19 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from firmware_host.actuation import Actuation
+from firmware_host.cli.errors import UsageError
 from firmware_host.clock import Clock, FakeClock, RealClock
 from firmware_host.config import Config
 from firmware_host.durations import parse_duration, parse_speed
+from firmware_host.emg.decoder import build_emg_decoder
 from firmware_host.events import EventSink
 from firmware_host.pipeline import Pipeline, Stage
 from firmware_host.sources.base import Source
 from firmware_host.sources.factory import make_source
+from firmware_host.stages.filtering import FilterStage
+from firmware_host.stages.quality import QualityStage
+from firmware_host.staging.stager import build_stager
 
 
 @dataclass(frozen=True)
@@ -45,12 +51,37 @@ def build_source(cfg: Config, clock: Clock, plan: RunPlan) -> Source:
     return make_source(cfg.source, clock, plan.duration_s)
 
 
-def build_pipeline(cfg: Config, source: Source, sink: EventSink) -> Pipeline:
-    """The stage chain for the source's channel layout."""
-    stages: list[Stage] = []
+def build_pipeline(cfg: Config, source: Source) -> Pipeline:
+    """The stage chain for the source's channel layout.
+
+    Order: signal quality (on the raw signal), the sleep stager and the EMG grip decoder
+    (each with its own validated front end, matching how its model was trained), then the
+    display/feedback filters. Deciding stages pass the chunk on unchanged.
+
+    Raises
+    ------
+    UsageError
+        A stage cannot be built for this source (missing channel, impossible band, bad model
+        file); the message names the config key.
+    """
+    names, types = tuple(source.channel_names), tuple(source.channel_types)
+    stages: list[Stage] = [QualityStage(cfg.quality)]
+    try:
+        if cfg.stager.enabled and "eeg" in types:
+            stages.append(build_stager(cfg.stager, source.sfreq, names, types))
+        synthetic = cfg.source.synthetic if cfg.source.kind == "synthetic" else None
+        decoder = build_emg_decoder(cfg.emg, source.sfreq, names, types, synthetic=synthetic)
+        if decoder is not None:
+            stages.append(decoder)
+        if cfg.filters.enabled:
+            filters = FilterStage(cfg.filters)
+            filters.check(source.sfreq, types)
+            stages.append(filters)
+    except ValueError as exc:  # includes the model-file errors of both decoders
+        raise UsageError(str(exc)) from None
     return Pipeline(stages)
 
 
-def build_actuation(cfg: Config, clock: Clock, sink: EventSink) -> None:
-    """The actuation side (drivers behind the safety layer); none until it is configured."""
-    return None
+def build_actuation(cfg: Config, clock: Clock, sink: EventSink) -> Actuation:
+    """Drivers (or device simulators on ptys when no port is configured) behind the safety layer."""
+    return Actuation.from_config(cfg, clock, sink)

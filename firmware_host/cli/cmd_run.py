@@ -72,8 +72,14 @@ def run(args: argparse.Namespace) -> int:
                "speed": "max" if plan.as_fast_as_possible else plan.speed,
                "clock_origin_unix": getattr(clock, "origin_unix", None)},
     )
-    pipeline = assembly.build_pipeline(cfg, source, recorder)
-    actuation = assembly.build_actuation(cfg, clock, recorder)
+    try:
+        pipeline = assembly.build_pipeline(cfg, source)
+        actuation = assembly.build_actuation(cfg, clock, recorder)
+    except BaseException as exc:
+        recorder.emit("fault", {"where": "startup", "error": f"{type(exc).__name__}: {exc}"})
+        recorder.close({"stop_reason": f"startup failed: {exc}"})
+        source.close()
+        raise
     console.print(f"[bold]somnoloop[/bold] config '{cfg.name}', source '{cfg.source.kind}', "
                   f"{len(source.channel_names)} channels at {source.sfreq:g} Hz → {session_dir}")
     summary = _run_with_progress(cfg, plan, source, pipeline, recorder, clock, actuation, console,
