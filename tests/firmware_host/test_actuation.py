@@ -109,6 +109,32 @@ def test_unplugged_device_is_lost_alarmed_and_reconnected(no_leaked_threads):
         act.close()
 
 
+def test_repeated_nacks_lose_the_device_then_it_recovers(no_leaked_threads):
+    from actuators.base import Command
+
+    act, clock, sink = _build({"safety": {"reconnect_after_s": 1.0, "max_consecutive_faults": 3}})
+    try:
+        mattress_sim = act.simulators[0]
+        mattress_sim.faults.set(nack_next=3, nack_code=0x05)  # device fault, not retryable
+        vib = Command("mattress", "set_vibration", {"intensity": 10, "pattern": "pulse"})
+        for _ in range(3):
+            clock.advance(TICK)
+            act.safety.submit(vib, clock.now())
+        faults = [f for f in sink.of_kind("fault") if f["target"] == "mattress"]
+        assert len(faults) == 3 and "NACK 0x05" in faults[0]["error"]
+        assert act.safety.device_lost("mattress")
+        assert any(p["target"] == "mattress" and p["reason"].startswith("device lost")
+                   for p in sink.of_kind("safe_state"))
+        assert mattress_sim.state["device_safe"]
+        assert act.status()["led"] == "alarm_high"
+        _run(act, clock, 1.5)  # a reconnection attempt finds it answering again
+        assert not act.safety.device_lost("mattress")
+        act.safety.submit(vib, clock.now())
+        assert mattress_sim.state["vibration"]["intensity"] == 10
+    finally:
+        act.close()
+
+
 def test_port_that_cannot_open_is_left_out_and_alarmed(no_leaked_threads):
     act, clock, sink = _build({"actuators": {"mattress": {"port": "/dev/does-not-exist-42"}}})
     try:

@@ -137,15 +137,7 @@ def test_safety_config_is_frozen_and_validated():
         lim.config = SafetyConfig(on_violation="refuse")  # type: ignore[misc]
 
 
-def _safety_table_registered() -> bool:
-    from firmware_host.config import Config
-
-    return "safety" in {f.name for f in dataclasses.fields(Config)}
-
-
 def test_safety_section_loads_from_toml_mapping():
-    if not _safety_table_registered():
-        pytest.skip("[safety] not registered in Config yet")
     cfg = parse_config({"safety": {"mattress": {"head_elevation_max_deg": 20}}})
     assert cfg.safety.mattress.head_elevation_max_deg == 20.0
     with pytest.raises(ConfigError, match="head_elevation_max_deg"):
