@@ -23,7 +23,7 @@ from typing import Any
 
 from actuators.base import Actuator, ActuatorError
 from firmware_host.clock import Clock
-from firmware_host.config import Config  # before policy/safety: the schema imports their sections
+from firmware_host.config import Config
 from firmware_host.decision import Decision
 from firmware_host.events import EventSink
 from firmware_host.policy import Policy, PolicyConfig

@@ -41,9 +41,6 @@ blue steady; running — green steady. A single LED blinks the same rates (low: 
 safe: steady on, running: 0.1 s blip every 2 s).
 """
 
-# Load the config package first: its schema imports SafetyConfig from this package, so a
-# first import of firmware_host.safety must not start inside that cycle.
-import firmware_host.config  # noqa: F401, I001
 from firmware_host.safety.alarms import PRIORITIES, Alarm, AlarmManager
 from firmware_host.safety.config import HandLimits, MattressLimits, SafetyConfig, VibrationLimits
 from firmware_host.safety.estop import EStopError, EStopLatch
