@@ -22,9 +22,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from firmware_host.staging.training import (  # noqa: E402
     read_hypnogram_annotations,
-    train_eeg_model,
+    train_model,
     trim_wake,
 )
+
+
+def synthetic_recording(seed: int, hours: float):  # noqa: ANN201
+    """A scripted synthetic night (no artefacts, no gestures) as a labelled Recording."""
+    from firmware_host.config.schema import SyntheticSourceConfig
+    from firmware_host.staging.datasets import Recording
+    from firmware_host.synthetic.night import SyntheticNight
+
+    night = SyntheticNight(SyntheticSourceConfig(seed=seed, artefacts=False, gestures=False),
+                           hours * 3600.0)
+    keep = [list(night.channel_types).index(t) for t in ("eeg", "eog", "emg")]
+    return Recording(f"synthetic-{seed}", night.generate(0, night.n_samples)[keep], night.sfreq,
+                     tuple(night.channel_names[i] for i in keep), ("eeg", "eog", "emg"),
+                     list(night.hypnogram), subject=f"synthetic-{seed}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,6 +49,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--psg", action="append", default=[], help="EDF with the EEG (repeatable)")
     p.add_argument("--hypnogram", action="append", default=[], help="hypnogram EDF+ per --psg")
     p.add_argument("--channel", default="", help="EEG channel name in the --psg files")
+    p.add_argument("--synthetic", default="",
+                   help="comma-separated seeds of synthetic nights (firmware_host.synthetic) to "
+                   "train an EEG+EOG+EMG demo model on")
+    p.add_argument("--synthetic-hours", type=float, default=2.0)
+    p.add_argument("--roles", default="eeg", help="channel roles of the model, e.g. eeg,eog,emg")
+    p.add_argument("--name", default="somnoloop-logreg")
     p.add_argument("--transitions-edf", action="append", default=[],
                    help="extra hypnogram-only EDF+ files for the transition matrix")
     p.add_argument("--C", type=float, default=0.1, help="inverse L2 regularisation")
@@ -54,15 +74,24 @@ def main(argv: list[str] | None = None) -> int:
         p.error("give one --hypnogram per --psg")
     for psg, hyp in zip(args.psg, args.hypnogram, strict=True):
         recs.append(load_edf_recording(psg, hyp, eeg=args.channel))
+    roles = tuple(r.strip() for r in args.roles.split(",") if r.strip())
+
+    def fit(train):  # noqa: ANN001, ANN202
+        return train_model(train, extra, roles=roles, C=args.C, version=args.version,
+                           name=args.name)
+
+    if args.synthetic:
+        recs += [synthetic_recording(int(k), args.synthetic_hours)
+                 for k in args.synthetic.split(",")]
     if not recs:
         p.error("no training recordings (use --dreams and/or --psg/--hypnogram)")
     extra = [trim_wake(read_hypnogram_annotations(f)) for f in args.transitions_edf]
     if args.loo and len(recs) > 1:
-        res = evaluate(recs, loo_fit=lambda tr: train_eeg_model(tr, extra, args.C, args.version),
+        res = evaluate(recs, loo_fit=fit,
                        with_yasa=False)
         print(json.dumps({k: res[k] for k in ("accuracy", "kappa", "macro_f1", "n_epochs",
                                               "flicker_per_hour")}))
-    model = train_eeg_model(recs, extra, args.C, args.version)
+    model = fit(recs)
     save_model(model, args.out)
     print(f"wrote {args.out} ({model.tag}, {model.meta['n_train_epochs']} epochs)")
     return 0

@@ -97,6 +97,18 @@ class StagerModel:
         }
 
 
+def resolve_model_path(path: str | Path | None) -> Path:
+    """``None``/'' → the default model; a bare shipped name (``"synthetic"``) →
+    ``firmware_host/models/stager_<name>.json``; anything else is a file path."""
+    if not path:
+        return DEFAULT_MODEL
+    p = Path(path)
+    shipped = DEFAULT_MODEL.parent / f"stager_{path}.json"
+    if p.suffix == "" and len(p.parts) == 1 and shipped.is_file():
+        return shipped
+    return p
+
+
 def save_model(model: StagerModel, path: str | Path) -> None:
     """Write a model as JSON."""
     Path(path).write_text(json.dumps(model.to_json(), indent=1) + "\n", encoding="utf-8")
@@ -111,7 +123,7 @@ def load_model(path: str | Path | None = None) -> StagerModel:
         File missing/unreadable, not a stager model, another ``format_version``, or
         inconsistent array shapes / unknown feature names.
     """
-    p = Path(path) if path else DEFAULT_MODEL
+    p = resolve_model_path(path)
     try:
         doc = json.loads(p.read_text(encoding="utf-8"))
     except OSError as exc:

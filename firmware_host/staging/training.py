@@ -9,6 +9,7 @@ Fitting needs scikit-learn (a dev extra); inference does not.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -147,21 +148,49 @@ def read_hypnogram_annotations(path: str, epoch_s: float = 30.0) -> list[str]:
     return out
 
 
-def train_eeg_model(recs: Sequence[Recording], extra_hypnograms: Sequence[Sequence[str]] = (),
-                    C: float = 0.1, version: str = "1.0.0") -> StagerModel:
-    """The default recipe: scale-free EEG features of labelled recordings (first row of each
-    recording = EEG), logistic regression, transitions from their stages plus extra hypnograms.
+#: EOG / chin-EMG features of multi-channel models: slow-eye-movement power and amplitude
+#: (EOG), muscle tone (EMG). Absolute on purpose: REM atonia *is* an amplitude.
+EOG_FEATURES = ("logabs_so", "logabs_delta", "rel_so", "log_p90")
+EMG_FEATURES = ("logabs_beta", "logabs_gamma", "log_total", "log_iqr")
+
+
+def train_model(recs: Sequence[Recording], extra_hypnograms: Sequence[Sequence[str]] = (),
+                *, roles: Sequence[str] = ("eeg",), C: float = 0.1, version: str = "1.0.0",
+                name: str = MODEL_NAME, knowledge: str = "") -> StagerModel:
+    """Fit a model on labelled recordings (each must have one channel of every role).
+
+    Parameters
+    ----------
+    recs
+        Training recordings; the first channel of each type in ``roles`` is used.
+    extra_hypnograms
+        More expert hypnograms for the transition matrix only.
+    roles
+        ``("eeg",)``, ``("eeg", "eog", "emg")``, …
     """
-    feats = {"eeg": list(SCALE_FREE)}
+    per_role = {"eeg": list(SCALE_FREE), "eog": list(EOG_FEATURES), "emg": list(EMG_FEATURES)}
+    feats = {r: per_role[r] for r in ("eeg", "eog", "emg") if r in roles}
     X, y = [], []
     for r in recs:
-        F = recording_features(r, {"eeg": 0}, feats)
+        missing = [role for role in feats if role not in r.channel_types]
+        if missing:
+            raise ValueError(f"recording {r.name} has no {missing} channel for this model")
+        rows = {role: list(r.channel_types).index(role) for role in feats}
+        F = recording_features(r, rows, feats)
         n = min(len(F), len(r.stages))
         X.append(F[:n])
         y += r.stages[:n]
     trans = transition_matrix([r.stages for r in recs] + list(extra_hypnograms), pseudo=1.0)
-    return fit_model(np.vstack(X), y, feats, trans, C=C, version=version,
-                     meta={"trained_on": [r.name for r in recs],
-                           "script": "tools/train_stager.py",
-                           "knowledge": "own logistic regression on dsp.spectral scale-free "
-                           "EEG features + HMM transitions from expert hypnograms"})
+    model = fit_model(np.vstack(X), y, feats, trans, C=C, version=version,
+                      meta={"trained_on": [r.name for r in recs],
+                            "script": "tools/train_stager.py",
+                            "knowledge": knowledge or "own logistic regression on dsp.spectral "
+                            "features + HMM transitions from expert hypnograms"})
+    return replace(model, name=name)
+
+
+def train_eeg_model(recs: Sequence[Recording], extra_hypnograms: Sequence[Sequence[str]] = (),
+                    C: float = 0.1, version: str = "1.0.0") -> StagerModel:
+    """The default recipe: scale-free EEG features, logistic regression, transitions from the
+    recordings' stages plus extra hypnograms (first EEG channel of each recording)."""
+    return train_model(recs, extra_hypnograms, roles=("eeg",), C=C, version=version)
