@@ -172,3 +172,20 @@ def load_edf_recording(path: str | Path, hypnogram: str | Path | None = None, *,
                      sfreq=float(sfreqs.pop()), channel_names=tuple(picks),
                      channel_types=tuple(t for _, t in wanted), stages=stages,
                      subject=Path(path).stem[:5])
+
+
+def find_sleep_edf_pairs(folder: str | Path) -> list[tuple[Path, Path]]:
+    """PSG / hypnogram pairs in a Sleep-EDF folder (``mne.datasets.sleep_physionet`` layout).
+
+    ``SC4ssNE0-PSG.edf`` pairs with ``SC4ssN??-Hypnogram.edf`` (same first six characters:
+    study, subject ``ss``, night ``N``); ST* telemetry files likewise. Unpaired files are
+    skipped. Sorted by name.
+    """
+    folder = Path(folder)
+    hyps = {h.name[:6]: h for h in folder.glob("*-Hypnogram.edf")}
+    pairs = []
+    for psg in sorted(folder.glob("*-PSG.edf")):
+        hyp = hyps.get(psg.name[:6])
+        if hyp is not None:
+            pairs.append((psg, hyp))
+    return pairs

@@ -99,3 +99,20 @@ def test_train_tool_on_edf_pairs(nights, tmp_path) -> None:  # noqa: ANN001
     model = load_model(out)
     assert model.meta["trained_on"] == [p.stem for p, _, _ in pairs]
     assert model.meta["train_counts"]["REM"] == 2 * 5
+
+
+def test_eval_tool_on_sleep_edf_layout(nights) -> None:  # noqa: ANN001
+    from firmware_host.staging.datasets import find_sleep_edf_pairs
+
+    folder, pairs = nights
+    found = find_sleep_edf_pairs(folder)
+    assert [(a.name, b.name) for a, b in found] == [(p.name, h.name) for p, h, _ in pairs]
+    cmd = [sys.executable, str(REPO / "tools" / "eval_stager.py"), "--sleep-edf", str(folder),
+           "--channel", CH[0], "--loso"]
+    res = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=300, check=False)
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert out["mode"] == "leave-one-out"
+    assert out["n_epochs"] == 2 * len(HYP)
+    assert len(out["confusion"]) == 5
+    assert set(out["per_excerpt"]) == {"SC421", "SC422"}
