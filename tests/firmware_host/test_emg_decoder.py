@@ -22,7 +22,8 @@ from firmware_host.synthetic.script import default_gesture_script
 
 @pytest.fixture(scope="module")
 def cfg():
-    return parse_config({})
+    # 50 ms steps and two calibration cycles keep the suite fast without numba too
+    return parse_config({"emg": {"increment_ms": 50.0, "reps": 2}})
 
 
 @pytest.fixture(scope="module")
@@ -52,10 +53,10 @@ def _timeline(decisions: list[Decision], n: int) -> np.ndarray:
 
 def test_calibrated_decoder_decodes_scripted_gestures(cfg, model):
     syn = cfg.source.synthetic
-    duration = 300.0
+    duration = 170.0  # one gesture session: 7 grips x 3, from 17 s to 143 s
     # the night's own gesture session (random order and force 0.4..0.9), same subject (seed)
     script = default_gesture_script(duration, syn.sfreq, syn.seed)
-    night = SyntheticNight(syn, duration, hypnogram=["W"] * 10, gesture_script=script)
+    night = SyntheticNight(syn, duration, hypnogram=["W"] * 6, gesture_script=script)
     stage = EmgDecoder(model, cfg.emg, night.channel_names, night.sfreq)
     assert isinstance(stage, Stage)
     decisions = []
@@ -90,7 +91,9 @@ def test_calibrated_decoder_decodes_scripted_gestures(cfg, model):
     assert abs(sum(d.probabilities.values()) - 1) < 1e-3
     # emission is on change plus ~1/s, not every window
     assert len(decisions) < 2 * duration
-    assert stage.delay_ms == pytest.approx(1000 * (38 / 2 + 6 / 2 + 6) / 250)
+    w, inc = model.window, model.increment
+    assert stage.delay_ms == pytest.approx(1000 * (w / 2 + inc / 2 + (cfg.emg.vote // 2) * inc)
+                                           / 250)
 
 
 def test_force_follows_contraction_strength(cfg, model):
@@ -148,7 +151,8 @@ def test_build_emg_decoder_choices(cfg, model, tmp_path):
     names, types, fs = night.channel_names, night.channel_types, night.sfreq
     assert build_emg_decoder(dataclasses.replace(cfg.emg, model=""), fs, names, types) is None
     assert build_emg_decoder(cfg.emg, fs, names, ("eeg",) * len(names)) is None
-    missing = dataclasses.replace(cfg.emg, model_file=str(tmp_path / "none.npz"))
+    missing = dataclasses.replace(cfg.emg, model_file=str(tmp_path / "none.npz"),
+                                  grips=("rest", "power", "open"), reps=1)
     assert build_emg_decoder(missing, fs, names, types) is None  # auto, no file, no synthetic
     auto = build_emg_decoder(missing, fs, names, types, synthetic=syn)
     assert isinstance(auto, EmgDecoder) and auto.model.name == "emg-lda-synthetic"
