@@ -18,10 +18,18 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="3DC root holding Participant*/ (default: ../shared/data/emg/3dc)")
     p.add_argument("--participants", default="",
                    help="comma-separated participant numbers, e.g. 1,2,3 (default: all found)")
-    p.add_argument("--window-ms", type=float, default=200.0, help="window length in ms")
-    p.add_argument("--increment-ms", type=float, default=50.0, help="window step in ms")
-    p.add_argument("--highpass-hz", type=float, default=20.0, help="high-pass cut-off in Hz")
-    p.add_argument("--vote", type=int, default=3,
+    from firmware_host.emg.config import EmgDecoderConfig
+
+    live = EmgDecoderConfig()
+    p.add_argument("--window-ms", type=float, default=live.window_ms,
+                   help="window length in ms (default: the live decoder's)")
+    p.add_argument("--increment-ms", type=float, default=live.increment_ms,
+                   help="window step in ms (default: the live decoder's)")
+    p.add_argument("--highpass-hz", type=float, default=live.highpass_hz,
+                   help="high-pass cut-off in Hz")
+    p.add_argument("--reject-below", type=float, default=live.reject_below,
+                   help="confidence rejection threshold of the post-processed figure")
+    p.add_argument("--vote", type=int, default=live.vote,
                    help="majority vote of the post-processed figure (windows)")
     p.add_argument("--json", action="store_true", help="print the full report as JSON")
     p.set_defaults(func=run)
@@ -53,23 +61,26 @@ def run(args: argparse.Namespace) -> int:
     if not found:
         raise UsageError(f"no Participant<N> folders under {root}")
     parts = _participants(args.participants, found)
+    if not 0.0 <= args.reject_below <= 1.0:
+        raise UsageError(f"--reject-below must be in [0, 1], got {args.reject_below}")
     if not 1 <= args.vote <= 15:
         raise UsageError(f"--vote must be 1..15 windows, got {args.vote}")
     if not 20 <= args.window_ms <= 1000 or not 1 <= args.increment_ms <= args.window_ms:
         raise UsageError("need 20 <= --window-ms <= 1000 and 1 <= --increment-ms <= window")
     per = {
         p: evaluate_participant(root, p, args.window_ms, args.increment_ms, args.highpass_hz,
-                                vote=args.vote)
+                                vote=args.vote, reject_below=args.reject_below)
         for p in parts
     }
-    rep = summarise(per, args.window_ms, args.increment_ms, args.vote)
+    rep = summarise(per, args.window_ms, args.increment_ms, args.vote, args.reject_below)
     if args.json:
         print(json.dumps(rep, indent=2))
         return 0
     from rich.console import Console
     from rich.table import Table
 
-    t = Table(title=f"3DC grip decoding, {args.window_ms:g}/{args.increment_ms:g} ms windows")
+    t = Table(title=f"3DC grip decoding: ours {args.window_ms:g}/{args.increment_ms:g} ms, "
+                    "LDA baseline 200/50 ms")
     for col in ("participant", "ours 11-cl", "LDA 11-cl", "ours 5-grip", "LDA 5-grip",
                 "ours 3-cl", "LDA 3-cl"):
         t.add_column(col, justify="right")

@@ -19,8 +19,11 @@ class EmgDecoderConfig:
     )
     model_file: str = setting("emg_model.npz", doc="where calibrate-emg saves / 'auto' looks")
     channels: tuple[str, ...] = setting((), doc="forearm channels to use (all forearm_emg when empty)")
-    window_ms: float = setting(150.0, min=50.0, max=500.0, doc="analysis window (calibration)")
-    increment_ms: float = setting(25.0, min=5.0, max=250.0, doc="window step (calibration)")
+    window_ms: float = setting(
+        120.0, min=50.0, max=500.0,
+        doc="analysis window (calibration); 120 ms / 20 ms / vote 3 = 90 ms controller delay",
+    )
+    increment_ms: float = setting(20.0, min=5.0, max=250.0, doc="window step (calibration)")
     highpass_hz: float = setting(20.0, min=1.0, max=100.0, doc="high-pass before the features")
     reject_below: float = setting(0.6, min=0.0, max=1.0, doc="confidence below this is rejected")
     hold: str = setting("last", choices=("last", "rest"), doc="what a rejected window votes for")

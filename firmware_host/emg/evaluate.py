@@ -50,6 +50,15 @@ def _remap(y: np.ndarray, subset: Sequence[int]) -> tuple[np.ndarray, np.ndarray
     return keep, np.array([lut[v] for v in y[keep]], dtype=np.intp)
 
 
+def _lda_hudgins(xtr, ytr, xte, yte, subset) -> float:
+    idx = feature_index(N_CH, HUDGINS)
+    ktr, ytr_s = _remap(ytr, subset)
+    kte, yte_s = _remap(yte, subset)
+    w, b = fit_lda(xtr[ktr][:, idx], ytr_s, len(subset), 0.0)
+    pred = np.argmax(forward(xte[kte][:, idx], [(w, b, "linear")]), axis=1)
+    return float(np.mean(pred == yte_s))
+
+
 def evaluate_participant(
     root: str | Path,
     participant: int,
@@ -59,43 +68,52 @@ def evaluate_participant(
     feature_names: Sequence[str] = DEFAULT_FEATURES,
     vote: int = 3,
     reject_below: float = 0.6,
+    baseline_ms: tuple[float, float] = (200.0, 50.0),
 ) -> dict:
     """Scores of our model and the LDA baseline for one participant (all tasks).
 
     ``ours`` is the per-window accuracy; ``ours_postprocessed`` runs each test recording
     through the live post-processing (rejection below ``reject_below`` holding the last
     intent, majority vote over ``vote`` windows; no force gate since 3DC has no MVC trial).
+    ``lda_baseline`` is LDA on Hudgins features with the reference ``baseline_ms`` windows
+    (200/50 ms); ``lda_same_windows`` is the same LDA on our windows.
     """
     window = int(round(window_ms * SFREQ_3DC / 1000.0))
     increment = int(round(increment_ms * SFREQ_3DC / 1000.0))
-    xtr, ytr, gtr, _ = _features(load_participant(root, participant, "train"), window, increment,
-                                 highpass_hz)
-    xte, yte, rec_te, fe_secs = _features(load_participant(root, participant, "test"), window,
-                                     increment, highpass_hz, timed=True)
-    base_idx = feature_index(N_CH, HUDGINS)
+    train = load_participant(root, participant, "train")
+    test = load_participant(root, participant, "test")
+    xtr, ytr, gtr, _ = _features(train, window, increment, highpass_hz)
+    xte, yte, rec_te, fe_secs = _features(test, window, increment, highpass_hz, timed=True)
+    bw = int(round(baseline_ms[0] * SFREQ_3DC / 1000.0))
+    bi = int(round(baseline_ms[1] * SFREQ_3DC / 1000.0))
+    if (bw, bi) == (window, increment):
+        bxtr, bytr, bxte, byte = xtr, ytr, xte, yte
+    else:
+        bxtr, bytr, _, _ = _features(train, bw, bi, highpass_hz)
+        bxte, byte, _, _ = _features(test, bw, bi, highpass_hz)
     out: dict = {"n_train_windows": int(len(ytr)), "n_test_windows": int(len(yte))}
     tasks = {"11class": tuple(range(len(CLASSES_3DC))), **SUBSETS}
+    sel = feature_index(N_CH, feature_names)
     for task, subset in tasks.items():
         ktr, ytr_s = _remap(ytr, subset)
         kte, yte_s = _remap(yte, subset)
         k = len(subset)
         ours = train_lda(xtr[ktr], ytr_s, gtr[ktr], N_CH, k, feature_names)
         layers = [(ours["W"], ours["b"], "linear")]
-        sel = feature_index(N_CH, feature_names)
         xs = xte[kte][:, sel]
         t0 = time.perf_counter()
         for row in xs:  # one decision at a time, as live
-            forward((row - ours["mean"]) / ours["scale"], layers)
+            softmax(forward((row - ours["mean"]) / ours["scale"], layers))
         cls_secs = time.perf_counter() - t0
         scores = forward((xs - ours["mean"]) / ours["scale"], layers)
         pred = np.argmax(scores, axis=1)
-        post_acc = _postprocessed_accuracy(softmax(scores), yte_s, rec_te[kte], k, vote)
-        wb, bb = fit_lda(xtr[ktr][:, base_idx], ytr_s, k, 0.0)
-        pred_b = np.argmax(forward(xte[kte][:, base_idx], [(wb, bb, "linear")]), axis=1)
         out[task] = {
             "ours": float(np.mean(pred == yte_s)),
-            "ours_postprocessed": post_acc,
-            "lda_baseline": float(np.mean(pred_b == yte_s)),
+            "ours_postprocessed": _postprocessed_accuracy(
+                softmax(scores), yte_s, rec_te[kte], k, vote, reject_below
+            ),
+            "lda_baseline": _lda_hudgins(bxtr, bytr, bxte, byte, subset),
+            "lda_same_windows": _lda_hudgins(xtr, ytr, xte, yte, subset),
             "shrinkage": ours["shrinkage"],
             "cv_accuracy": ours["cv_accuracy"],
         }
@@ -125,7 +143,10 @@ def _postprocessed_accuracy(
     return hits / max(len(y), 1)
 
 
-def summarise(per: dict[int, dict], window_ms: float, increment_ms: float, vote: int = 3) -> dict:
+def summarise(
+    per: dict[int, dict], window_ms: float, increment_ms: float, vote: int = 3,
+    reject_below: float = 0.6, baseline_ms: tuple[float, float] = (200.0, 50.0),
+) -> dict:
     """The JSON report: per-participant accuracies, means, spreads, baseline, delays."""
     def stats(task: str, who: str) -> dict:
         v = np.array([per[p][task][who] for p in per])
@@ -151,14 +172,22 @@ def summarise(per: dict[int, dict], window_ms: float, increment_ms: float, vote:
         "accuracy_3class": stats("3class", "ours"),
         "postprocessed": {
             "vote": vote,
-            "reject_below": 0.6,
+            "reject_below": reject_below,
             "accuracy_11class": stats("11class", "ours_postprocessed"),
             "accuracy_5grip": stats("5grip", "ours_postprocessed"),
             "accuracy_3class": stats("3class", "ours_postprocessed"),
             "controller_delay_ms": delay_ms + vote_ms,
         },
+        "baseline_same_windows": {
+            "model": f"LDA on Hudgins MAV/ZC/SSC/WL, {window_ms:g}/{increment_ms:g} ms",
+            "accuracy_11class": stats("11class", "lda_same_windows"),
+            "accuracy_5grip": stats("5grip", "lda_same_windows"),
+            "accuracy_3class": stats("3class", "lda_same_windows"),
+        },
         "baseline": {
-            "model": "LDA on Hudgins MAV/ZC/SSC/WL, same windows, same run",
+            "model": "LDA on Hudgins MAV/ZC/SSC/WL, same run",
+            "window_ms": baseline_ms[0],
+            "increment_ms": baseline_ms[1],
             "per_participant": {str(p): per[p]["11class"]["lda_baseline"] for p in per},
             "accuracy_11class": stats("11class", "lda_baseline"),
             "accuracy_5grip": stats("5grip", "lda_baseline"),
