@@ -49,7 +49,7 @@ STAGE_GAINS: dict[str, tuple[float, ...]] = {
     "N1": (8.0, 10.0, 5.0, 3.0, 9.0, 5.0, 0.8, 10.0),
     "N2": (12.0, 8.0, 3.0, 2.5, 10.0, 5.0, 0.5, 7.0),
     "N3": (40.0, 8.0, 2.0, 1.5, 10.0, 5.0, 0.4, 6.0),
-    "REM": (7.0, 9.0, 4.0, 3.0, 8.0, 5.0, 0.5, 1.5),
+    "REM": (7.0, 9.0, 2.5, 2.0, 8.0, 5.0, 0.5, 1.5),
 }
 _D, _T, _A, _B, _BG, _EBG, _MUS, _CHIN = range(len(GAINS))
 #: Share of the frontal delta that EOG electrodes pick up.
