@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -92,6 +93,13 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({k: res[k] for k in ("accuracy", "kappa", "macro_f1", "n_epochs",
                                               "flicker_per_hour")}))
     model = fit(recs)
+    model = replace(model, meta={
+        **model.meta,
+        "transitions_extra": [Path(f).name for f in args.transitions_edf],
+        "command": "python tools/train_stager.py " + " ".join(
+            a if not Path(a).exists() or a.endswith(".json") else Path(a).name
+            for a in (argv if argv is not None else sys.argv[1:])),
+    })
     save_model(model, args.out)
     print(f"wrote {args.out} ({model.tag}, {model.meta['n_train_epochs']} epochs)")
     return 0

@@ -129,7 +129,8 @@ class SleepStager:
     # -- internals ------------------------------------------------------------------------
     def _restart_after_gap(self, first: int) -> None:
         """Samples were lost: drop the partial epoch, realign to the epoch grid after ``first``."""
-        assert self._origin is not None
+        if self._origin is None:  # nothing seen yet: the new chunk simply starts the grid
+            return
         per_epoch_in = self.model.epoch_s * self.sfreq
         k = int(np.ceil((first - self._origin) / per_epoch_in))
         new_origin = self._origin + int(round(k * per_epoch_in))
@@ -144,8 +145,8 @@ class SleepStager:
 
     def _last_input_sample(self, resampled_index: int) -> int:
         """Absolute input sample index of the last input used by resampled sample ``i``."""
-        assert self._origin is not None
-        return self._origin + (resampled_index * self._res.down) // self._res.up
+        origin = self._origin if self._origin is not None else 0
+        return origin + (resampled_index * self._res.down) // self._res.up
 
     def _quality(self, seg: np.ndarray) -> tuple[bool, dict[str, float]]:
         """Flat / artefact seconds of the EEG row; ``True`` when the epoch is scorable."""

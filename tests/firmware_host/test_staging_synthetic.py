@@ -65,7 +65,7 @@ def test_probabilities_are_calibrated(trained) -> None:  # noqa: ANN001
     bins = np.clip((conf * 5).astype(int), 0, 4)
     ece = sum(abs(conf[bins == b].mean() - correct[bins == b].mean()) * np.mean(bins == b)
               for b in range(5) if np.any(bins == b))
-    # measured: Brier 0.022, ECE 0.047 (5 bins); bounds with margin
+    # measured: Brier 0.024, ECE 0.051 (5 bins); bounds with margin
     assert brier <= 0.08, brier
     assert ece <= 0.1, ece
 
