@@ -15,7 +15,13 @@ from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
-from brainflow.board_shim import BoardIds, BoardShim, BrainFlowError, BrainFlowInputParams
+from brainflow.board_shim import (
+    BoardIds,
+    BoardShim,
+    BrainFlowError,
+    BrainFlowInputParams,
+    LogLevels,
+)
 from brainflow.data_filter import DataFilter
 
 from firmware_host.chunk import CHANNEL_TYPES, Chunk, SourceEvent
@@ -276,6 +282,8 @@ class BrainFlowSource:
         """``prepare_session``, the configured ``config_board`` commands, ``start_stream``."""
         if self._board is not None:
             return
+        # BrainFlow logs every session's input JSON at info level; keep warnings and errors
+        BoardShim.set_log_level(LogLevels.LEVEL_WARN.value)
         board = BoardShim(self.board_id, self.params)
         try:
             board.prepare_session()

@@ -144,6 +144,25 @@ def test_synthetic_board_streams_contiguously_with_markers() -> None:
     assert np.abs(np.concatenate([c.data for c in chunks], axis=1)).max() > 1.0
 
 
+def test_live_overrun_is_reported_and_the_lost_samples_skipped() -> None:
+    src = BrainFlowSource(BrainFlowSourceConfig(), RealClock(), buffer_s=0.2)  # 50 samples
+    src.open()
+    try:
+        time.sleep(0.1)
+        before = _drain(src, 0.05)
+        time.sleep(0.7)  # ~175 samples arrive into a 50-sample ring buffer
+        after = _drain(src, 0.0)
+    finally:
+        src.close()
+    assert before and after
+    events = {e.kind: e for c in after for e in c.events}
+    assert events["overrun"].payload["buffer_size"] == 50
+    gap = events["gap"]
+    assert gap.payload["missing"] > 50
+    assert after[0].first_sample == before[-1].end_sample + gap.payload["missing"]
+    assert src.n_overruns == 1 and src.n_gaps == 1
+
+
 def test_playback_file_board_replays_a_written_file(tmp_path) -> None:
     lay = board_layout(SYN)
     n = 375
