@@ -31,6 +31,9 @@ class EmgDecoderConfig:
     onset_on: float = setting(0.08, min=0.0, max=1.0, doc="force that starts a contraction")
     onset_off: float = setting(0.04, min=0.0, max=1.0, doc="force below which it ends")
     emit_every_s: float = setting(1.0, min=0.05, max=60.0, doc="periodic decision besides changes")
+    force_step: float = setting(
+        0.1, min=0.01, max=1.0, doc="also emit when a held grip's force moved this much"
+    )
     grips: tuple[str, ...] = setting(
         ("rest", "power", "open", "pinch", "tripod", "key", "point"),
         doc="grips prompted by calibrate-emg (must include rest)",

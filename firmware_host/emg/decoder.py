@@ -1,9 +1,10 @@
 """The live grip decoder stage: forearm EMG chunks in, ``grip`` decisions out.
 
-Per window (default 150 ms every 25 ms): high-pass, features, classifier probabilities,
+Per window (default 120 ms every 20 ms): high-pass, features, classifier probabilities,
 proportional force, then rejection / vote / onset hysteresis. A decision is emitted when
-the intent changes and otherwise every ``emit_every_s`` seconds, so an 8-hour night does
-not flood the journal with 40 decisions per second.
+the intent changes, when a held grip's force moves by ``force_step`` (proportional
+control), and otherwise every ``emit_every_s`` seconds, so an 8-hour night does not flood
+the journal with 50 decisions per second.
 """
 
 from __future__ import annotations
@@ -90,6 +91,7 @@ class EmgDecoder:
         self._expected: int | None = None
         self._last_label: str | None = None
         self._last_emit = -(10**18)
+        self._last_force = 0.0
 
     def update(self, chunk: Chunk) -> StageOutput:
         """Decode the windows completed by ``chunk``; the chunk passes through unchanged."""
@@ -116,11 +118,14 @@ class EmgDecoder:
             for i in range(feats.shape[0]):
                 intent = self.post.update(probs[i], float(force[i]))
                 sample = self._origin + int(ends[i]) - 1
+                f = float(force[i]) if intent.label != self.post.rest_label else 0.0
                 changed = intent.label != self._last_label
-                if changed or sample - self._last_emit >= self._emit_every:
+                moved = abs(f - self._last_force) >= self.cfg.force_step
+                if changed or moved or sample - self._last_emit >= self._emit_every:
                     decisions.append(self._decision(sample, intent, probs[i], float(force[i])))
                     self._last_label = intent.label
                     self._last_emit = sample
+                    self._last_force = f
         self.compute_s += time.perf_counter() - t0
         self.n_windows += int(feats.shape[0])
         return StageOutput(chunk, decisions)
