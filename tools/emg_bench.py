@@ -1,7 +1,7 @@
 """Benchmark of the EMG decoder path; prints JSON (no timed assertions anywhere).
 
 Keys: ``window_features_us`` (one 10 × 200 window, all features incl. LOGCOV),
-``decision_us`` (one live decision at 1 kHz, 150 ms / 25 ms: high-pass + features +
+``decision_us`` (one live decision at 1 kHz, 120 ms / 20 ms: high-pass + features +
 classifier + post-processing, measured through :class:`EmgDecoder`), ``classify_us``.
 
 Usage: ``python tools/emg_bench.py [--repeats N]``
@@ -48,7 +48,7 @@ def main() -> None:
     names = tuple(f"C{i}" for i in range(n_ch))
     model = EmgModel(
         classes=("rest", *[f"g{i}" for i in range(k - 1)]), channel_names=names, sfreq=1000.0,
-        window=150, increment=25, highpass_hz=20.0, feature_names=DEFAULT_FEATURES,
+        window=120, increment=20, highpass_hz=20.0, feature_names=DEFAULT_FEATURES,
         thresholds=(0.0, 0.0, 10.0), mean=np.zeros(n_in), scale=np.ones(n_in),
         layers=[(rng.normal(size=(n_in, k)) * 0.01, np.zeros(k), "linear")],
     )  # fmt: skip
@@ -56,9 +56,9 @@ def main() -> None:
     out["classify_us"] = _per_call_us(lambda: model.predict_proba(feats), args.repeats)
     cfg = parse_config({}).emg
     stage = EmgDecoder(model, cfg, names, 1000.0)
-    data = rng.normal(size=(n_ch, 25 * (args.repeats + 10))) * 30
-    chunks = [Chunk(data[:, s : s + 25], s, 1000.0, names, ("forearm_emg",) * n_ch,
-                    np.arange(s, s + 25) / 1000.0) for s in range(0, data.shape[1], 25)]
+    data = rng.normal(size=(n_ch, 20 * (args.repeats + 10))) * 30
+    chunks = [Chunk(data[:, s : s + 20], s, 1000.0, names, ("forearm_emg",) * n_ch,
+                    np.arange(s, s + 20) / 1000.0) for s in range(0, data.shape[1], 20)]
     for c in chunks[:10]:
         stage.update(c)
     t0 = time.perf_counter()
