@@ -273,12 +273,14 @@ class Actuation:
 def _serial_driver(name: str, port_cfg: Any, clock: Clock, sims: list[Any]) -> Actuator:
     """A serial driver on the configured port, or on a freshly spawned simulator's pty."""
     port = port_cfg.port
+    timeout_s = port_cfg.timeout_s
     if not port:
         from actuators.simulators import spawn_simulator
 
         sim, port = spawn_simulator(name, clock=clock)
         sims.append(sim)
-    kw = {"baudrate": port_cfg.baudrate, "timeout_s": port_cfg.timeout_s,
+        timeout_s = port_cfg.sim_timeout_s
+    kw = {"baudrate": port_cfg.baudrate, "timeout_s": timeout_s,
           "retries": port_cfg.retries, "heartbeat_s": port_cfg.heartbeat_s, "clock": clock}
     if name == "mattress":
         from actuators.mattress import MattressDriver

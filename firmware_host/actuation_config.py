@@ -26,6 +26,11 @@ class MattressPortConfig:
     timeout_s: float = setting(0.05, min=0.001, max=2.0, doc="reply timeout per attempt")
     retries: int = setting(3, min=0, max=10, doc="extra attempts after a timeout or bad reply")
     heartbeat_s: float = setting(0.5, min=0.05, max=10.0, doc="keep-alive interval")
+    sim_timeout_s: float = setting(
+        0.25, min=0.001, max=2.0,
+        doc="reply timeout with the simulator (port ''): it shares this CPU, so scheduling "
+        "delays must not count as device faults",
+    )
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,11 @@ class HandPortConfig:
     retries: int = setting(2, min=0, max=10, doc="extra attempts after a timeout or bad reply")
     heartbeat_s: float = setting(
         0.1, min=0.02, max=0.25, doc="keep-alive interval (the hand's watchdog is 300 ms)"
+    )
+    sim_timeout_s: float = setting(
+        0.25, min=0.001, max=2.0,
+        doc="reply timeout with the simulator (port ''): it shares this CPU, so scheduling "
+        "delays must not count as device faults",
     )
 
 

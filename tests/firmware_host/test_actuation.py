@@ -87,7 +87,8 @@ def test_stale_signal_puts_simulated_devices_in_safe_state(no_leaked_threads):
 
 
 def test_unplugged_device_is_lost_alarmed_and_reconnected(no_leaked_threads):
-    act, clock, sink = _build({"safety": {"reconnect_after_s": 2.0, "max_consecutive_faults": 3}})
+    act, clock, sink = _build({"safety": {"reconnect_after_s": 2.0, "max_consecutive_faults": 3},
+                               "actuators": {"mattress": {"sim_timeout_s": 0.05}}})
     try:
         mattress_sim = act.simulators[0]
         _run(act, clock, 0.5)
