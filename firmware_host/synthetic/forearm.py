@@ -28,6 +28,8 @@ RECRUITMENT: dict[str, tuple[float, ...]] = {
 }
 
 RAMP_S = 0.3
+#: Log-normal spread of a repetition's per-channel activation around the grip pattern.
+REPETITION_JITTER = 0.1
 
 
 def grip_patterns(rng: np.random.Generator, n_channels: int) -> np.ndarray:
@@ -69,10 +71,12 @@ def place_gestures(
     out = []
     for ev in gestures:
         mod_hz, mod_phase = rng.uniform(0.5, 1.5), rng.uniform(0, 2 * np.pi)
+        # no two repetitions recruit exactly alike: ~10 % per-channel variation
+        jitter = np.exp(rng.normal(0.0, REPETITION_JITTER, len(fa_rows)))
         if ev.grip == "rest" or ev.force == 0 or len(fa_rows) == 0:
             continue
         w = np.zeros(n_rows)
-        w[fa_rows] = gain_uv * ev.force * patterns[GRIPS.index(ev.grip)]
+        w[fa_rows] = gain_uv * ev.force * patterns[GRIPS.index(ev.grip)] * jitter
         out.append(Placed(ev.start_sample, ev.stop_sample, "gesture", "env", w,
                           (RAMP_S, mod_hz, mod_phase)))
     return out
