@@ -13,12 +13,14 @@ repeated faults, reconnection of lost devices) and releases slew ramps.
 Thread safety: the loop thread calls ``submit``/``tick``; the E-stop may trip from
 gpiozero's callback thread. The latch is set first, without waiting, so no new command
 passes it; then the actuators are sent safe under the same lock the loop uses, so a serial
-link never carries two interleaved frames.
+link never carries two interleaved frames. Journal lines from that thread are queued and
+written by the loop thread (:class:`OwnerThreadSink`).
 """
 
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,6 +32,42 @@ from firmware_host.safety.config import SafetyConfig
 from firmware_host.safety.estop import EStopLatch
 from firmware_host.safety.limits import CommandLimiter, Verdict
 from firmware_host.safety.watchdog import DeviceWatchdog, StaleSignalWatchdog
+
+
+class OwnerThreadSink:
+    """An :class:`EventSink` wrapper that writes only from the thread that created it.
+
+    Events emitted from another thread (the E-stop callback runs in gpiozero's thread on the
+    Pi) are queued and written, in order, by the owner thread at its next ``emit`` or
+    :meth:`flush` — the session journal is never touched from two threads. The actuators
+    themselves are not delayed: only the journal lines are.
+    """
+
+    def __init__(self, sink: EventSink) -> None:
+        self._sink = sink
+        self._owner = threading.get_ident()
+        self._queue: deque[tuple[str, dict[str, Any], int | None]] = deque()
+
+    def emit(self, kind: str, payload: dict[str, Any], sample: int | None = None) -> None:
+        """Write now from the owner thread; queue from any other thread."""
+        if threading.get_ident() != self._owner:
+            self._queue.append((kind, payload, sample))
+            return
+        self.flush()
+        self._sink.emit(kind, payload, sample)
+
+    def flush(self) -> None:
+        """Write queued events (owner thread only; a no-op elsewhere)."""
+        if threading.get_ident() != self._owner:
+            return
+        while self._queue:
+            kind, payload, sample = self._queue.popleft()
+            self._sink.emit(kind, payload, sample)
+
+    @property
+    def pending(self) -> int:
+        """Events waiting for the owner thread."""
+        return len(self._queue)
 
 
 class SafetyLayer:
@@ -55,11 +93,11 @@ class SafetyLayer:
             raise TypeError(f"config must be a SafetyConfig, got {type(config).__name__}")
         self._cfg = config
         self._actuators: dict[str, Actuator] = dict(actuators)
-        self._sink = sink
+        self._sink = OwnerThreadSink(sink)
         self._clock = clock
         now = clock.now()
         self._limiter = CommandLimiter(config, self._actuators, now)
-        self.alarms = AlarmManager(sink)
+        self.alarms = AlarmManager(self._sink)
         self._estop = EStopLatch()
         self._signal = StaleSignalWatchdog(config.stale_signal_s, config.resume_after_s)
         self._devices = {
@@ -268,6 +306,7 @@ class SafetyLayer:
     def tick(self, now: float, signal_ok: bool) -> None:
         """Watchdogs, heartbeats, status polls, reconnection and slew ramps."""
         with self._lock:
+            self._sink.flush()
             self._watch_signal(now, signal_ok)
             for name in self._actuators:
                 self._supervise(name, now)

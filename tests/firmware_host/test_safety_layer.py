@@ -234,3 +234,17 @@ def test_watchdog_state_machines():
     assert not dev.fault(0.1) and dev.fault(0.2) and dev.lost
     assert not dev.silent(10.0)  # no regular traffic expected -> silence is not loss
     assert not dev.reconnect_due(1.0) and dev.reconnect_due(3.3)
+
+
+def test_estop_from_another_thread_acts_at_once_and_journals_from_the_loop_thread():
+    import threading
+
+    layer, acts, sink, _ = _layer()
+    worker = threading.Thread(target=layer.trigger_estop, args=("gpio thread", 1.0))
+    worker.start()
+    worker.join()
+    assert acts["mattress"].safe_calls == 1 and acts["hand"].safe_calls == 1  # no waiting
+    assert sink.events == []  # the journal is only written from the owner thread...
+    layer.tick(1.25, True)  # ...at its next call, in order
+    kinds = [k for k, _, _ in sink.events]
+    assert kinds[:3] == ["alarm", "safe_state", "safe_state"]
