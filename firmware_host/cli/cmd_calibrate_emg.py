@@ -168,6 +168,7 @@ def run(args: argparse.Namespace) -> int:
     rows: list[int] | None = None
     names: tuple[str, ...] = ()
     got = 0
+    expected: int | None = None
     n_total = 1
     tick = 0.05
     last_prompt: tuple = ()
@@ -190,6 +191,13 @@ def run(args: argparse.Namespace) -> int:
                     prompts = prompt_schedule(emg.grips, emg.reps, emg.hold_s, emg.rest_s,
                                               sfreq, lead_in_s)
                     n_total = schedule_samples(prompts, sfreq, emg.rest_s)
+                if expected is not None and chunk.first_sample != expected:
+                    raise UsageError(
+                        f"samples {expected}..{chunk.first_sample} were lost during calibration "
+                        "(check the board connection) — prompts and data no longer line up; "
+                        "run calibrate-emg again"
+                    )
+                expected = chunk.end_sample
                 pieces.append(chunk.data[rows])
                 got += chunk.n_samples
             if prompts is not None:

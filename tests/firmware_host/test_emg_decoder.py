@@ -179,3 +179,23 @@ def test_calibrate_emg_cli_on_the_synthetic_wearer(tmp_path, capsys):
     rc = main(["calibrate-emg", "--speed", "max", "--yes", "--grips", "fist"])
     assert rc == 2
     assert "unknown grips ['fist']" in capsys.readouterr().err
+
+
+def test_calibrate_emg_aborts_when_samples_are_lost(monkeypatch, capsys):
+    from firmware_host.cli import cmd_calibrate_emg, main
+
+    original = cmd_calibrate_emg._SyntheticWearer.read
+    calls = {"n": 0}
+
+    def lossy_read(self):
+        chunk = original(self)
+        calls["n"] += 1
+        if chunk is not None and calls["n"] == 20:
+            self._pos += 50  # the board dropped 50 samples
+            return original(self) or chunk
+        return chunk
+
+    monkeypatch.setattr(cmd_calibrate_emg._SyntheticWearer, "read", lossy_read)
+    rc = main(["calibrate-emg", "--speed", "max", "--yes", "--reps", "1", "--grips", "power"])
+    assert rc == 2
+    assert "lost during calibration" in capsys.readouterr().err
