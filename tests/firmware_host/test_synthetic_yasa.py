@@ -44,3 +44,22 @@ def test_yasa_stages_a_synthetic_night_like_a_scorer_would() -> None:
     accuracy = float(np.mean([p == t for p, t in zip(pred, truth, strict=True)]))
     kappa = sklearn_metrics.cohen_kappa_score(truth, pred)
     assert accuracy > 0.8 and kappa > 0.7, (accuracy, kappa)
+
+
+def test_yasa_finds_the_inserted_spindles() -> None:
+    fs = 100.0
+    night = SyntheticNight(SyntheticSourceConfig(seed=4, sfreq=fs, artefacts=False,
+                                                 gestures=False), 900.0, hypnogram=["N2"] * 30)
+    x = night.generate(0, night.n_samples)[0]
+    truth = [(t.start_sample, t.stop_sample) for t in night.transients if t.kind == "spindle"]
+    found = yasa.spindles_detect(x, fs, verbose="error")
+    assert found is not None
+    detected = [(int(r.Start * fs), int(r.End * fs)) for r in found.summary().itertuples()]
+
+    def overlaps(a: tuple[int, int], others: list[tuple[int, int]]) -> bool:
+        return any(min(a[1], b[1]) > max(a[0], b[0]) for b in others)
+
+    recall = np.mean([overlaps(t, detected) for t in truth])
+    precision = np.mean([overlaps(d, truth) for d in detected])
+    assert 3 <= len(truth) / 15 <= 8  # spindles per minute of N2
+    assert recall > 0.6 and precision > 0.85, (recall, precision)
