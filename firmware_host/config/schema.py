@@ -59,6 +59,10 @@ class BrainFlowSourceConfig:
     config_commands: tuple[str, ...] = setting((), doc="strings sent with config_board after prepare")
     channel_names: tuple[str, ...] = setting((), doc="rename channels (all, in board order)")
     channel_types: tuple[str, ...] = setting((), doc="override types (all, in board order)")
+    package_modulus: int = setting(
+        0, min=0, doc="period of the board's package counter; 0 = learn it (256, or the next "
+        "power of two above the largest counter value seen)"
+    )
 
 
 @dataclass(frozen=True)

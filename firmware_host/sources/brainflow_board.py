@@ -264,7 +264,8 @@ class BrainFlowSource:
         self.channel_names = self.layout.names
         self.channel_types = self.layout.types
         self.buffer_size = max(1, int(buffer_s * self.sfreq))
-        self.package_modulus = DEFAULT_PACKAGE_MODULUS
+        self._fixed_modulus = cfg.package_modulus > 0
+        self.package_modulus = cfg.package_modulus or DEFAULT_PACKAGE_MODULUS
         self._board: BoardShim | None = None
         self._next_sample = 0
         self._last_package: float | None = None
@@ -335,8 +336,11 @@ class BrainFlowSource:
         gaps: list[Gap] = []
         if lay.package_row is not None:
             pk = data[lay.package_row]
-            if pk.max(initial=0) >= self.package_modulus:
-                self.package_modulus = 1 << 32  # a counter that does not wrap at one byte
+            top = int(pk.max(initial=0))
+            if top >= self.package_modulus and not self._fixed_modulus:
+                # a wider counter than one byte: its period is the next power of two (while
+                # it is still climbing, differences of consecutive values stay exact anyway)
+                self.package_modulus = 1 << top.bit_length()
             gaps = find_gaps(pk, modulus=self.package_modulus, previous_package=self._last_package,
                              timestamps=ts, previous_timestamp=self._last_timestamp, sfreq=self.sfreq)
             self._last_package = float(pk[-1])

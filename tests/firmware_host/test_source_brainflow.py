@@ -101,6 +101,22 @@ def test_split_advances_first_sample_over_a_gap_and_reports_it() -> None:
     assert src.n_gaps == 1
 
 
+def test_wider_counters_are_learned_or_configured() -> None:
+    src = BrainFlowSource(BrainFlowSourceConfig(), RealClock())
+    lay = src.layout
+    for start in (0, 300, 65000):  # a 16-bit counter climbing through 256 and wrapping
+        data = _crafted(400)
+        data[lay.package_row] = (start + np.arange(400)) % 65536
+        src._last_package = None if start == 0 else float((start - 1) % 65536)
+        chunks = src.split(data)
+        assert len(chunks) == 1 and not chunks[0].events
+    assert src.package_modulus == 65536
+    fixed = BrainFlowSource(BrainFlowSourceConfig(package_modulus=201), RealClock())
+    data = _crafted(300)
+    data[lay.package_row] = np.arange(300) % 201
+    assert [len(c.events) for c in fixed.split(data)] == [0]
+
+
 def test_split_reports_markers_and_overrun() -> None:
     src = BrainFlowSource(BrainFlowSourceConfig(), RealClock(), buffer_s=1.0)
     data = _crafted(250)
