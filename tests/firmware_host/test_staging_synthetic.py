@@ -76,13 +76,13 @@ def test_default_synthetic_source_with_shipped_demo_model() -> None:
     from firmware_host.staging.stager import build_stager
 
     cfg = SyntheticSourceConfig()  # seed 7: not one of the training seeds (101-103)
-    night = synthetic.SyntheticNight(cfg, 3600.0)
+    night = synthetic.SyntheticNight(cfg, 1800.0)
     x = night.generate(0, night.n_samples)
     rec = Recording("default", x, night.sfreq, tuple(night.channel_names),
                     tuple(night.channel_types), list(night.hypnogram))
     stager = build_stager(StagerConfig(model_path="synthetic"), night.sfreq,
                           night.channel_names, night.channel_types)
     assert stager.roles == ["eeg", "eog", "emg"]
-    res = score(rec, [d.label for d in stream(stager, rec, 1.0)])
-    # measured: kappa 0.976, accuracy 0.983 (1 h, seed 7, 120 epochs); asserted with margin
+    res = score(rec, [d.label for d in stream(stager, rec, 5.0)])
+    # measured: kappa 0.951, accuracy 0.967 (30 min, seed 7, 60 epochs); asserted with margin
     assert res["kappa"] >= 0.85, res
