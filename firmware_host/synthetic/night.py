@@ -144,11 +144,17 @@ class SyntheticNight:
                                            self._layout)
                 placed += p
                 artefacts += truth
+        # truth is clipped to the night (the last epoch may run past its end)
+        end = self.n_samples
         self.transients = tuple(
-            TransientEvent(p.start, p.stop, p.kind, self._names(p.weights))
-            for p in sorted(placed, key=lambda p: p.start) if p.kind in _PHYSIOLOGICAL
+            TransientEvent(p.start, min(p.stop, end), p.kind, self._names(p.weights))
+            for p in sorted(placed, key=lambda p: p.start)
+            if p.kind in _PHYSIOLOGICAL and p.start < end
         )
-        self.artefacts = tuple(sorted(artefacts, key=lambda a: a.start_sample))
+        self.artefacts = tuple(
+            ArtefactEvent(a.start_sample, min(a.stop_sample, end), a.kind, a.channels)
+            for a in sorted(artefacts, key=lambda a: a.start_sample) if a.start_sample < end
+        )
 
         if gesture_script is None:
             gesture_script = (

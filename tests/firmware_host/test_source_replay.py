@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 from brainflow.data_filter import DataFilter
 from edfio import Edf, EdfAnnotation, EdfSignal
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from firmware_host.clock import FakeClock
 from firmware_host.config.schema import ReplaySourceConfig, SourceConfig
@@ -72,6 +74,29 @@ def test_edf_replay_gives_microvolts_annotations_and_paces_by_clock(edf_path: Pa
     assert events[0].payload["duration"] == 1.0
     holder = next(c for c in chunks if c.first_sample <= 1234 < c.end_sample)
     assert holder.events == (events[1],)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(st.floats(0.001, 25.0), min_size=1, max_size=30))
+def test_any_clock_steps_replay_the_same_samples_and_events(edf_path: Path, steps) -> None:
+    clock = FakeClock()
+    src = ReplaySource(ReplaySourceConfig(path=str(edf_path), loop=True), clock, max_chunk_s=3.0)
+    src.open()
+    chunks = []
+    for step in steps:
+        clock.advance(step)
+        while (chunk := src.read()) is not None:
+            chunks.append(chunk)
+    if not chunks:
+        return
+    assert [c.first_sample for c in chunks[1:]] == [c.end_sample for c in chunks[:-1]]
+    data = np.concatenate([c.data for c in chunks], axis=1)
+    file = ReplaySource(ReplaySourceConfig(path=str(edf_path)), clock)._fetch(0, N)
+    laps = np.tile(file, (1, data.shape[1] // N + 1))[:, :data.shape[1]]
+    np.testing.assert_array_equal(data, laps)
+    samples = [e.sample for c in chunks for e in c.events]
+    expected = [s + lap * N for lap in range(data.shape[1] // N + 1) for s in (250, 1234)]
+    assert samples == [s for s in expected if s < data.shape[1]]
 
 
 def test_edf_channel_subset_types_and_mixed_rate_error(edf_path: Path) -> None:

@@ -81,6 +81,13 @@ def test_unknown_stage_is_refused_with_allowed_list() -> None:
         SyntheticNight(QUIET, 60.0, hypnogram=["W", "S4"])
 
 
+def test_truth_lies_inside_the_night() -> None:
+    nt = SyntheticNight(SyntheticSourceConfig(seed=8, sfreq=FS), 10 * 60 + 7.0)
+    records = nt.transients + nt.artefacts + nt.gestures
+    assert records
+    assert all(0 <= r.start_sample < r.stop_sample <= nt.n_samples for r in records)
+
+
 def test_given_hypnogram_is_padded_with_wake_and_cut() -> None:
     short = SyntheticNight(QUIET, 120.0, hypnogram=["N2"])
     assert short.hypnogram == ("N2", "W", "W", "W")
@@ -193,8 +200,7 @@ def test_artefacts_look_like_their_kind() -> None:
     kinds = {a.kind for a in nt.artefacts}
     assert kinds == {"movement", "electrode_pop", "flat_line"}
     for art in nt.artefacts:
-        stop = min(art.stop_sample, nt.n_samples)
-        x = nt.generate(art.start_sample, stop)
+        x = nt.generate(art.start_sample, art.stop_sample)
         rows = [nt.channel_names.index(c) for c in art.channels]
         if art.kind == "flat_line":
             assert np.ptp(x[rows[0]]) == 0.0
