@@ -13,7 +13,7 @@ from firmware_host.chunk import Chunk
 from firmware_host.decision import Decision
 from firmware_host.staging.config import StagerConfig
 from firmware_host.staging.datasets import Recording, load_dreams_excerpt
-from firmware_host.staging.metrics import agreement, flicker_per_hour
+from firmware_host.staging.metrics import agreement, calibration, flicker_per_hour
 from firmware_host.staging.model import StagerModel, load_model
 from firmware_host.staging.stager import SleepStager
 
@@ -98,6 +98,7 @@ def evaluate(recs: Sequence[Recording], model: StagerModel | None = None, *,
     cfg = cfg or StagerConfig()
     truth: list[str] = []
     pred: list[str] = []
+    probs: list[dict[str, float]] = []
     ypred: list[str] = []
     per: dict[str, Any] = {}
     flick_changes, n_ep_total = 0.0, 0
@@ -119,13 +120,15 @@ def evaluate(recs: Sequence[Recording], model: StagerModel | None = None, *,
         used_model = m
         stager = stager_for(rec, m, replace(cfg))
         t0 = time.perf_counter()
-        labels = [d.label for d in stream(stager, rec, chunk_s)]
+        decisions = stream(stager, rec, chunk_s)
         t_stager += time.perf_counter() - t0
+        labels = [d.label for d in decisions]
         n = min(len(labels), len(rec.stages))
         r = score(rec, labels)
         r["trained_on"] = loo_fit is None and rec.name in m.meta.get("trained_on", [])
         truth += rec.stages[:n]
         pred += labels[:n]
+        probs += [d.probabilities for d in decisions[:n]]
         flick_changes += r["flicker_per_hour"] * n
         n_ep_total += n
         if have_yasa:
@@ -136,6 +139,7 @@ def evaluate(recs: Sequence[Recording], model: StagerModel | None = None, *,
         per[rec.name] = r
     res = agreement(truth, pred)
     res["flicker_per_hour"] = flick_changes / max(n_ep_total, 1)
+    res["calibration"] = calibration(truth, probs)
     res["per_excerpt"] = per
     res["model"] = used_model.tag if used_model else ""
     res["mode"] = "leave-one-out" if loo_fit is not None else "fixed-model"

@@ -74,3 +74,23 @@ def transition_counts(hypnograms: Sequence[Sequence[str]],
             if a in idx and b in idx:
                 c[idx[a], idx[b]] += 1
     return c
+
+
+def calibration(truth: Sequence[str], probabilities: Sequence[dict[str, float]],
+                labels: Sequence[str] = STAGES, n_bins: int = 10) -> dict[str, float]:
+    """Brier score (sum over classes, mean over epochs) and expected calibration error of
+    the top class (``n_bins`` equal-width confidence bins); epochs without a stage truth skip.
+    """
+    rows = [(labels.index(t), [p.get(s, 0.0) for s in labels])
+            for t, p in zip(truth, probabilities, strict=True) if t in labels and p]
+    if not rows:
+        return {"brier": float("nan"), "ece": float("nan")}
+    y = np.array([r[0] for r in rows])
+    P = np.array([r[1] for r in rows])
+    brier = float(np.mean(np.sum((P - np.eye(len(labels))[y]) ** 2, axis=1)))
+    conf = P.max(axis=1)
+    correct = P.argmax(axis=1) == y
+    bins = np.minimum((conf * n_bins).astype(int), n_bins - 1)
+    ece = sum(abs(conf[bins == b].mean() - correct[bins == b].mean()) * np.mean(bins == b)
+              for b in range(n_bins) if np.any(bins == b))
+    return {"brier": brier, "ece": float(ece)}

@@ -191,3 +191,15 @@ def test_batch_night_equals_live_stager(hmm: bool) -> None:
     for d, p in zip(live, probs, strict=True):
         np.testing.assert_allclose([d.probabilities[s] for s in load_model().classes], p,
                                    atol=1e-9)
+
+
+def test_calibration_metric() -> None:
+    from firmware_host.staging.metrics import calibration
+
+    sure = {"W": 1.0, "N1": 0.0, "N2": 0.0, "N3": 0.0, "REM": 0.0}
+    c = calibration(["W", "W"], [sure, sure])
+    assert c["brier"] == pytest.approx(0.0) and c["ece"] == pytest.approx(0.0)
+    half = {"W": 0.5, "N1": 0.5, "N2": 0.0, "N3": 0.0, "REM": 0.0}
+    c = calibration(["W", "N1", "?"], [half, half, half])
+    assert c["brier"] == pytest.approx(0.5)
+    assert c["ece"] == pytest.approx(0.0)  # 50 % confident, right half of the time
