@@ -384,9 +384,11 @@ class SafetyLayer:
                                       "error": f"{type(exc).__name__}: {exc}", "t": now})
             return
         self._devices[name].recovered(now)
+        self._limiter.drop_ramps(name)
+        holding = self._reseed(name, now)  # it may have rebooted: ramps restart from read-back
         self.alarms.clear(f"device_lost:{name}", now)
         self._sink.emit("safe_state", {"target": name, "reason": "reconnected; holding safe state",
-                                       "ok": True, "t": now})
+                                       "ok": True, "holding": holding, "t": now})
 
     # ----------------------------------------------------------------- status
     def led_mode(self) -> str:
