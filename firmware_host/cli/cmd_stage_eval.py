@@ -23,6 +23,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "others (needs scikit-learn)")
     p.add_argument("--hmm", choices=("on", "off", "config"), default="config",
                    help="force the HMM forward filter on/off (default: config default)")
+    p.add_argument("--hmm-evidence-weight", type=float, default=None,
+                   help="override stager.hmm_evidence_weight (0.05..1)")
+    p.add_argument("--hmm-transition-weight", type=float, default=None,
+                   help="override stager.hmm_transition_weight (0..1)")
     p.add_argument("--chunk-s", type=float, default=1.0, help="live-path chunk length in s")
     p.add_argument("--no-yasa", action="store_true", help="skip the YASA comparison")
     p.add_argument("--transitions-edf", action="append", default=[],
@@ -64,6 +68,12 @@ def run(args: argparse.Namespace) -> int:
     cfg = StagerConfig()
     if args.hmm != "config":
         cfg = replace(cfg, hmm=args.hmm == "on")
+    for key, lo in (("hmm_evidence_weight", 0.05), ("hmm_transition_weight", 0.0)):
+        v = getattr(args, key)
+        if v is not None:
+            if not lo <= v <= 1.0:
+                raise UsageError(f"--{key.replace('_', '-')} must be in {lo}..1, got {v}")
+            cfg = replace(cfg, **{key: v})
     loo_fit = None
     model = None
     if args.loo:
@@ -89,6 +99,8 @@ def run(args: argparse.Namespace) -> int:
         res = evaluate(recs, model, cfg=cfg, loo_fit=loo_fit, with_yasa=not args.no_yasa,
                        chunk_s=args.chunk_s)
     res["hmm"] = cfg.hmm
+    res["hmm_weights"] = {"evidence": cfg.hmm_evidence_weight,
+                          "transition": cfg.hmm_transition_weight}
     res["excerpts"] = ks
     if args.json:
         print(json.dumps(res, indent=1))

@@ -19,7 +19,7 @@ from dsp.resample import StreamingResampler
 from dsp.spectral import night_features
 from firmware_host.staging.config import StagerConfig
 from firmware_host.staging.model import StagerModel, load_model
-from firmware_host.staging.stager import UNSCORABLE
+from firmware_host.staging.stager import UNSCORABLE, effective_transition, tempered
 
 
 def stage_night(data: np.ndarray, sfreq: float, model: StagerModel,
@@ -64,8 +64,9 @@ def stage_night(data: np.ndarray, sfreq: float, model: StagerModel,
                           model.temperature) if n_ep else np.zeros((0, len(model.classes)))
     if cfg.hmm:
         # unscorable epochs carry no evidence: posterior = prior → likelihood 1
-        post = np.where(ok[:, None], post, model.prior[None, :])
-        probs = forward(post, model.transition, model.prior, model.prior / model.prior.sum())
+        post = np.where(ok[:, None], tempered(post, model.prior, cfg), model.prior[None, :])
+        probs = forward(post, effective_transition(model, cfg), model.prior,
+                        model.prior / model.prior.sum())
     else:
         probs = np.where(ok[:, None], post, (model.prior / model.prior.sum())[None, :])
     labels = [model.classes[int(np.argmax(p))] if good else UNSCORABLE

@@ -22,6 +22,12 @@ class StagerConfig:
                                    doc="seconds between provisional updates (0 = off)")
     hmm: bool = setting(False, doc="causal HMM forward filter over epoch posteriors (fewer "
                         "stage changes; costs kappa on DREAMS, see staging README)")
+    hmm_evidence_weight: float = setting(
+        1.0, min=0.05, max=1.0,
+        doc="exponent on the classifier evidence in the HMM (< 1: trust one epoch less)")
+    hmm_transition_weight: float = setting(
+        1.0, min=0.0, max=1.0,
+        doc="mix of the learnt transitions with 'forget the past' rows (1 = learnt only)")
     flat_uv: float = setting(0.5, min=0.0, max=50.0,
                              doc="1-s window std below this (µV) counts as flat")
     artefact_uv: float = setting(1500.0, min=50.0, max=1e6,

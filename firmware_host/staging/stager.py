@@ -29,6 +29,28 @@ from firmware_host.staging.model import StagerModel, load_model
 UNSCORABLE = "unscorable"
 
 
+def effective_transition(model: StagerModel, cfg: StagerConfig) -> np.ndarray:
+    """``w * T + (1 - w) * [prior; prior; …]`` with ``w = cfg.hmm_transition_weight``."""
+    t = validate_transition(model.transition)
+    w = cfg.hmm_transition_weight
+    if w >= 1.0:
+        return t
+    prior = model.prior / model.prior.sum()
+    return w * t + (1.0 - w) * np.tile(prior, (t.shape[0], 1))
+
+
+def tempered(post: np.ndarray, prior: np.ndarray, cfg: StagerConfig) -> np.ndarray:
+    """Posterior whose evidence ``post / prior`` is raised to ``cfg.hmm_evidence_weight``.
+
+    Works row-wise on ``(n, k)`` too. Weight 1 returns ``post`` unchanged.
+    """
+    g = cfg.hmm_evidence_weight
+    if g >= 1.0:
+        return post
+    q = (np.maximum(post, 1e-300) / prior) ** g * prior
+    return q / q.sum(axis=-1, keepdims=True)
+
+
 class SleepStager:
     """Causal epoch-by-epoch sleep stager (a pipeline ``Stage``).
 
@@ -60,7 +82,7 @@ class SleepStager:
         self.roles = model.roles
         self.rows = [rows[r] for r in self.roles]
         self._cols = [model.column_index(r) for r in self.roles]
-        self.trans = validate_transition(model.transition)
+        self.trans = effective_transition(model, cfg)
         self.n_epoch = int(round(model.epoch_s * model.sfreq))
         self._prov_step = (int(round(cfg.provisional_s * model.sfreq))
                            if cfg.provisional_s > 0 else 0)
@@ -182,7 +204,9 @@ class SleepStager:
             post = self._posterior(seg)
             details["classifier"] = self._probs_dict(post)
             if self.cfg.hmm:
-                self._alpha = forward_step(self._alpha, self.trans, post, self.model.prior)
+                self._alpha = forward_step(self._alpha, self.trans,
+                                           tempered(post, self.model.prior, self.cfg),
+                                           self.model.prior)
                 probs = self._alpha
             else:
                 probs = post
@@ -210,7 +234,7 @@ class SleepStager:
         if ok:
             post = self._posterior(seg)
             if self.cfg.hmm:
-                probs = probs * post / m.prior
+                probs = probs * tempered(post, m.prior, self.cfg) / m.prior
                 probs = probs / probs.sum()
             else:
                 probs = post

@@ -177,13 +177,14 @@ def test_metrics() -> None:
     assert flicker_per_hour(["W", "W", "N1", "N2"]) == pytest.approx(2 / (4 * 30 / 3600))
 
 
-@pytest.mark.parametrize("hmm", [False, True])
-def test_batch_night_equals_live_stager(hmm: bool) -> None:
+@pytest.mark.parametrize(("hmm", "gamma", "lam"), [(False, 1.0, 1.0), (True, 1.0, 1.0),
+                                                  (True, 0.5, 0.5)])
+def test_batch_night_equals_live_stager(hmm: bool, gamma: float, lam: float) -> None:
     from firmware_host.staging.batch import stage_night
 
     x = _signal(130, seed=6)
     x[:, int(60 * SF) : int(90 * SF)] = 0.0  # one flat (unscorable) epoch
-    cfg = StagerConfig(hmm=hmm)
+    cfg = StagerConfig(hmm=hmm, hmm_evidence_weight=gamma, hmm_transition_weight=lam)
     live = _run(x, [333], cfg)
     labels, probs = stage_night(x[:1], SF, load_model(), cfg)
     assert labels == [d.label for d in live]
@@ -203,3 +204,19 @@ def test_calibration_metric() -> None:
     c = calibration(["W", "N1", "?"], [half, half, half])
     assert c["brier"] == pytest.approx(0.5)
     assert c["ece"] == pytest.approx(0.0)  # 50 % confident, right half of the time
+
+
+def test_hmm_weights_soften_the_filter() -> None:
+    from firmware_host.staging.stager import effective_transition, tempered
+
+    m = load_model()
+    cfg = StagerConfig(hmm=True, hmm_evidence_weight=0.5, hmm_transition_weight=0.0)
+    t = effective_transition(m, cfg)
+    np.testing.assert_allclose(t, np.tile(m.prior / m.prior.sum(), (5, 1)))
+    np.testing.assert_allclose(t.sum(axis=1), 1.0)
+    post = np.array([0.7, 0.1, 0.1, 0.05, 0.05])
+    q = tempered(post, m.prior, cfg)
+    assert q.sum() == pytest.approx(1.0)
+    # evidence is flattened towards the prior
+    assert abs(np.log(q[0] / m.prior[0])) < abs(np.log(post[0] / m.prior[0]))
+    assert tempered(post, m.prior, StagerConfig()) is post
