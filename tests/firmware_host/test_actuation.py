@@ -191,3 +191,14 @@ def test_gpio_config_validation_and_factory_names():
         parse_config({"actuators": {"gpio": {"status_led_pins": [1, 2]}}})
     with pytest.raises(ConfigError, match="allowed"):
         parse_config({"actuators": {"gpio": {"pin_factory": "wiringpi"}}})
+
+
+def test_close_with_every_device_unplugged_never_raises(no_leaked_threads):
+    act, clock, sink = _build({"actuators": {"mattress": {"sim_timeout_s": 0.01},
+                                             "hand": {"sim_timeout_s": 0.01}}})
+    for sim in act.simulators:
+        sim.unplug()
+    act.safe_state("unplugged")
+    act.close()
+    assert {p["target"] for p in sink.of_kind("safe_state")} == {"mattress", "hand"}
+    assert all(not s._thread.is_alive() for s in act.simulators)
