@@ -19,7 +19,7 @@ from firmware_host.decision import Decision
 from firmware_host.emg.config import EmgDecoderConfig
 from firmware_host.emg.frontend import FeatureFrontEnd
 from firmware_host.emg.model import EmgModel
-from firmware_host.emg.postprocess import PostProcessor
+from firmware_host.emg.postprocess import Intent, PostProcessor
 from firmware_host.pipeline import StageOutput
 
 
@@ -130,7 +130,7 @@ class EmgDecoder:
         self.n_windows += int(feats.shape[0])
         return StageOutput(chunk, decisions)
 
-    def _decision(self, sample: int, intent, probs: np.ndarray, force: float) -> Decision:
+    def _decision(self, sample: int, intent: Intent, probs: np.ndarray, force: float) -> Decision:
         return Decision(
             kind="grip",
             sample=sample,

@@ -27,9 +27,13 @@ N_CH = 10
 
 
 def _features(recs, window: int, increment: int, highpass_hz: float, timed: bool = False):
-    """Stream every recording (fresh front end each) in chunks of ``increment`` samples."""
+    """Stream every recording (fresh front end each) in chunks of ``increment`` samples.
+
+    Returns features, labels, repetition and recording index of each window, and the
+    seconds spent in the front end (when ``timed``).
+    """
     fe = FeatureFrontEnd(N_CH, SFREQ_3DC, window, increment, highpass_hz)
-    xs, ys, gs, secs = [], [], [], 0.0
+    xs, ys, reps, recs_i, secs = [], [], [], [], 0.0
     for i, r in enumerate(recs):
         fe.reset()
         for s in range(0, r.data.shape[1], increment):
@@ -40,8 +44,9 @@ def _features(recs, window: int, increment: int, highpass_hz: float, timed: bool
             if f.shape[0]:
                 xs.append(f)
                 ys += [r.label] * f.shape[0]
-                gs += [r.rep * 1000 + i if timed else r.rep] * f.shape[0]
-    return np.concatenate(xs), np.array(ys), np.array(gs), secs
+                reps += [r.rep] * f.shape[0]
+                recs_i += [i] * f.shape[0]
+    return np.concatenate(xs), np.array(ys), np.array(reps), np.array(recs_i), secs
 
 
 def _remap(y: np.ndarray, subset: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -82,15 +87,15 @@ def evaluate_participant(
     increment = int(round(increment_ms * SFREQ_3DC / 1000.0))
     train = load_participant(root, participant, "train")
     test = load_participant(root, participant, "test")
-    xtr, ytr, gtr, _ = _features(train, window, increment, highpass_hz)
-    xte, yte, rec_te, fe_secs = _features(test, window, increment, highpass_hz, timed=True)
+    xtr, ytr, gtr, _, _ = _features(train, window, increment, highpass_hz)
+    xte, yte, _, rec_te, fe_secs = _features(test, window, increment, highpass_hz, timed=True)
     bw = int(round(baseline_ms[0] * SFREQ_3DC / 1000.0))
     bi = int(round(baseline_ms[1] * SFREQ_3DC / 1000.0))
     if (bw, bi) == (window, increment):
         bxtr, bytr, bxte, byte = xtr, ytr, xte, yte
     else:
-        bxtr, bytr, _, _ = _features(train, bw, bi, highpass_hz)
-        bxte, byte, _, _ = _features(test, bw, bi, highpass_hz)
+        bxtr, bytr, _, _, _ = _features(train, bw, bi, highpass_hz)
+        bxte, byte, _, _, _ = _features(test, bw, bi, highpass_hz)
     out: dict = {"n_train_windows": int(len(ytr)), "n_test_windows": int(len(yte))}
     tasks = {"11class": tuple(range(len(CLASSES_3DC))), **SUBSETS}
     sel = feature_index(N_CH, feature_names)
