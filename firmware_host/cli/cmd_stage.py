@@ -19,6 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--emg", default="", help="chin EMG channel name (used if the model has EMG)")
     p.add_argument("--hypnogram", default="",
                    help="EDF+ hypnogram (Sleep-EDF style); default: stage annotations in EDF")
+    p.add_argument("--hypnogram-channel", default="",
+                   help="signal channel with R&K stage codes (DREAMS PSG files)")
     p.add_argument("--model", default="", help="model JSON ('' = shipped default)")
     p.add_argument("--hmm", choices=("on", "off", "config"), default="config",
                    help="force the HMM forward filter on/off")
@@ -50,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     try:
         rec = load_edf_recording(path, args.hypnogram or None, eeg=args.channel, eog=args.eog,
-                                 emg=args.emg)
+                                 emg=args.emg, hypnogram_channel=args.hypnogram_channel)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     cfg = StagerConfig()

@@ -125,7 +125,7 @@ def _to_microvolts(raw, name: str) -> float:  # noqa: ANN001
 
 def load_edf_recording(path: str | Path, hypnogram: str | Path | None = None, *,
                        eeg: str = "", eog: str = "", emg: str = "",
-                       epoch_s: float = 30.0) -> Recording:
+                       hypnogram_channel: str = "", epoch_s: float = 30.0) -> Recording:
     """An EDF/EDF+ recording (Sleep-EDF PSG, exported sessions, …) with its stages.
 
     Parameters
@@ -137,6 +137,10 @@ def load_edf_recording(path: str | Path, hypnogram: str | Path | None = None, *,
         ``None`` = use stage annotations inside ``path`` if any.
     eeg, eog, emg
         Channel names ('' for EEG = the first channel; '' for EOG/EMG = not used).
+    hypnogram_channel
+        A signal channel holding R&K stage codes (5 W, 4 REM, 3 S1, 2 S2, 1 S3, 0 S4), as in
+        the DREAMS PSG files; read once per second, majority per epoch. Used when no
+        ``hypnogram`` file is given.
     epoch_s
         Epoch length of the stages.
 
@@ -163,6 +167,14 @@ def load_edf_recording(path: str | Path, hypnogram: str | Path | None = None, *,
     stages: list[str] = []
     if hypnogram:
         stages = read_hypnogram_annotations(str(hypnogram), epoch_s)
+    elif hypnogram_channel:
+        if hypnogram_channel not in names:
+            raise ValueError(f"{path}: hypnogram channel {hypnogram_channel!r} not found; "
+                             f"available: {names}")
+        codes = raw.get_data(picks=[hypnogram_channel])[0]
+        step = int(round(raw.info["sfreq"]))
+        per_s = [RK_TO_AASM.get(int(round(v)), "?") for v in codes[::step]]
+        stages = majority_epochs(per_s, int(round(epoch_s)))
     elif any("Sleep stage" in d for d in raw.annotations.description):
         stages = read_hypnogram_annotations(str(path), epoch_s)
     # Sleep-EDF hypnograms start at the recording start; trim to the signal length

@@ -46,3 +46,30 @@ def test_stage_eval_json_on_real_excerpts(capsys) -> None:  # noqa: ANN001
     # than chance; the honest out-of-sample figure comes from --loo (see staging README)
     assert res["kappa"] > 0.3
     assert res["per_excerpt"]["dreams-1"]["trained_on"] is True
+
+
+@pytest.mark.skipif(not (DREAMS / "excerpt3.edf").is_file(),
+                    reason=f"DREAMS excerpt3.edf not found at {DREAMS} (set SOMNOLOOP_DATA)")
+def test_stage_command_on_real_psg_edf_matches_text_path(capsys) -> None:  # noqa: ANN001
+    """excerpt3.edf (µV written as 'UV', hypnogram as a signal) gives the same stages and the
+    same agreement as the DREAMS text files."""
+    from firmware_host.cli import cmd_stage
+    from firmware_host.staging.datasets import load_dreams_excerpt, load_edf_recording
+
+    edf = load_edf_recording(DREAMS / "excerpt3.edf", eeg="C3-A1", hypnogram_channel="hypnogram")
+    txt = load_dreams_excerpt(DREAMS, 3)
+    assert edf.stages == txt.stages
+    assert edf.sfreq == txt.sfreq
+    assert abs(edf.data[0] - txt.data[0]).max() < 1e-3  # µV, not V
+
+    p = argparse.ArgumentParser()
+    sub = p.add_subparsers(dest="command")
+    cmd_stage.register(sub)
+    args = p.parse_args(["stage", str(DREAMS / "excerpt3.edf"), "--channel", "C3-A1",
+                         "--hypnogram-channel", "hypnogram", "--json"])
+    assert args.func(args) == 0
+    via_edf = json.loads(capsys.readouterr().out)
+    assert _run(["--dreams", str(DREAMS), "--excerpts", "3", "--no-yasa", "--json"]) == 0
+    via_txt = json.loads(capsys.readouterr().out)
+    assert via_edf["agreement"]["kappa"] == pytest.approx(via_txt["kappa"], abs=1e-9)
+    assert via_edf["agreement"]["accuracy"] == pytest.approx(via_txt["accuracy"], abs=1e-9)
