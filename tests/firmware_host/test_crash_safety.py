@@ -67,4 +67,4 @@ def test_sigkill_loses_at_most_one_second(tmp_path, extra_wait):
     assert summary["n_gaps"] == 0
     data, idx, _ = s.read()
     assert data.shape[1] == s.n_samples and idx[0] == 0
-    assert summary["events"]["start"] == 1 and summary["events"]["config"] == 1
+    assert summary["events"]["start"] == 1 and summary["events"]["config"] >= 1
