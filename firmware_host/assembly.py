@@ -68,7 +68,8 @@ def build_pipeline(cfg: Config, source: Source) -> Pipeline:
     stages: list[Stage] = [QualityStage(cfg.quality)]
     try:
         if cfg.stager.enabled and "eeg" in types:
-            stages.append(build_stager(cfg.stager, source.sfreq, names, types))
+            stages.append(build_stager(cfg.stager, source.sfreq, names, types,
+                                       synthetic_source=cfg.source.kind == "synthetic"))
         synthetic = cfg.source.synthetic if cfg.source.kind == "synthetic" else None
         decoder = build_emg_decoder(cfg.emg, source.sfreq, names, types, synthetic=synthetic)
         if decoder is not None:

@@ -248,7 +248,7 @@ class SleepStager:
 
 
 def build_stager(cfg: StagerConfig, sfreq: float, channel_names: Sequence[str],
-                 channel_types: Sequence[str]) -> SleepStager:
+                 channel_types: Sequence[str], *, synthetic_source: bool = False) -> SleepStager:
     """Build the stager for a source's channel layout.
 
     Parameters
@@ -259,13 +259,19 @@ def build_stager(cfg: StagerConfig, sfreq: float, channel_names: Sequence[str],
         Source sampling rate (Hz).
     channel_names, channel_types
         The source's channels; ``cfg.eeg_channel`` must be one of them ('' = first EEG).
+    synthetic_source
+        The source is the synthetic night: ``model_path = "auto"`` then picks the synthetic
+        demo model (trained on other seeds of the generator), else the real-EEG model.
 
     Raises
     ------
     ValueError
         A configured channel is missing (the message lists the available ones).
     """
-    model = load_model(cfg.model_path or None)
+    path = cfg.model_path
+    if path == "auto":
+        path = "synthetic" if synthetic_source else ""
+    model = load_model(path or None)
     if abs(model.sfreq - cfg.staging_sfreq) > 1e-9:
         raise ValueError(f"stager.staging_sfreq is {cfg.staging_sfreq} Hz but model {model.tag} "
                          f"was trained at {model.sfreq} Hz")
