@@ -131,3 +131,23 @@ def test_brainflow_refuses_accelerated_speed(tmp_path, capsys):
     assert main(["run", "--config", str(cfg), "--speed", "max", "--duration", "1m",
                  "--session-dir", str(tmp_path / "s")]) == 2
     assert "allowed: --speed 1" in capsys.readouterr().err
+
+
+def test_shipped_replay_config_runs_on_the_real_dreams_file(tmp_path, capsys):
+    """configs/replay.toml as shipped: the real DREAMS PSG excerpt through the live path."""
+    repo = Path(__file__).resolve().parents[2]
+    cfg = load_config(repo / "configs" / "replay.toml")
+    edf = repo / cfg.source.replay.path
+    if not edf.exists():
+        pytest.skip(f"shared data absent: {edf} (see /work/shared/data/dreams-spindles/README.md)")
+    cwd = os.getcwd()
+    os.chdir(repo)  # the config's data path is relative to the repository root
+    try:
+        assert main(["run", "--config", "configs/replay.toml", "--quiet",
+                     "--session-dir", str(tmp_path / "s")]) == 0
+    finally:
+        os.chdir(cwd)
+    capsys.readouterr()
+    info = _info(capsys, tmp_path / "s")
+    assert info["duration_s"] == pytest.approx(1800) and info["sfreq"] == 50
+    assert sum(info["stages"].values()) == 60
