@@ -340,18 +340,23 @@ class SafetyLayer:
             if dog.reconnect_due(now):
                 self._try_reconnect(name, now)
             return
-        heartbeat = getattr(act, "heartbeat", None)
-        hb_due = now - self._last_heartbeat[name] >= self._cfg.heartbeat_interval_s - 1e-9
-        if callable(heartbeat) and hb_due:
-            self._last_heartbeat[name] = now
-            if self._exchange(name, "heartbeat", heartbeat, now) is None and dog.lost:
-                return
+        # The status poll goes first: its request is a frame too, so a driver that paces its
+        # keep-alives (``heartbeat_s`` since the last frame sent) skips the heartbeat of the
+        # same tick instead of sending two frames back to back.
         poll = getattr(act, "poll_status", None)
         if callable(poll) and now - self._last_poll[name] >= self._cfg.status_poll_s - 1e-9:
             self._last_poll[name] = now
             result = self._exchange(name, "poll_status", poll, now)
             if isinstance(result, dict):
                 self.readback[name] = result
+            elif dog.lost:
+                return
+        heartbeat = getattr(act, "heartbeat", None)
+        hb_due = now - self._last_heartbeat[name] >= self._cfg.heartbeat_interval_s - 1e-9
+        if callable(heartbeat) and hb_due:
+            self._last_heartbeat[name] = now
+            if self._exchange(name, "heartbeat", heartbeat, now) is None and dog.lost:
+                return
         if dog.silent(now):
             self._lose(name, f"no answer for {self._cfg.device_timeout_s:g} s", now)
 

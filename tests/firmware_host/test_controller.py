@@ -142,3 +142,25 @@ def test_stop_request_ends_the_run(tmp_path):
     assert summary.stop_reason == "signal SIGTERM"
     assert src.closed
     assert Session(tmp_path / "s").summary()["complete"]
+
+
+def test_decision_json_matches_to_json():
+    from collections import namedtuple
+    from dataclasses import dataclass
+
+    from firmware_host.controller import decision_json
+
+    pair = namedtuple("pair", "a b")
+
+    @dataclass
+    class Inner:
+        x: float
+        y: list
+
+    d = Decision("quality", 5, "ok", {"a": 0.5}, "m",
+                 {"l": [1, 2.5, {"k": (1, 2)}], "nt": pair(1, [2]), "dc": Inner(1.0, [3]),
+                  "arr": np.arange(3), "np": np.float64(1.5), "none": None, 3: "x"})
+    fast, ref = decision_json(d), d.to_json()
+    assert repr(fast) == repr(ref)
+    fast["details"]["l"][2]["k"] = 0  # containers are copies, like asdict's
+    assert d.details["l"][2]["k"] == (1, 2)
