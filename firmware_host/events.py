@@ -11,7 +11,6 @@ EVENT_KINDS = (
     "gap", "overrun", "marker", "annotation",  # from sources
     "decision",                             # stager / decoder / policy output
     "command", "ack", "fault", "safe_state", "alarm",  # actuation and safety
-    "progress",
 )
 
 

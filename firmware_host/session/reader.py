@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from firmware_host.events import EVENT_KINDS
 from firmware_host.session.blocks import ScanResult, iter_blocks
 from firmware_host.session.recorder import EVENTS, META, SAMPLES
 
@@ -166,10 +167,10 @@ class Session:
             return [Event(t, w, s, k, json.loads(p)) for t, w, s, k, p in rows.fetchall()]
 
     def event_counts(self) -> dict[str, int]:
-        """Number of events of each kind."""
+        """Number of events of each kind; every standard kind is present, 0 when absent."""
         with self._connect() as db:
             rows = db.execute("SELECT kind, COUNT(*) FROM events GROUP BY kind").fetchall()
-        return dict(sorted(rows))
+        return dict(sorted({**dict.fromkeys(EVENT_KINDS, 0), **dict(rows)}.items()))
 
     def decision_counts(self, decision_kind: str) -> Counter[str]:
         """How often each label was decided for ``decision_kind`` (e.g. ``"stage"``)."""
