@@ -244,6 +244,7 @@ class Controller:
 
 
 _ATOMIC = (str, int, float, bool, type(None))
+_ATOMIC_TYPES = frozenset(_ATOMIC)
 
 
 def decision_json(decision: Decision) -> dict[str, Any]:
@@ -260,12 +261,16 @@ def decision_json(decision: Decision) -> dict[str, Any]:
 
 def _plain(obj: Any) -> Any:
     """``dataclasses.asdict``'s conversion of a field value, minus copies of immutables."""
+    atomic = _ATOMIC_TYPES
+    if type(obj) is dict:  # the common case, with atomic leaves handled inline
+        return {k if type(k) in atomic else _plain(k): v if type(v) in atomic else _plain(v)
+                for k, v in obj.items()}
     if isinstance(obj, _ATOMIC):
         return obj
     if isinstance(obj, dict):
         return type(obj)((_plain(k), _plain(v)) for k, v in obj.items())
     if isinstance(obj, list):
-        return [_plain(v) for v in obj]
+        return [v if type(v) in atomic else _plain(v) for v in obj]
     if is_dataclass(obj) and not isinstance(obj, type):
         return {f.name: _plain(getattr(obj, f.name)) for f in fields(obj)}
     if isinstance(obj, tuple):
