@@ -18,7 +18,7 @@ from dsp.linear import softmax_linear
 from dsp.resample import StreamingResampler
 from dsp.spectral import night_features
 from firmware_host.staging.config import StagerConfig
-from firmware_host.staging.model import StagerModel, load_model
+from firmware_host.staging.model import StagerModel, load_model, pool_sub_epochs
 from firmware_host.staging.stager import UNSCORABLE, effective_transition, tempered
 
 
@@ -51,17 +51,24 @@ def stage_night(data: np.ndarray, sfreq: float, model: StagerModel,
                          f"{len(model.roles)} ({', '.join(model.roles)})")
     x = StreamingResampler(sfreq, model.sfreq, data.shape[0]).process(
         np.where(np.isfinite(data), data, 0.0))
-    feats = [night_features(x[i], model.sfreq, model.epoch_s)[:, model.column_index(r)]
-             for i, r in enumerate(model.roles)]
-    X = np.hstack(feats)
-    n_ep = X.shape[0]
+    n_sub = model.n_sub
     fs = int(round(model.sfreq))
     n = int(round(model.epoch_s * model.sfreq))
+    n_ep = x.shape[1] // n
+    w = n // n_sub
+    # windows of whole epochs only, laid out epoch by epoch (as the live path cuts them)
+    win = x[:, : n_ep * n].reshape(x.shape[0], n_ep, n)[:, :, : n_sub * w]
+    win = win.reshape(x.shape[0], n_ep * n_sub * w)
+    feats = [night_features(win[i], model.sfreq, w / model.sfreq)[:, model.column_index(r)]
+             for i, r in enumerate(model.roles)]
+    X = np.hstack(feats)
     eeg = x[0, : n_ep * n].reshape(n_ep, n // fs, fs)
     bad = (eeg.std(axis=2) < cfg.flat_uv) | (np.ptp(eeg, axis=2) > cfg.artefact_uv)
     ok = bad.mean(axis=1) <= cfg.max_bad_fraction
+    k = len(model.classes)
     post = softmax_linear(X, model.mean, model.scale, model.coef, model.intercept,
-                          model.temperature) if n_ep else np.zeros((0, len(model.classes)))
+                          model.temperature) if n_ep else np.zeros((0, k))
+    post = pool_sub_epochs(post.reshape(n_ep, n_sub, k))
     if cfg.hmm:
         # unscorable epochs carry no evidence: posterior = prior → likelihood 1
         post = np.where(ok[:, None], tempered(post, model.prior, cfg), model.prior[None, :])

@@ -38,6 +38,12 @@ class Recording:
         Per row of ``data``.
     stages
         One AASM label per 30-s epoch starting at sample 0 (``"?"`` = not scored).
+    subject
+        Subject identifier for leave-subject-out splits.
+    fine_stages, fine_s
+        The expert's own finer labels when the scoring is finer than 30 s (DREAMS: one R&K
+        label per 5 s mapped to AASM names, ``fine_s = 5``); empty when not available. Used
+        to label sub-epoch training windows.
     """
 
     name: str
@@ -47,6 +53,8 @@ class Recording:
     channel_types: tuple[str, ...]
     stages: list[str] = field(default_factory=list)
     subject: str = ""
+    fine_stages: list[str] = field(default_factory=list)
+    fine_s: float = 0.0
 
 
 def majority_epochs(labels: list[str], per_epoch: int) -> list[str]:
@@ -102,7 +110,8 @@ def load_dreams_excerpt(root: str | Path, k: int) -> Recording:
     labels5 = read_dreams_hypnogram(h)
     stages = majority_epochs(labels5, 6)
     return Recording(name=f"dreams-{k}", data=x[None, :], sfreq=sfreq, channel_names=(chan,),
-                     channel_types=("eeg",), stages=stages, subject=f"dreams-{k}")
+                     channel_types=("eeg",), stages=stages, subject=f"dreams-{k}",
+                     fine_stages=labels5, fine_s=5.0)
 
 
 def _to_microvolts(raw, name: str) -> float:  # noqa: ANN001

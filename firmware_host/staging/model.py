@@ -18,7 +18,9 @@ import numpy as np
 from dsp.spectral import feature_names
 
 FORMAT = "somnoloop-stager"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: Format versions this somnoloop reads (1: no ``sub_epoch_s``, i.e. whole-epoch features).
+SUPPORTED_FORMAT_VERSIONS = (1, 2)
 #: The model shipped with the package (made by ``tools/train_stager.py``).
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "stager_default.json"
 
@@ -50,6 +52,11 @@ class StagerModel:
         ``(k, k)`` row-stochastic stage transition matrix.
     temperature
         Softmax temperature (calibration).
+    sub_epoch_s
+        0 (whole-epoch model): one feature vector per epoch. ``> 0`` (sub-epoch model): the
+        classifier was trained on ``sub_epoch_s``-long windows labelled by their own expert
+        label; an epoch's posterior is the normalised geometric mean of its
+        ``epoch_s / sub_epoch_s`` window posteriors (:func:`pool_sub_epochs`).
     meta
         Provenance: training data, script, metrics.
     """
@@ -68,6 +75,19 @@ class StagerModel:
     transition: np.ndarray
     temperature: float = 1.0
     meta: dict[str, Any] = field(default_factory=dict)
+    sub_epoch_s: float = 0.0
+
+    @property
+    def n_sub(self) -> int:
+        """Windows per epoch the classifier scores (1 for a whole-epoch model)."""
+        if self.sub_epoch_s <= 0:
+            return 1
+        return int(round(self.epoch_s / self.sub_epoch_s))
+
+    @property
+    def window_s(self) -> float:
+        """Length (s) of the windows the classifier's features are computed on."""
+        return self.epoch_s / self.n_sub
 
     @property
     def tag(self) -> str:
@@ -93,7 +113,7 @@ class StagerModel:
             "mean": self.mean.tolist(), "scale": self.scale.tolist(), "coef": self.coef.tolist(),
             "intercept": self.intercept.tolist(), "prior": self.prior.tolist(),
             "transition": self.transition.tolist(), "temperature": self.temperature,
-            "meta": self.meta,
+            "sub_epoch_s": self.sub_epoch_s, "meta": self.meta,
         }
 
 
@@ -132,11 +152,11 @@ def load_model(path: str | Path | None = None) -> StagerModel:
         raise ModelFormatError(f"stager model {p}: not valid JSON ({exc})") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise ModelFormatError(f"stager model {p}: not a '{FORMAT}' file")
-    if doc.get("format_version") != FORMAT_VERSION:
+    if doc.get("format_version") not in SUPPORTED_FORMAT_VERSIONS:
         raise ModelFormatError(
             f"stager model {p}: format_version {doc.get('format_version')!r} is not supported; "
-            f"this somnoloop reads format_version {FORMAT_VERSION} (re-export the model with "
-            "tools/train_stager.py)"
+            f"this somnoloop reads format_version {list(SUPPORTED_FORMAT_VERSIONS)} (re-export "
+            "the model with tools/train_stager.py)"
         )
     try:
         m = StagerModel(
@@ -148,6 +168,7 @@ def load_model(path: str | Path | None = None) -> StagerModel:
             intercept=np.asarray(doc["intercept"], float), prior=np.asarray(doc["prior"], float),
             transition=np.asarray(doc["transition"], float),
             temperature=float(doc.get("temperature", 1.0)), meta=dict(doc.get("meta", {})),
+            sub_epoch_s=float(doc.get("sub_epoch_s", 0.0)),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelFormatError(f"stager model {p}: missing or bad field ({exc})") from None
@@ -174,3 +195,33 @@ def _validate(m: StagerModel, p: Path) -> None:
             raise ModelFormatError(f"stager model {p}: {name} has shape {got}, expected {want}")
     if np.any(m.scale <= 0) or np.any(m.prior <= 0) or m.temperature <= 0:
         raise ModelFormatError(f"stager model {p}: scale, prior and temperature must be > 0")
+    if m.sub_epoch_s < 0 or (m.sub_epoch_s > 0 and (
+            abs(m.n_sub * m.sub_epoch_s - m.epoch_s) > 1e-9 or m.sub_epoch_s * m.sfreq < 64)):
+        raise ModelFormatError(
+            f"stager model {p}: sub_epoch_s {m.sub_epoch_s} must be 0 (whole epoch) or divide "
+            f"epoch_s {m.epoch_s} into windows of at least 64 samples at {m.sfreq} Hz")
+
+
+def pool_sub_epochs(post: np.ndarray) -> np.ndarray:
+    """Epoch posteriors from the posteriors of its sub-epoch windows.
+
+    The normalised geometric mean (mean log-probability) of the windows: each window is
+    scored as if it were alone, and an epoch is the stage its windows agree on best.
+
+    Parameters
+    ----------
+    post
+        ``(..., n_sub, k)`` window posteriors.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(..., k)`` epoch posteriors (rows sum to 1). ``n_sub == 1`` returns the input row.
+    """
+    post = np.asarray(post, dtype=np.float64)
+    if post.shape[-2] == 1:
+        return post[..., 0, :]
+    lp = np.log(np.maximum(post, 1e-300)).mean(axis=-2)
+    lp -= lp.max(axis=-1, keepdims=True)
+    q = np.exp(lp)
+    return q / q.sum(axis=-1, keepdims=True)

@@ -24,7 +24,7 @@ from firmware_host.decision import Decision
 from firmware_host.pipeline import StageOutput
 from firmware_host.staging.config import StagerConfig
 from firmware_host.staging.datasets import STAGES
-from firmware_host.staging.model import StagerModel, load_model
+from firmware_host.staging.model import StagerModel, load_model, pool_sub_epochs
 
 UNSCORABLE = "unscorable"
 
@@ -184,10 +184,17 @@ class SleepStager:
         return bad <= self.cfg.max_bad_fraction, q
 
     def _posterior(self, seg: np.ndarray) -> np.ndarray:
-        feats = [epoch_features(seg[i], self.model.sfreq)[c] for i, c in enumerate(self._cols)]
+        """Classifier posterior of one epoch (pooled over its windows for a sub-epoch model)."""
         m = self.model
-        return softmax_linear(np.concatenate(feats), m.mean, m.scale, m.coef, m.intercept,
-                              m.temperature)
+        n_sub = m.n_sub
+        w = seg.shape[1] // n_sub
+        rows = np.empty((n_sub, m.mean.size))
+        for j in range(n_sub):
+            part = seg[:, j * w : (j + 1) * w]
+            rows[j] = np.concatenate([epoch_features(part[i], m.sfreq)[c]
+                                      for i, c in enumerate(self._cols)])
+        post = softmax_linear(rows, m.mean, m.scale, m.coef, m.intercept, m.temperature)
+        return pool_sub_epochs(post)
 
     def _probs_dict(self, p: np.ndarray) -> dict[str, float]:
         d = {s: 0.0 for s in STAGES}

@@ -16,7 +16,7 @@ import numpy as np
 
 from dsp.resample import StreamingResampler
 from dsp.spectral import feature_names, night_features
-from firmware_host.staging.datasets import STAGES, Recording
+from firmware_host.staging.datasets import STAGES, Recording, majority_epochs
 from firmware_host.staging.metrics import transition_counts
 from firmware_host.staging.model import StagerModel
 
@@ -28,6 +28,10 @@ SCALE_FREE = tuple(
     if not n.startswith(("logabs_", "log_")) and n != "hjorth_logact"
 )
 MODEL_NAME = "somnoloop-logreg"
+#: Window length (s) of the default recipe: the classifier is trained on 10-s windows, each
+#: labelled by its own expert label (DREAMS' 5-s R&K labels, two per window; 3× the
+#: labelled examples of 30-s epochs) and an epoch pools its three windows' posteriors.
+DEFAULT_SUB_EPOCH_S = 10.0
 #: Floor probability of a class with no training epochs (REM in DREAMS 1-5).
 ABSENT_CLASS_PROB = 0.01
 
@@ -50,6 +54,22 @@ def recording_features(rec: Recording, rows: dict[str, int], features: dict[str,
         blocks.append(night_features(x[i], sfreq, epoch_s)[:, cols])
     n = min(b.shape[0] for b in blocks)
     return np.hstack([b[:n] for b in blocks])
+
+
+def window_labels(rec: Recording, n_epochs: int, n_sub: int, epoch_s: float = 30.0) -> list[str]:
+    """One label per sub-epoch window (``n_sub`` per 30-s epoch) of the first ``n_epochs``.
+
+    A window takes the majority of the expert's own finer labels inside it
+    (:attr:`Recording.fine_stages`, ties → the first reached) when they tile the window;
+    otherwise (no finer scoring, e.g. Sleep-EDF's 30-s hypnograms) its epoch's label.
+    """
+    window_s = epoch_s / n_sub
+    per = window_s / rec.fine_s if rec.fine_s > 0 else 0.0
+    if n_sub > 1 and rec.fine_stages and per >= 1 and abs(per - round(per)) < 1e-9:
+        fine = majority_epochs(list(rec.fine_stages), int(round(per)))
+        if len(fine) >= n_epochs * n_sub:
+            return fine[: n_epochs * n_sub]
+    return [s for s in rec.stages[:n_epochs] for _ in range(n_sub)]
 
 
 def trim_wake(hypnogram: Sequence[str], keep_epochs: int = 60) -> list[str]:
@@ -81,9 +101,12 @@ def transition_matrix(hypnograms: Sequence[Sequence[str]], pseudo: float = 1.0,
 
 def fit_model(X: np.ndarray, y: Sequence[str], features: dict[str, list[str]],
               transition: np.ndarray, *, C: float = 0.1, version: str = "1.0.0",
-              sfreq: float = 100.0, epoch_s: float = 30.0,
+              sfreq: float = 100.0, epoch_s: float = 30.0, sub_epoch_s: float = 0.0,
               meta: dict[str, Any] | None = None) -> StagerModel:
     """Fit a standardised multinomial logistic regression over all five stages.
+
+    ``X``/``y`` are one row per classified window: whole epochs (``sub_epoch_s = 0``) or
+    ``sub_epoch_s``-long windows with their own labels (the model then pools them per epoch).
 
     Stages with no training epochs get zero weights and an intercept that gives them
     :data:`ABSENT_CLASS_PROB` on average (they can then only win through the HMM prior).
@@ -122,11 +145,13 @@ def fit_model(X: np.ndarray, y: Sequence[str], features: dict[str, list[str]],
     meta = dict(meta or {})
     meta.update({"n_train_epochs": int(len(y_arr)),
                  "train_counts": {s: int(c) for s, c in zip(STAGES, counts, strict=True)},
-                 "C": C, "absent_classes": [STAGES[i] for i in absent]})
+                 "C": C, "absent_classes": [STAGES[i] for i in absent],
+                 "sub_epoch_s": sub_epoch_s})
     return StagerModel(name=MODEL_NAME, version=version, sfreq=sfreq, epoch_s=epoch_s,
                        features={r: list(v) for r, v in features.items() if v},
                        classes=list(STAGES), mean=mean, scale=scale, coef=coef,
-                       intercept=intercept, prior=prior, transition=transition, meta=meta)
+                       intercept=intercept, prior=prior, transition=transition, meta=meta,
+                       sub_epoch_s=float(sub_epoch_s))
 
 
 def read_hypnogram_annotations(path: str, epoch_s: float = 30.0) -> list[str]:
@@ -156,7 +181,8 @@ EMG_FEATURES = ("logabs_beta", "logabs_gamma", "log_total", "log_iqr")
 
 def train_model(recs: Sequence[Recording], extra_hypnograms: Sequence[Sequence[str]] = (),
                 *, roles: Sequence[str] = ("eeg",), C: float = 0.1, version: str = "1.0.0",
-                name: str = MODEL_NAME, knowledge: str = "") -> StagerModel:
+                name: str = MODEL_NAME, knowledge: str = "",
+                sub_epoch_s: float = 0.0) -> StagerModel:
     """Fit a model on labelled recordings (each must have one channel of every role).
 
     Parameters
@@ -167,6 +193,9 @@ def train_model(recs: Sequence[Recording], extra_hypnograms: Sequence[Sequence[s
         More expert hypnograms for the transition matrix only.
     roles
         ``("eeg",)``, ``("eeg", "eog", "emg")``, …
+    sub_epoch_s
+        0: one example per 30-s epoch. ``> 0`` (must divide 30 s): train on windows of this
+        length labelled by :func:`window_labels`; the model pools them per epoch.
     """
     per_role = {"eeg": list(SCALE_FREE), "eog": list(EOG_FEATURES), "emg": list(EMG_FEATURES)}
     feats = {r: per_role[r] for r in ("eeg", "eog", "emg") if r in roles}
@@ -176,12 +205,16 @@ def train_model(recs: Sequence[Recording], extra_hypnograms: Sequence[Sequence[s
         if missing:
             raise ValueError(f"recording {r.name} has no {missing} channel for this model")
         rows = {role: list(r.channel_types).index(role) for role in feats}
-        F = recording_features(r, rows, feats)
-        n = min(len(F), len(r.stages))
-        X.append(F[:n])
-        y += r.stages[:n]
+        n_sub = int(round(30.0 / sub_epoch_s)) if sub_epoch_s > 0 else 1
+        if n_sub * (sub_epoch_s if sub_epoch_s > 0 else 30.0) != 30.0:
+            raise ValueError(f"sub_epoch_s {sub_epoch_s} must be 0 or divide 30 s")
+        F = recording_features(r, rows, feats, epoch_s=30.0 / n_sub)
+        n = min(len(F) // n_sub, len(r.stages))
+        X.append(F[: n * n_sub])
+        y += window_labels(r, n, n_sub)
     trans = transition_matrix([r.stages for r in recs] + list(extra_hypnograms), pseudo=1.0)
     model = fit_model(np.vstack(X), y, feats, trans, C=C, version=version,
+                      sub_epoch_s=sub_epoch_s,
                       meta={"trained_on": [r.name for r in recs],
                             "script": "tools/train_stager.py",
                             "knowledge": knowledge or "own logistic regression on dsp.spectral "
@@ -190,7 +223,10 @@ def train_model(recs: Sequence[Recording], extra_hypnograms: Sequence[Sequence[s
 
 
 def train_eeg_model(recs: Sequence[Recording], extra_hypnograms: Sequence[Sequence[str]] = (),
-                    C: float = 0.1, version: str = "1.0.0") -> StagerModel:
-    """The default recipe: scale-free EEG features, logistic regression, transitions from the
+                    C: float = 0.1, version: str = "2.0.0",
+                    sub_epoch_s: float = DEFAULT_SUB_EPOCH_S) -> StagerModel:
+    """The default recipe: scale-free EEG features of 10-s windows labelled by their own
+    expert labels, logistic regression, epoch = pooled windows; transitions from the
     recordings' stages plus extra hypnograms (first EEG channel of each recording)."""
-    return train_model(recs, extra_hypnograms, roles=("eeg",), C=C, version=version)
+    return train_model(recs, extra_hypnograms, roles=("eeg",), C=C, version=version,
+                       sub_epoch_s=sub_epoch_s)
