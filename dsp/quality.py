@@ -281,6 +281,12 @@ class StreamingQuality:
         self.window = _window_length(self.sfreq, window_s)
         self._spec = _Spectral(self.sfreq, self.window, self.thresholds.line_freq_hz)
         self._buf = np.empty((self.n_channels, self.window))
+        # Most blocks complete no window: they all get this one empty result (read-only).
+        self._empty = _measure(np.empty((self.n_channels, 0)), self.window, self._spec,
+                               self.thresholds, 0)
+        for name in ("start", "std", "ptp", "rail_fraction", "plateau_fraction", "line_ratio",
+                     "flat", "clipped", "line_noise", "artefact"):
+            getattr(self._empty, name).flags.writeable = False
         self.reset()
 
     def reset(self) -> None:
@@ -308,7 +314,7 @@ class StreamingQuality:
         if n_win == 0:
             self._buf[:, self._fill : total] = x
             self._fill = total
-            return _measure(np.empty((self.n_channels, 0)), n, self._spec, self.thresholds, 0)
+            return self._empty
         joined = np.concatenate([self._buf[:, : self._fill], x], axis=1) if self._fill else x
         result = _measure(
             np.ascontiguousarray(joined[:, : n_win * n]),

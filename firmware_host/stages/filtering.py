@@ -153,7 +153,8 @@ class FilterStage:
         data = np.array(chunk.data, dtype=np.float64, order="C", copy=True)
         for rows, filt in self._groups:
             try:
-                data[rows] = filt.process(chunk.data[rows])
+                block = np.ascontiguousarray(chunk.data[rows], dtype=np.float64)
+                data[rows] = filt.process_into(block, np.empty_like(block))
             except ValueError:
                 if np.isfinite(chunk.data[rows]).all():
                     raise

@@ -142,10 +142,12 @@ class QualityStage:
             return StageOutput(chunk, [decision])
         result = self._meter.process(block)
         decisions = []
+        if result.n_windows:
+            bad_any = result.bad.tolist()  # computed once per block, not per channel
         for w in range(result.n_windows):
             start = self._origin + int(result.start[w])
             channels = {name: result.channel_window(i, w) for i, name in enumerate(self._names)}
-            bad = [name for i, name in enumerate(self._names) if result.bad[i, w]]
+            bad = [name for i, name in enumerate(self._names) if bad_any[i][w]]
             details = {
                 "start": start,
                 "window": result.window,
