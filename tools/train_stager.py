@@ -3,6 +3,7 @@
 Default (reproduces the shipped ``firmware_host/models/stager_default.json``)::
 
     python tools/train_stager.py --dreams ../shared/data/dreams-spindles --excerpts 1,2,3,4,5 \
+        --sub-epoch-s 10 --version 2.0.0 \
         --transitions-edf ../shared/data/sleep-edf/SC4001EC-Hypnogram.edf \
         --out firmware_host/models/stager_default.json
 
@@ -59,6 +60,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--transitions-edf", action="append", default=[],
                    help="extra hypnogram-only EDF+ files for the transition matrix")
     p.add_argument("--C", type=float, default=0.1, help="inverse L2 regularisation")
+    p.add_argument("--sub-epoch-s", type=float, default=0.0,
+                   help="train on windows of this length (s, dividing 30) labelled by the "
+                   "expert's own finer labels (DREAMS: 5-s R&K) and pool them per epoch; "
+                   "0 = whole 30-s epochs (the default model uses 10)")
     p.add_argument("--version", default="1.0.0")
     p.add_argument("--out", default="firmware_host/models/stager_default.json")
     p.add_argument("--loo", action="store_true", help="print leave-one-out agreement first")
@@ -79,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def fit(train):  # noqa: ANN001, ANN202
         return train_model(train, extra, roles=roles, C=args.C, version=args.version,
-                           name=args.name)
+                           name=args.name, sub_epoch_s=args.sub_epoch_s)
 
     if args.synthetic:
         recs += [synthetic_recording(int(k), args.synthetic_hours)
