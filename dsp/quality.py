@@ -24,6 +24,7 @@ the result is the same whatever the chunking. NaN/inf are rejected with :class:`
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -116,6 +117,27 @@ class QualityResult:
         out["plateau_fraction"] = float(self.plateau_fraction[channel, window])
         lr = float(self.line_ratio[channel, window])
         out["line_ratio"] = lr if np.isfinite(lr) else None  # type: ignore[assignment]
+        return out
+
+
+    def window_channels(self, window: int) -> list[dict[str, float | bool]]:
+        """:meth:`channel_window` of every channel for one window (same dicts, one pass)."""
+        cols = [getattr(self, name)[:, window].tolist() for name in self.flag_names]
+        std = self.std[:, window].tolist()
+        ptp = self.ptp[:, window].tolist()
+        rail = self.rail_fraction[:, window].tolist()
+        plateau = self.plateau_fraction[:, window].tolist()
+        line = self.line_ratio[:, window].tolist()
+        out: list[dict[str, float | bool]] = []
+        for c in range(len(std)):
+            d: dict[str, float | bool] = {name: bool(col[c])
+                                          for name, col in zip(self.flag_names, cols, strict=True)}
+            d["std_uv"] = std[c]
+            d["ptp_uv"] = ptp[c]
+            d["rail_fraction"] = rail[c]
+            d["plateau_fraction"] = plateau[c]
+            d["line_ratio"] = line[c] if math.isfinite(line[c]) else None  # type: ignore[assignment]
+            out.append(d)
         return out
 
 

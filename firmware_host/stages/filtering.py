@@ -111,7 +111,7 @@ class FilterStage:
         self.config = config or FilterConfig()
         self.name = name
         self._layout: tuple[float, tuple[str, ...]] | None = None
-        self._groups: list[tuple[np.ndarray, StreamingFilter]] = []
+        self._groups: list[tuple[np.ndarray | slice, StreamingFilter]] = []
         self._expected: int | None = None
         self.n_resets = 0
 
@@ -125,8 +125,9 @@ class FilterStage:
             sos = self.config.design(ctype, sfreq)
             if sos is None:
                 continue
-            rows = np.array([i for i, t in enumerate(types) if t == ctype], dtype=np.intp)
-            groups.append((rows, StreamingFilter(sos, len(rows))))
+            rows = _rows_index([i for i, t in enumerate(types) if t == ctype])
+            n_rows = len(range(*rows.indices(len(types)))) if isinstance(rows, slice) else len(rows)
+            groups.append((rows, StreamingFilter(sos, n_rows)))
         self._groups = groups
         self._layout = (float(sfreq), types)
         self._expected = None
@@ -154,10 +155,20 @@ class FilterStage:
         for rows, filt in self._groups:
             try:
                 block = np.ascontiguousarray(chunk.data[rows], dtype=np.float64)
-                data[rows] = filt.process_into(block, np.empty_like(block))
+                if isinstance(rows, slice):  # consecutive rows: filter straight into the copy
+                    filt.process_into(block, data[rows])
+                else:
+                    data[rows] = filt.process_into(block, np.empty_like(block))
             except ValueError:
                 if np.isfinite(chunk.data[rows]).all():
                     raise
                 data[rows] = np.nan
                 filt.reset()
         return StageOutput(dataclasses.replace(chunk, data=data))
+
+
+def _rows_index(rows: list[int]) -> np.ndarray | slice:
+    """A slice for consecutive rows (a view of the block, no copy), else an index array."""
+    if rows and rows == list(range(rows[0], rows[-1] + 1)):
+        return slice(rows[0], rows[-1] + 1)
+    return np.array(rows, dtype=np.intp)

@@ -146,7 +146,7 @@ class QualityStage:
             bad_any = result.bad.tolist()  # computed once per block, not per channel
         for w in range(result.n_windows):
             start = self._origin + int(result.start[w])
-            channels = {name: result.channel_window(i, w) for i, name in enumerate(self._names)}
+            channels = dict(zip(self._names, result.window_channels(w), strict=True))
             bad = [name for i, name in enumerate(self._names) if bad_any[i][w]]
             details = {
                 "start": start,

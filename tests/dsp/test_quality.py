@@ -128,3 +128,13 @@ def test_bad_input() -> None:
         QualityThresholds(flat_std_uv=0)
     with pytest.raises(ValueError, match="clip_min_fraction"):
         QualityThresholds(clip_min_fraction=2)
+
+
+def test_window_channels_equal_channel_window():
+    rng = np.random.default_rng(3)
+    x = 20 * rng.standard_normal((3, 600))
+    x[1, 100:200] = 0.0  # flat second
+    x[2, 300:] = 5000.0 * np.sign(rng.standard_normal(300))  # clipped / artefact
+    res = signal_quality(x, 200.0)
+    for w in range(res.n_windows):
+        assert res.window_channels(w) == [res.channel_window(c, w) for c in range(3)]

@@ -96,6 +96,20 @@ def test_filter_stage_nan_group_becomes_nan_and_recovers() -> None:
     assert np.isfinite(nxt).all()
 
 
+def test_filter_stage_interleaved_types_equal_consecutive_types() -> None:
+    """Rows of one type that are not adjacent (index path) filter like adjacent ones (slice)."""
+    x = _data(300)
+    types = ("eeg", "eog", "eeg", "emg")
+    inter = FilterStage().update(_chunk(x, 0, types=types)).chunk.data
+    order = [0, 2, 1, 3]
+    grouped = FilterStage().update(
+        _chunk(x[order], 0, names=tuple(NAMES[i] for i in order),
+               types=tuple(types[i] for i in order))
+    ).chunk.data
+    np.testing.assert_array_equal(inter[order], grouped)
+    assert not np.array_equal(inter, x)
+
+
 def test_impossible_band_names_the_key() -> None:
     stage = FilterStage(FilterConfig(eeg_band_hz=(0.3, 60.0)))
     with pytest.raises(ValueError, match=r"filters.eeg_band_hz = \[0.3, 60\].*fs=100 Hz.*Nyquist"):
