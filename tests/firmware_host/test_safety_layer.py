@@ -248,3 +248,53 @@ def test_estop_from_another_thread_acts_at_once_and_journals_from_the_loop_threa
     layer.tick(1.25, True)  # ...at its next call, in order
     kinds = [k for k, _, _ in sink.events]
     assert kinds[:3] == ["alarm", "safe_state", "safe_state"]
+
+
+class PacedDevice:
+    """Like the serial drivers: a keep-alive only when ``heartbeat_s`` passed since any frame."""
+
+    def __init__(self, clock: FakeClock, heartbeat_s: float = 0.1) -> None:
+        self.name = "hand"
+        self.clock = clock
+        self.heartbeat_s = heartbeat_s
+        self.frames: list[tuple[float, str]] = []
+
+    def _frame(self, what: str) -> None:
+        self.frames.append((self.clock.now(), what))
+
+    def heartbeat(self) -> bool:
+        if self.frames and self.clock.now() - self.frames[-1][0] < self.heartbeat_s:
+            return True
+        self._frame("heartbeat")
+        return True
+
+    def poll_status(self) -> dict[str, Any]:
+        self._frame("status")
+        return {"positions": [0.0] * 6}
+
+    def apply(self, command: Command) -> dict[str, Any]:
+        self._frame(command.action)
+        return {}
+
+    def safe_state(self) -> None:
+        self._frame("stop")
+
+    def status(self) -> dict[str, Any]:
+        return {}
+
+    def close(self) -> None:
+        pass
+
+
+def test_status_poll_doubles_as_the_keep_alive_of_its_tick():
+    clock = FakeClock()
+    dev = PacedDevice(clock)
+    layer = SafetyLayer(SafetyConfig(status_poll_s=1.0), {"hand": dev}, ListSink(), clock)
+    dev.frames.clear()
+    for _ in range(16):  # 4 s of 0.25-s ticks
+        clock.advance(0.25)
+        layer.tick(clock.now(), True)
+    times = [t for t, _ in dev.frames]
+    assert times == [0.25 * k for k in range(1, 17)]  # exactly one frame per tick
+    assert [t for t, what in dev.frames if what == "status"] == [1.0, 2.0, 3.0, 4.0]
+    assert not layer.device_lost("hand")
