@@ -2,23 +2,11 @@
 
 Drivers talk to devices only through :class:`SerialLink`, so the whole real pyserial
 stack runs in tests against simulators on a pty (see :mod:`actuators.pty_link`).
-
-pyserial opens and configures the port (termios line settings, exclusive lock, input
-flush). On POSIX the frames themselves are then moved with ``os.write`` / ``select`` /
-``os.read`` on pyserial's own non-blocking descriptor — what ``Serial.write`` / ``read``
-do internally, minus per-call ``Timeout`` objects, an extra ``select`` after every write
-and an ``ioctl`` before every read. Measured on a 2-core machine shared with other jobs,
-heartbeats to a hand simulator in a loop: host CPU per exchange ~40 -> ~26 µs, wall
-~80 -> ~62 µs (the round trip itself is dominated by waking the simulator's thread, so
-``python -m actuators.simulators.bench`` medians barely move). Elsewhere (no ``fd``) the
-pyserial calls are used.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import select
 import time
 
 import serial
@@ -35,10 +23,6 @@ except ImportError:  # pragma: no cover - non-POSIX
 
 #: Granularity of blocking reads (seconds); reads return as soon as bytes arrive.
 _POLL_S = 0.002
-#: A write that cannot complete within this long fails (pyserial's ``write_timeout``).
-_WRITE_TIMEOUT_S = 0.5
-#: Frames move with os.read / os.write on pyserial's descriptor (see the module docstring).
-_POSIX = os.name == "posix"
 
 
 class SerialLink:
@@ -77,7 +61,7 @@ class SerialLink:
             return
         try:
             self._ser = serial.Serial(self.port, self.baudrate, timeout=_POLL_S,
-                                      write_timeout=_WRITE_TIMEOUT_S, exclusive=True)
+                                      write_timeout=0.5, exclusive=True)
         except (*_IO_ERRORS, ValueError) as exc:
             self._ser = None
             raise ActuatorError(
@@ -102,11 +86,7 @@ class SerialLink:
         """Write all of ``data``; raises ActuatorError when the port fails."""
         ser = self._require()
         try:
-            fd = getattr(ser, "fd", None) if _POSIX else None
-            if fd is None:
-                ser.write(data)
-            else:
-                _write_all(fd, data, _WRITE_TIMEOUT_S)
+            ser.write(data)
             ser.flush()
         except _IO_ERRORS as exc:
             self.close()
@@ -119,9 +99,6 @@ class SerialLink:
         """
         ser = self._require()
         try:
-            fd = getattr(ser, "fd", None) if _POSIX else None
-            if fd is not None:
-                return _read_some(fd, deadline)
             while True:
                 waiting = ser.in_waiting
                 data = ser.read(waiting if waiting else 1)
@@ -142,58 +119,3 @@ class SerialLink:
                 ser.reset_input_buffer()
             except _IO_ERRORS:
                 self.close()
-
-
-def _write_all(fd: int, data: bytes, timeout_s: float) -> None:
-    """Write every byte to the non-blocking ``fd``, waiting for room up to ``timeout_s``.
-
-    Raises
-    ------
-    serial.SerialTimeoutException
-        The port took no more bytes for ``timeout_s`` (as pyserial's ``write``).
-    OSError
-        The device is gone (e.g. ``EIO`` after a USB adapter was pulled).
-    """
-    view = memoryview(data)
-    deadline = None
-    while view:
-        try:
-            n = os.write(fd, view)
-        except BlockingIOError:
-            n = 0
-        view = view[n:]
-        if not view:
-            return
-        if deadline is None:
-            deadline = time.monotonic() + timeout_s
-        left = deadline - time.monotonic()
-        if left <= 0 or not select.select([], [fd], [], left)[1]:
-            raise serial.SerialTimeoutException("Write timeout")
-
-
-def _read_some(fd: int, deadline: float) -> bytes:
-    """Bytes waiting on the non-blocking ``fd`` now, else the first to arrive by ``deadline``.
-
-    Returns ``b""`` at the deadline.
-
-    Raises
-    ------
-    serial.SerialException
-        The port reported data but gave none (device disconnected), as pyserial does.
-    OSError
-        The device is gone.
-    """
-    while True:
-        left = deadline - time.monotonic()
-        if select.select([fd], [], [], min(max(left, 0.0), _POLL_S))[0]:
-            try:
-                data = os.read(fd, 4096)
-            except BlockingIOError:  # pragma: no cover - readable, then taken by another reader
-                continue
-            if not data:
-                raise serial.SerialException(
-                    "device reports readiness to read but returned no data "
-                    "(device disconnected or multiple access on port?)")
-            return data
-        if left <= 0:
-            return b""
