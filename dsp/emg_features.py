@@ -110,12 +110,20 @@ def feature_labels(n_channels: int) -> list[str]:
 def _ar_yule_walker(x: np.ndarray, order: int, out: np.ndarray) -> None:
     """AR coefficients ``a`` (x[t] ≈ sum_k a[k] x[t-k-1]) by Levinson-Durbin on the biased
     autocorrelation of the demeaned window; zeros when the window has no power."""
+    _ar_into(x, order, out, np.empty(order + 1), np.empty(order), np.empty(order))
+
+
+@njit
+def _ar_into(
+    x: np.ndarray, order: int, out: np.ndarray, r: np.ndarray, a: np.ndarray, tmp: np.ndarray
+) -> None:
+    """:func:`_ar_yule_walker` with caller-owned scratch ``r`` (order + 1), ``a`` and ``tmp``
+    (order each), so a sliding loop allocates nothing per window."""
     n = x.shape[0]
     mean = 0.0
     for i in range(n):
         mean += x[i]
     mean /= n
-    r = np.zeros(order + 1)
     for lag in range(order + 1):
         s = 0.0
         for i in range(lag, n):
@@ -125,8 +133,9 @@ def _ar_yule_walker(x: np.ndarray, order: int, out: np.ndarray) -> None:
         out[k] = 0.0
     if r[0] <= _EPS:
         return
-    a = np.zeros(order)
-    tmp = np.zeros(order)
+    for j in range(order):
+        a[j] = 0.0
+        tmp[j] = 0.0
     err = r[0]
     for m in range(order):
         acc = r[m + 1]
@@ -150,6 +159,24 @@ def _channel_features(
     x: np.ndarray, thr_zc: float, thr_ssc: float, thr_wamp: float, out: np.ndarray
 ) -> None:
     """All per-channel features of one 1-D window into ``out`` (length FEATURES_PER_CHANNEL)."""
+    _channel_features_into(
+        x, thr_zc, thr_ssc, thr_wamp, out,
+        np.empty(AR_ORDER + 1), np.empty(AR_ORDER), np.empty(AR_ORDER),
+    )
+
+
+@njit
+def _channel_features_into(
+    x: np.ndarray,
+    thr_zc: float,
+    thr_ssc: float,
+    thr_wamp: float,
+    out: np.ndarray,
+    ar_r: np.ndarray,
+    ar_a: np.ndarray,
+    ar_tmp: np.ndarray,
+) -> None:
+    """:func:`_channel_features` with the AR scratch (see :func:`_ar_into`) passed in."""
     n = x.shape[0]
     mav = 0.0
     wl = 0.0
@@ -196,7 +223,7 @@ def _channel_features(
     out[6] = wamp
     out[7] = np.log(mav + _EPS)
     out[8] = np.log(wl / max(n - 1, 1) + _EPS)
-    _ar_yule_walker(x, 4, out[9:13])
+    _ar_into(x, AR_ORDER, out[9:13], ar_r, ar_a, ar_tmp)
     # TD-PSD (Khushaba et al. 2012): moments from the signal and its derivatives, with a
     # power normalisation (v ** 0.1 / 0.1) that makes them robust to amplitude changes.
     m0 = np.sqrt(sq) ** 0.1 / 0.1
@@ -215,8 +242,14 @@ def _channel_features(
 @njit
 def _logcov_kernel(w: np.ndarray, out: np.ndarray) -> None:
     """Upper triangle (row-major, off-diagonal × √2) of logm of the channel covariance."""
+    _logcov_into(w, out, np.empty(w.shape), np.empty(w.shape[0]))
+
+
+@njit
+def _logcov_into(w: np.ndarray, out: np.ndarray, xc: np.ndarray, logs: np.ndarray) -> None:
+    """:func:`_logcov_kernel` with caller-owned scratch ``xc`` (w.shape) and ``logs``
+    (n_channels)."""
     n_ch, n = w.shape
-    xc = np.empty((n_ch, n))
     for c in range(n_ch):
         m = 0.0
         for i in range(n):
@@ -227,7 +260,6 @@ def _logcov_kernel(w: np.ndarray, out: np.ndarray) -> None:
     cov = (xc @ xc.T) / n
     evals, evecs = np.linalg.eigh(cov)
     floor = COV_FLOOR * max(np.trace(cov) / n_ch, _EPS)
-    logs = np.empty(n_ch)
     for k in range(n_ch):
         logs[k] = np.log(max(evals[k], floor))
     pos = 0
@@ -263,10 +295,27 @@ def _sliding_kernel(
     thr_wamp: float,
     out: np.ndarray,
 ) -> None:
-    """Features of windows starting at first_start, first_start + increment, … in ``x``."""
+    """Features of windows starting at first_start, first_start + increment, … in ``x``.
+
+    Same arithmetic as :func:`_window_features_kernel` window by window (bit-identical
+    results), with the scratch arrays allocated once per call instead of per window.
+    """
+    nf = 19
+    n_ch = x.shape[0]
+    r = np.empty(AR_ORDER + 1)
+    a = np.empty(AR_ORDER)
+    tmp = np.empty(AR_ORDER)
+    xc = np.empty((n_ch, window))
+    logs = np.empty(n_ch)
     for k in range(out.shape[0]):
         s = first_start + k * increment
-        _window_features_kernel(x[:, s : s + window], thr_zc, thr_ssc, thr_wamp, out[k])
+        row = out[k]
+        for c in range(n_ch):
+            _channel_features_into(
+                x[c, s : s + window], thr_zc, thr_ssc, thr_wamp, row[c * nf : (c + 1) * nf],
+                r, a, tmp,
+            )
+        _logcov_into(x[:, s : s + window], row[n_ch * nf :], xc, logs)
 
 
 @njit
@@ -422,14 +471,33 @@ class SlidingFeatures:
 
     def reset(self) -> None:
         """Forget buffered samples; the next sample is sample 0 of a new stream."""
-        self._buf = np.zeros((self.n_channels, 0))
-        self._buf_start = 0  # stream index of _buf[:, 0]
+        # Samples live in a preallocated store: _store[:, :_fill] holds stream samples
+        # [_buf_start, _buf_start + _fill). Chunks are copied in once; consumed samples are
+        # dropped only when the store is full (one move per many chunks), never per chunk.
+        self._cap = max(8 * (self.window + self.increment), 1024)
+        self._store = np.zeros((self.n_channels, self._cap))
+        self._fill = 0
+        self._buf_start = 0  # stream index of _store[:, 0]
         self._next_start = 0  # stream index where the next window starts
 
     @property
     def samples_seen(self) -> int:
         """Stream samples pushed since the last reset."""
-        return self._buf_start + self._buf.shape[1]
+        return self._buf_start + self._fill
+
+    def _make_room(self, n: int) -> None:
+        """Drop the samples no future window needs; grow the store if ``n`` still won't fit."""
+        keep_from = min(self._next_start - self._buf_start, self._fill)
+        kept = self._fill - keep_from
+        if kept + n > self._cap:
+            self._cap = max(2 * self._cap, kept + n)
+            store = np.zeros((self.n_channels, self._cap))
+            store[:, :kept] = self._store[:, keep_from : self._fill]
+            self._store = store
+        elif keep_from:
+            self._store[:, :kept] = self._store[:, keep_from : self._fill].copy()
+        self._fill = kept
+        self._buf_start += keep_from
 
     def update(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Push a chunk.
@@ -451,23 +519,19 @@ class SlidingFeatures:
             raise ValueError(
                 f"chunk has {arr.shape[0]} channels, this extractor expects {self.n_channels}"
             )
-        buf = np.concatenate((self._buf, arr), axis=1) if self._buf.shape[1] else arr
-        end = self._buf_start + buf.shape[1]
-        first = self._next_start - self._buf_start
-        avail = end - self._next_start
+        n = arr.shape[1]
+        if self._fill + n > self._cap:
+            self._make_room(n)
+        self._store[:, self._fill : self._fill + n] = arr
+        self._fill += n
+        avail = self._buf_start + self._fill - self._next_start
         nw = n_windows(avail, self.window, self.increment)
         out = np.empty((nw, n_features(self.n_channels)))
         if nw:
-            _sliding_kernel(
-                np.ascontiguousarray(buf), self.window, self.increment, first, *self.thresholds, out
-            )
+            first = self._next_start - self._buf_start
+            _sliding_kernel(self._store, self.window, self.increment, first, *self.thresholds, out)
         ends = self._next_start + self.window + self.increment * np.arange(nw, dtype=np.int64)
         self._next_start += nw * self.increment
-        # keep from the next window's start (which may lie beyond this chunk when the
-        # increment is longer than the window)
-        keep_from = min(self._next_start - self._buf_start, buf.shape[1])
-        self._buf = buf[:, keep_from:].copy()
-        self._buf_start += keep_from
         return out, ends
 
 

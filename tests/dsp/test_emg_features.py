@@ -94,6 +94,29 @@ def test_streaming_chunking_invariance(cuts, window, increment):
     np.testing.assert_array_equal(np.concatenate(ends), window + increment * np.arange(len(got)))
 
 
+@pytest.mark.parametrize("window, increment", [(30, 5), (9, 25)])
+def test_streaming_long_stream_through_store_compaction_and_growth(window, increment):
+    # a stream several times the preallocated store, in small chunks (compaction) and with
+    # chunks bigger than the store (growth), with the increment shorter and longer than the
+    # window: still the batch result, bit for bit
+    x = _emg(2, 2600, seed=11)
+    batch = sliding_window_features(x, window, increment)
+    sf = SlidingFeatures(2, window, increment)
+    sizes = [7, 5, 1500, 3, 11, 900, 0, 174]
+    lo, feats, ends = 0, [], []
+    for n in sizes:
+        f, e = sf.update(x[:, lo : lo + n])
+        feats.append(f)
+        ends.append(e)
+        lo += n
+    assert lo == x.shape[1] and sf.samples_seen == lo
+    np.testing.assert_array_equal(np.concatenate(feats), batch)
+    np.testing.assert_array_equal(np.concatenate(ends), window + increment * np.arange(len(batch)))
+    sf.reset()
+    f, _ = sf.update(x[:, :window])
+    np.testing.assert_array_equal(f, batch[:1])
+
+
 @settings(max_examples=20, deadline=None)
 @given(st.lists(st.integers(min_value=1, max_value=40), min_size=1, max_size=10),
        st.integers(min_value=1, max_value=20))
