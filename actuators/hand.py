@@ -9,28 +9,14 @@ any exchange.
 
 from __future__ import annotations
 
-import contextlib
-import time
-from typing import Any, Protocol
+from typing import Any
 
 from actuators import hand_protocol as hp
 from actuators.base import ActuatorError, Command
-from actuators.protocol import ProtocolError
-from actuators.serial_link import SerialLink
-
-_CORRUPT_GRACE_S = 0.003
+from actuators.driver_base import NowClock, SerialDriver, check_timing
 
 
-class _NowClock(Protocol):
-    def now(self) -> float: ...
-
-
-class _Monotonic:
-    def now(self) -> float:
-        return time.monotonic()
-
-
-class HandDriver:
+class HandDriver(SerialDriver):
     """Bionic hand on a serial port (implements ``actuators.base.Actuator``).
 
     **Safe state** (:meth:`safe_state`, also sent by :meth:`close`): a STOP command — every
@@ -66,109 +52,46 @@ class HandDriver:
         The port cannot be opened (message names port and cause).
     """
 
+    device_kind = "hand"
+    corrupt_grace_s = 0.003
+    corrupt_kinds = frozenset({"bad_checksum", "bad_escape", "too_short"})
+    retryable_nacks = hp.RETRYABLE_NACKS
+    heartbeat_request = (hp.CMD_STATUS, b"")
+
     def __init__(self, port: str, *, baudrate: int = 460800, timeout_s: float = 0.02,
                  retries: int = 2, name: str = "hand", heartbeat_s: float = 0.1,
-                 clock: _NowClock | None = None, default_force: float = 0.5) -> None:
-        if timeout_s <= 0 or retries < 0 or heartbeat_s <= 0:
-            raise ValueError(f"need timeout_s > 0, retries >= 0, heartbeat_s > 0; got "
-                             f"{timeout_s}, {retries}, {heartbeat_s}")
+                 clock: NowClock | None = None, default_force: float = 0.5) -> None:
+        check_timing(timeout_s, retries, heartbeat_s)
         if not 0 <= default_force <= 1:
             raise ValueError(f"default_force must be within 0..1, got {default_force}")
-        self.name = name
-        self.port = port
-        self.timeout_s = float(timeout_s)
-        self.retries = int(retries)
-        self.heartbeat_s = float(heartbeat_s)
         self.default_force = float(default_force)
-        self.clock: _NowClock = clock if clock is not None else _Monotonic()
-        self._parser = hp.HandFrameParser()
-        self._seq = 0
-        self._last_ok: float | None = None
-        self._last_sent: float | None = None
         self._reply: hp.HandReply | None = None
-        self._boot_count: int | None = None
-        self._closed = False
-        self.connected = False
-        self.consecutive_failures = 0
-        self.last_error: str | None = None
-        self.safe_state_confirmed = False
-        self.counters = {"sent": 0, "retries": 0, "timeouts": 0, "protocol_errors": 0,
-                         "nacks": 0, "device_resets": 0}
-        self._link = SerialLink(port, baudrate=baudrate, device=name)
-        with contextlib.suppress(ActuatorError):
-            self.poll_status()
+        super().__init__(port, baudrate=baudrate, timeout_s=timeout_s, retries=retries,
+                         heartbeat_s=heartbeat_s, name=name, clock=clock,
+                         parser=hp.HandFrameParser())
 
-    # --- transport ------------------------------------------------------------------
-    def _await(self, seq: int, cmd: int, deadline: float) -> hp.HandReply | None:
-        while True:
-            data = self._link.read_until(deadline)
-            if not data:
-                return None
-            for item in self._parser.feed(data):
-                if isinstance(item, ProtocolError):
-                    self.counters["protocol_errors"] += 1
-                    if item.kind in ("bad_checksum", "bad_escape", "too_short"):
-                        deadline = min(deadline, time.monotonic() + _CORRUPT_GRACE_S)
-                    continue
-                if item.cmd != hp.REPLY or item.seq != seq:
-                    continue
-                try:
-                    reply = hp.HandReply.decode(item.payload)
-                except ValueError:
-                    self.counters["protocol_errors"] += 1
-                    continue
-                if reply.echo_cmd == cmd:
-                    return reply
+    # --- protocol -------------------------------------------------------------------
+    def _encode(self, cmd: int, seq: int, payload: bytes) -> bytes:
+        return hp.HandFrame(cmd, seq, payload).encode()
 
-    def _transact(self, cmd: int, payload: bytes, what: str,
-                  retries: int | None = None) -> tuple[hp.HandReply, int, int, float]:
-        """Send and wait for the reply: (reply, seq, retries used, latency)."""
-        retries = self.retries if retries is None else retries
-        self._seq = (self._seq + 1) & 0xFF
-        seq = self._seq
-        wire = hp.HandFrame(cmd, seq, payload).encode()
-        t0 = time.monotonic()
-        cause = "no reply"
-        answered = False
-        for attempt in range(retries + 1):
-            if attempt:
-                self.counters["retries"] += 1
-            try:
-                self._link.discard_input()
-                self._link.write(wire)
-                self._last_sent = self.clock.now()
-                self.counters["sent"] += 1
-                reply = self._await(seq, cmd, time.monotonic() + self.timeout_s)
-            except ActuatorError as exc:
-                cause = str(exc)
-                continue
-            if reply is None:
-                self.counters["timeouts"] += 1
-                cause = f"no valid reply within {self.timeout_s:g} s"
-                continue
-            self._accept(reply)
-            if reply.result != hp.RESULT_OK:
-                self.counters["nacks"] += 1
-                answered = True
-                cause = f"NACK 0x{reply.result:02x} ({hp.nack_meaning(reply.result)})"
-                if reply.result in hp.RETRYABLE_NACKS:
-                    continue
-                raise ActuatorError(f"{self.name} on {self.port}: {what} refused: {cause}")
-            return reply, seq, attempt, time.monotonic() - t0
-        self.last_error = cause
-        if not answered:
-            self.connected = False
-            self.consecutive_failures += 1
-        raise ActuatorError(f"{self.name} on {self.port}: {what} failed after "
-                            f"{retries + 1} attempt(s): {cause}")
+    def _match(self, frame: hp.HandFrame, seq: int, cmd: int) -> hp.HandReply | None:
+        if frame.cmd != hp.REPLY or frame.seq != seq:
+            return None
+        try:
+            reply = hp.HandReply.decode(frame.payload)
+        except ValueError:
+            self.counters["protocol_errors"] += 1
+            return None
+        return reply if reply.echo_cmd == cmd else None
 
-    def _accept(self, reply: hp.HandReply) -> None:
-        self.connected = True
-        self.consecutive_failures = 0
-        self._last_ok = self.clock.now()
-        if self._boot_count is not None and reply.boot_count != self._boot_count:
-            self.counters["device_resets"] += 1
-        self._boot_count = reply.boot_count
+    def _nack_code(self, reply: hp.HandReply) -> int | None:
+        return None if reply.result == hp.RESULT_OK else reply.result
+
+    def _nack_meaning(self, code: int) -> str:
+        return hp.nack_meaning(code)
+
+    def _on_reply(self, reply: hp.HandReply) -> None:
+        self._note_boot_count(reply.boot_count)
         self._reply = reply
 
     # --- Actuator API ---------------------------------------------------------------
@@ -187,11 +110,7 @@ class HandDriver:
             Invalid command (names what is allowed), NACK (code and meaning), or no reply
             after all retries.
         """
-        if self._closed:
-            raise ActuatorError(f"{self.name}: driver is closed")
-        if command.target not in (self.name, "hand"):
-            raise ActuatorError(f"{self.name}: command for target {command.target!r} "
-                                "sent to the hand driver")
+        self._check_command(command)
         if command.action == "status":
             raise ActuatorError(f"{self.name}: use poll_status() for read-back")
         try:
@@ -205,40 +124,16 @@ class HandDriver:
                 "action": command.action, "positions": list(reply.positions),
                 "current": list(reply.current), "contact": reply.contacts}
 
-    def heartbeat(self, force: bool = False) -> bool:
-        """Keep the hand's watchdog fed (STATUS request when due); never raises.
-
-        Returns whether the hand is answering.
-        """
-        if self._closed:
-            return False
-        now = self.clock.now()
-        if not force and self._last_sent is not None and now - self._last_sent < self.heartbeat_s:
-            return self.connected
-        try:
-            self._transact(hp.CMD_STATUS, b"", "heartbeat", retries=0)
-        except ActuatorError:
-            return False
-        return True
-
     def poll_status(self) -> dict[str, Any]:
         """STATUS request; returns :meth:`status`. Raises ActuatorError."""
-        if self._closed:
-            raise ActuatorError(f"{self.name}: driver is closed")
+        self._require_open()
         self._transact(hp.CMD_STATUS, b"", "status request")
         return self.status()
 
     def status(self) -> dict[str, Any]:
         """Latest read-back from any reply (no I/O); values None before the first one."""
         r = self._reply
-        out: dict[str, Any] = {
-            "connected": self.connected and not self._closed,
-            "heartbeat_age_s": None if self._last_ok is None else self.clock.now() - self._last_ok,
-            "consecutive_failures": self.consecutive_failures,
-            "last_error": self.last_error,
-            "port": self.port,
-            "counters": dict(self.counters),
-        }
+        out = self._link_status()
         if r is None:
             out.update(positions=None, current=None, contact=None, grip=None, remote=None,
                        moving=None, faults=[], boot_count=None)
@@ -257,33 +152,4 @@ class HandDriver:
 
     def safe_state(self) -> None:
         """STOP: hold every finger where it is, keep the grip. Never raises."""
-        try:
-            self._transact(hp.CMD_STOP, b"", "safe_state")
-            self.safe_state_confirmed = True
-        except Exception as exc:  # noqa: BLE001 - safe_state must never raise
-            self.safe_state_confirmed = False
-            self.last_error = f"safe_state not confirmed: {exc}"
-
-    def reconnect(self) -> None:
-        """Reopen the port (e.g. after a USB adapter came back) and re-read the status.
-
-        Raises
-        ------
-        ActuatorError
-            The port cannot be opened or the device does not answer.
-        """
-        if self._closed:
-            raise ActuatorError(f"{self.name}: driver is closed")
-        self._link.close()
-        self._link.open()
-        self._parser.reset()
-        self.poll_status()
-
-    def close(self) -> None:
-        """Go safe, then release the port. Idempotent, never raises."""
-        if self._closed:
-            return
-        self.safe_state()
-        self._closed = True
-        self.connected = False
-        self._link.close()
+        self._enter_safe_state(hp.CMD_STOP, b"")
