@@ -90,7 +90,8 @@ class PostProcessor:
 
     def reset(self) -> None:
         """Back to rest with an empty vote history."""
-        self._history: deque[str] = deque(maxlen=self.vote)
+        self._history: deque[str] = deque()
+        self._counts: dict[str, int] = {}  # votes per label in _history (no zero entries)
         self._last_safe = self.rest_label
         self._output = self.rest_label
         self._active = False
@@ -106,26 +107,82 @@ class PostProcessor:
         if p.shape != (len(self.classes),):
             raise ValueError(f"expected {len(self.classes)} probabilities, got shape {p.shape}")
         k = int(np.argmax(p))
-        raw, conf = self.classes[k], float(p[k])
+        return Intent(*self._step(k, float(p[k]), float(force)))
+
+    def update_many(self, probabilities: np.ndarray, force: np.ndarray) -> list[Intent]:
+        """Post-process consecutive windows at once; same as calling :meth:`update` per row.
+
+        Parameters
+        ----------
+        probabilities
+            ``(n_windows, n_classes)``.
+        force
+            ``(n_windows,)`` force (0..1) of each window.
+
+        Returns
+        -------
+        list of Intent
+            One per window, in order.
+        """
+        return [Intent(*f) for f in self.update_many_fields(probabilities, force)]
+
+    def update_many_fields(
+        self, probabilities: np.ndarray, force: np.ndarray
+    ) -> list[tuple[str, str, float, bool, bool]]:
+        """:meth:`update_many` returning plain ``(label, raw_label, confidence, rejected,
+        active)`` tuples (the :class:`Intent` fields in order) for per-window hot loops that
+        only build an :class:`Intent` when they need one."""
+        p = np.asarray(probabilities, dtype=np.float64)
+        f = np.asarray(force, dtype=np.float64)
+        if p.ndim != 2 or p.shape[1] != len(self.classes):
+            raise ValueError(
+                f"expected (n_windows, {len(self.classes)}) probabilities, got shape {p.shape}"
+            )
+        if f.shape != (p.shape[0],):
+            raise ValueError(f"expected force of shape ({p.shape[0]},), got {f.shape}")
+        ks = np.argmax(p, axis=1)
+        confs = p[np.arange(p.shape[0]), ks]
+        step = self._step
+        return [
+            step(k, c, v)
+            for k, c, v in zip(ks.tolist(), confs.tolist(), f.tolist(), strict=True)
+        ]
+
+    def _step(self, k: int, conf: float, force: float) -> tuple[str, str, float, bool, bool]:
+        """One window whose top class is ``k`` with probability ``conf``: the Intent fields."""
+        raw = self.classes[k]
         rejected = conf < self.reject_below
         if rejected:
             candidate = self._last_safe if self.hold == "last" else self.rest_label
         else:
             candidate = raw
             self._last_safe = raw
-        self._history.append(candidate)
-        counts: dict[str, int] = {}
-        for lab in self._history:
-            counts[lab] = counts.get(lab, 0) + 1
-        best, n = max(counts.items(), key=lambda kv: kv[1])
-        voted = best if n >= len(self._history) // 2 + 1 else self._output_or_rest()
+        history, counts = self._history, self._counts
+        if len(history) >= self.vote:
+            old = history.popleft()
+            left = counts[old] - 1
+            if left:
+                counts[old] = left
+            else:
+                del counts[old]
+        history.append(candidate)
+        counts[candidate] = counts.get(candidate, 0) + 1
+        # a strict majority is unique, so no tie-break is needed
+        need = len(history) // 2 + 1
+        voted = None
+        for lab, n in counts.items():
+            if n >= need:
+                voted = lab
+                break
+        if voted is None:
+            voted = self._output_or_rest()
         if self._active:
             self._active = force >= self.onset_off
         else:
             self._active = force >= self.onset_on
         gated = self.onset_on > 0.0 or self.onset_off > 0.0
         self._output = voted if (self._active or not gated) else self.rest_label
-        return Intent(self._output, raw, conf, rejected, self._active)
+        return self._output, raw, conf, rejected, self._active
 
     def _output_or_rest(self) -> str:
         return self._output if self._output in self.classes else self.rest_label

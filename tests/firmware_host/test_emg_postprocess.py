@@ -73,3 +73,66 @@ def test_bad_settings(kwargs, match):
 def test_wrong_probability_count():
     with pytest.raises(ValueError, match="expected 3 probabilities"):
         PostProcessor(CLASSES).update(np.ones(4) / 4, 0.5)
+
+
+def _naive_intents(probs, forces, classes, reject_below, vote, onset_on, onset_off, hold):
+    """The post-processing spelled out window by window (vote history recounted each time)."""
+    history: list[str] = []
+    last_safe = output = "rest"
+    active = False
+    out = []
+    for p, force in zip(probs, forces, strict=True):
+        k = int(np.argmax(p))
+        raw, conf = classes[k], float(p[k])
+        rejected = conf < reject_below
+        if rejected:
+            candidate = last_safe if hold == "last" else "rest"
+        else:
+            candidate = last_safe = raw
+        history = (history + [candidate])[-vote:]
+        counts = {lab: history.count(lab) for lab in history}
+        best = max(counts, key=counts.get)
+        voted = best if counts[best] >= len(history) // 2 + 1 else output
+        active = force >= (onset_off if active else onset_on)
+        gated = onset_on > 0.0 or onset_off > 0.0
+        output = voted if (active or not gated) else "rest"
+        out.append((output, raw, conf, rejected, active))
+    return out
+
+
+@pytest.mark.parametrize("vote", [1, 2, 3, 4, 7])
+@pytest.mark.parametrize("hold, onset", [("last", (0.2, 0.1)), ("rest", (0.0, 0.0))])
+def test_update_many_equals_update_and_naive_reference(vote, hold, onset):
+    rng = np.random.default_rng(vote)
+    n = 400
+    # sticky random labels with varied confidence (some rejected) and wandering force
+    labels = np.repeat(rng.integers(0, 3, size=n // 8), 8)[:n]
+    labels[rng.random(n) < 0.2] = rng.integers(0, 3)
+    probs = rng.dirichlet(np.ones(3), size=n)
+    probs[np.arange(n), labels] += rng.uniform(0.0, 2.0, size=n)
+    probs /= probs.sum(axis=1, keepdims=True)
+    forces = np.clip(np.cumsum(rng.normal(0, 0.05, size=n)) + 0.15, 0.0, 1.0)
+    kwargs = dict(reject_below=0.6, vote=vote, onset_on=onset[0], onset_off=onset[1], hold=hold)
+    want = _naive_intents(probs, forces, CLASSES, **kwargs)
+    one = PostProcessor(CLASSES, **kwargs)
+    by_one = [one.update(probs[i], float(forces[i])) for i in range(n)]
+    many = PostProcessor(CLASSES, **kwargs)
+    cuts = [0, 1, 2, 50, 51, 200, n]
+    by_many = [
+        it for lo, hi in zip(cuts[:-1], cuts[1:], strict=True)
+        for it in many.update_many(probs[lo:hi], forces[lo:hi])
+    ]
+    got_one = [(i.label, i.raw_label, i.confidence, i.rejected, i.active) for i in by_one]
+    got_many = [(i.label, i.raw_label, i.confidence, i.rejected, i.active) for i in by_many]
+    assert got_one == want
+    assert got_many == want
+    assert len({w[0] for w in want}) > 1  # the data exercised changes of intent
+
+
+def test_update_many_checks_shapes():
+    pp = PostProcessor(CLASSES)
+    with pytest.raises(ValueError, match="probabilities"):
+        pp.update_many(np.ones((2, 4)) / 4, np.zeros(2))
+    with pytest.raises(ValueError, match="force"):
+        pp.update_many(np.ones((2, 3)) / 3, np.zeros(3))
+    assert pp.update_many(np.empty((0, 3)), np.empty(0)) == []
