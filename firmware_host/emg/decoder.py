@@ -114,16 +114,22 @@ class EmgDecoder:
         decisions: list[Decision] = []
         if feats.shape[0]:
             probs = self.model.predict_proba(feats)
-            force = self.model.force(feats)
-            for i in range(feats.shape[0]):
-                intent = self.post.update(probs[i], float(force[i]))
-                sample = self._origin + int(ends[i]) - 1
-                f = float(force[i]) if intent.label != self.post.rest_label else 0.0
-                changed = intent.label != self._last_label
-                moved = abs(f - self._last_force) >= self.cfg.force_step
+            force = np.asarray(self.model.force(feats), dtype=np.float64)
+            steps = self.post.update_many_fields(probs, force)
+            rest = self.post.rest_label
+            step_force = self.cfg.force_step
+            last_sample = self._origin - 1
+            for i, (fields, raw_f, end) in enumerate(
+                zip(steps, force.tolist(), ends.tolist(), strict=True)
+            ):
+                label = fields[0]
+                sample = last_sample + end
+                f = raw_f if label != rest else 0.0
+                changed = label != self._last_label
+                moved = abs(f - self._last_force) >= step_force
                 if changed or moved or sample - self._last_emit >= self._emit_every:
-                    decisions.append(self._decision(sample, intent, probs[i], float(force[i])))
-                    self._last_label = intent.label
+                    decisions.append(self._decision(sample, Intent(*fields), probs[i], raw_f))
+                    self._last_label = label
                     self._last_emit = sample
                     self._last_force = f
         self.compute_s += time.perf_counter() - t0
