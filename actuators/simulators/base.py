@@ -1,8 +1,9 @@
 """Threaded device simulator on the device end of a pty (or any serial file descriptor).
 
-A subclass supplies the protocol (parser, frame handling) and the physics; this base owns
-the I/O thread, the injected clock, the host-silence (heartbeat) timeout, fault injection,
-reset and unplug/replug, and the log of received command frames.
+A subclass supplies the protocol (its parser as ``_parser``, frame handling) and the
+physics; this base owns the I/O thread, the injected clock, the host-silence (heartbeat)
+timeout, fault injection, reset and unplug/replug, the byte-to-frame loop, and the log of
+received command frames.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from actuators.protocol import ProtocolError
 from actuators.pty_link import PtyPair
 from actuators.simulators.faults import FaultPlan
 
@@ -86,6 +88,9 @@ class DeviceSimulator:
     """
 
     kind = "device"
+    #: The protocol's frame parser (``feed(bytes)`` -> frames and ProtocolErrors, ``reset()``),
+    #: set by the subclass.
+    _parser: Any
 
     def __init__(self, fd_or_port: int | str | PtyPair, *, clock: NowClock | None = None,
                  heartbeat_timeout_s: float = 2.0, faults: FaultPlan | None = None,
@@ -265,9 +270,50 @@ class DeviceSimulator:
     def _log(self, record: FrameRecord) -> None:
         self._frames.append(record)
 
-    # --- subclass hooks -------------------------------------------------------------
     def _handle_bytes(self, data: bytes, now: float) -> list[bytes]:
-        """Parse received bytes, act, and return encoded replies (lock held)."""
+        """Parse received bytes, act on each valid frame, return encoded replies (lock held).
+
+        Protocol errors (corrupted or truncated frames) only count in ``rx_errors``.
+        """
+        replies: list[bytes] = []
+        for item in self._parser.feed(data):
+            if isinstance(item, ProtocolError):
+                self.rx_errors += 1
+                continue
+            reply = self._handle_frame(item, now)
+            if reply is not None:
+                replies.append(reply)
+        return replies
+
+    def _log_invalid(self, now: float, seq: int, payload: bytes, error: str) -> None:
+        """Log a command frame whose payload could not be decoded (refused)."""
+        self._log(FrameRecord(now, seq, "invalid", {"payload": payload.hex()},
+                              accepted=False, error=error))
+
+    def _log_duplicate(self, now: float, seq: int, action: str,
+                       values: dict[str, Any]) -> None:
+        """Log a retry of the previous command (answered again, not re-executed)."""
+        self._log(FrameRecord(now, seq, action, values, accepted=False, duplicate=True))
+
+    def _injected_reset(self, now: float, seq: int, action: str,
+                        values: dict[str, Any]) -> bool:
+        """Apply a ``reset_next_command`` fault: the device reboots while receiving.
+
+        Returns whether it did (the command is then lost and must not be answered).
+        """
+        if not self.faults.take_reset():
+            return False
+        self._log(FrameRecord(now, seq, action, values, accepted=False,
+                              error="device reset while receiving"))
+        self.boot_count += 1
+        self.reset_flag = True
+        self.heartbeat_lost = False
+        self._on_reset()
+        return True
+
+    # --- subclass hooks -------------------------------------------------------------
+    def _handle_frame(self, frame: Any, now: float) -> bytes | None:
+        """Act on one valid frame; return the encoded reply or None (lock held)."""
         raise NotImplementedError
 
     def _rx_gap(self) -> None:

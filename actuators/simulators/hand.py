@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from actuators import hand_protocol as hp
-from actuators.protocol import ProtocolError
 from actuators.simulators.base import DeviceSimulator, FrameRecord, NowClock
 from actuators.simulators.faults import FaultPlan
 
@@ -161,41 +160,23 @@ class HandSimulator(DeviceSimulator):
             out = out or abs(goal - self.positions[i]) > 1e-6
         return out
 
-    def _handle_bytes(self, data: bytes, now: float) -> list[bytes]:
-        replies: list[bytes] = []
-        for item in self._parser.feed(data):
-            if isinstance(item, ProtocolError):
-                self.rx_errors += 1
-                continue
-            if item.addr != hp.ADDRESS:
-                continue  # another device on the bus
-            reply = self._handle_frame(item, now)
-            if reply is not None:
-                replies.append(reply)
-        return replies
-
     def _handle_frame(self, frame: hp.HandFrame, now: float) -> bytes | None:
+        if frame.addr != hp.ADDRESS:
+            return None  # another device on the bus
         self._touch(now)
         if frame.cmd == hp.CMD_STATUS:
             return self._reply(frame.cmd, frame.seq, hp.RESULT_OK)
         try:
             values = hp.decode_command(frame.cmd, frame.payload)
         except hp.HandMessageError as exc:
-            self._log(FrameRecord(now, frame.seq, "invalid", {"payload": frame.payload.hex()},
-                                  accepted=False, error=str(exc)))
+            self._log_invalid(now, frame.seq, frame.payload, str(exc))
             return self._reply(frame.cmd, frame.seq, exc.code)
         action = values.pop("action")
         last = self._last_cmd
         if last is not None and last[:3] == (frame.seq, frame.cmd, frame.payload):
-            self._log(FrameRecord(now, frame.seq, action, values, accepted=False, duplicate=True))
+            self._log_duplicate(now, frame.seq, action, values)
             return self._reply(frame.cmd, frame.seq, hp.RESULT_OK)
-        if self.faults.take_reset():
-            self._log(FrameRecord(now, frame.seq, action, values, accepted=False,
-                                  error="device reset while receiving"))
-            self.boot_count += 1
-            self.reset_flag = True
-            self.heartbeat_lost = False
-            self._on_reset()
+        if self._injected_reset(now, frame.seq, action, values):
             return None
         code = self.faults.take_nack()
         if code is not None:

@@ -15,7 +15,7 @@ import math
 from typing import Any
 
 from actuators import mattress_protocol as mp
-from actuators.protocol import Frame, FrameParser, ProtocolError
+from actuators.protocol import Frame, FrameParser
 from actuators.simulators.base import DeviceSimulator, FrameRecord, NowClock
 from actuators.simulators.faults import FaultPlan
 
@@ -145,17 +145,6 @@ class MattressSimulator(DeviceSimulator):
             vibration_pattern=str(self.vibration["pattern"]),
             fault_bits=self._fault_bits(), boot_count=self.boot_count)
 
-    def _handle_bytes(self, data: bytes, now: float) -> list[bytes]:
-        replies: list[bytes] = []
-        for item in self._parser.feed(data):
-            if isinstance(item, ProtocolError):
-                self.rx_errors += 1
-                continue
-            reply = self._handle_frame(item, now)
-            if reply is not None:
-                replies.append(reply)
-        return replies
-
     def _rx_gap(self) -> None:
         self.rx_errors += len(self._parser.flush())
 
@@ -171,21 +160,14 @@ class MattressSimulator(DeviceSimulator):
         try:
             values = mp.decode_command(frame.payload)
         except mp.MessageError as exc:
-            self._log(FrameRecord(now, frame.seq, "invalid", {"payload": frame.payload.hex()},
-                                  accepted=False, error=str(exc)))
+            self._log_invalid(now, frame.seq, frame.payload, str(exc))
             return mp.nack(frame.seq, opcode, exc.code).encode()
         action = values.pop("action")
         last = self._last_cmd
         if last is not None and last[0] == frame.seq and last[1] == frame.payload:
-            self._log(FrameRecord(now, frame.seq, action, values, accepted=False, duplicate=True))
+            self._log_duplicate(now, frame.seq, action, values)
             return last[2]
-        if self.faults.take_reset():
-            self._log(FrameRecord(now, frame.seq, action, values, accepted=False,
-                                  error="device reset while receiving"))
-            self.boot_count += 1
-            self.reset_flag = True
-            self.heartbeat_lost = False
-            self._on_reset()
+        if self._injected_reset(now, frame.seq, action, values):
             return None
         code = self.faults.take_nack()
         blocked = {"set_elevation": "motor_stall", "set_temperature": "overtemperature"}
