@@ -94,8 +94,14 @@ class SleepStager:
         self._res = StreamingResampler(self.sfreq, self.model.sfreq, len(self.rows))
         self._origin: int | None = None  # absolute input sample of epoch 0
         self._expected: int | None = None
-        self._buf = np.zeros((len(self.rows), 0))  # resampled samples from _buf_start on
-        self._buf_start = 0  # resampled index (since origin) of _buf[:, 0]
+        # Resampled samples live in a preallocated store: _store[:, :_fill] holds resampled
+        # indices (since origin) [_buf_start, _buf_start + _fill). Samples before _keep (the
+        # start of the last scored epoch) are dropped only when the store is full.
+        self._cap = 3 * self.n_epoch + 1024
+        self._store = np.zeros((len(self.rows), self._cap))
+        self._fill = 0
+        self._buf_start = 0  # resampled index (since origin) of _store[:, 0]
+        self._keep = 0  # resampled index (since origin) of the first sample still needed
         self._epoch = 0  # next epoch to complete (global index since origin)
         self._alpha = self.model.prior / self.model.prior.sum()
         self._next_prov = self._prov_step
@@ -121,12 +127,11 @@ class SleepStager:
         x = np.asarray(data[self.rows, skip:], dtype=np.float64)
         if not np.all(np.isfinite(x)):
             x = np.where(np.isfinite(x), x, 0.0)
-        y = self._res.process(x)
-        self._buf = np.concatenate([self._buf, y], axis=1)
+        self._append(self._res.process(x))
         decisions: list[Decision] = []
         n = self.n_epoch
         while True:
-            avail = self._buf_start + self._buf.shape[1]  # resampled samples since origin
+            avail = self._buf_start + self._fill  # resampled samples since origin
             ep_end = (self._epoch + 1) * n
             t = self._next_prov if self._prov_step else None
             if t is not None and (t < n or t % n == 0):
@@ -141,14 +146,31 @@ class SleepStager:
             if ep_end > avail:
                 break
             a = ep_end - n - self._buf_start
-            decisions.append(self._score_epoch(self._buf[:, a : a + n]))
+            decisions.append(self._score_epoch(self._store[:, a : a + n]))
             self._epoch += 1
             # keep the scored epoch as history for the next provisional windows
-            self._buf = self._buf[:, a:]
-            self._buf_start += a
+            self._keep = ep_end - n
         return StageOutput(chunk, decisions)
 
     # -- internals ------------------------------------------------------------------------
+    def _append(self, y: np.ndarray) -> None:
+        """Copy resampled samples ``y`` (rows, m) into the store, making room when full."""
+        m = y.shape[1]
+        if self._fill + m > self._cap:
+            drop = self._keep - self._buf_start
+            kept = self._fill - drop
+            if kept + m > self._cap:
+                self._cap = max(2 * self._cap, kept + m)
+                store = np.zeros((len(self.rows), self._cap))
+                store[:, :kept] = self._store[:, drop : self._fill]
+                self._store = store
+            elif drop:
+                self._store[:, :kept] = self._store[:, drop : self._fill].copy()
+            self._fill = kept
+            self._buf_start += drop
+        self._store[:, self._fill : self._fill + m] = y
+        self._fill += m
+
     def _restart_after_gap(self, first: int) -> None:
         """Samples were lost: drop the partial epoch, realign to the epoch grid after ``first``."""
         if self._origin is None:  # nothing seen yet: the new chunk simply starts the grid
@@ -234,7 +256,7 @@ class SleepStager:
         Uses the HMM prediction from the last final epoch but does not update the HMM.
         """
         local = t - self._buf_start
-        seg = self._buf[:, local - self.n_epoch : local]
+        seg = self._store[:, local - self.n_epoch : local]
         ok, q = self._quality(seg)
         m = self.model
         probs = self._alpha @ self.trans if self.cfg.hmm else m.prior / m.prior.sum()

@@ -83,6 +83,21 @@ def test_chunking_invariance(sizes: list[int]) -> None:
             assert a.probabilities[s] == pytest.approx(b.probabilities[s], abs=1e-9)
 
 
+def test_long_stream_through_store_compaction_and_growth() -> None:
+    # 7 epochs: many more samples than the stager's preallocated store, fed in small chunks
+    # (the store is compacted several times) and as one huge chunk (the store grows)
+    x = _signal(215, seed=6)
+    cfg = StagerConfig(hmm=True, provisional_s=9.0)
+    small = _run(x, [250, 37, 1000], cfg)
+    huge = _run(x, [x.shape[1]], cfg)
+    assert len([d for d in small if not d.details["provisional"]]) == 7
+    assert [d.label for d in small] == [d.label for d in huge]
+    for a, b in zip(small, huge, strict=True):
+        assert a.sample == b.sample and a.details["epoch"] == b.details["epoch"]
+        for s in a.probabilities:
+            assert a.probabilities[s] == pytest.approx(b.probabilities[s], abs=1e-9)
+
+
 def test_causality_future_samples_do_not_change_past_decisions() -> None:
     x = _signal(125, seed=2)
     full = _run(x, [100], StagerConfig(hmm=True))
