@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
 
 from actuators import hand_protocol as hp
 from actuators.base import Actuator, ActuatorError, Command
-from actuators.hand import HandDriver
-from actuators.simulators import spawn_simulator
-from actuators.simulators.hand import GraspObject, HandSimulator
 from firmware_host.clock import FakeClock
+from tests.actuators.conftest import TIMEOUT
+from tests.actuators.helpers import accepted, run_for, wait_for
 
-TIMEOUT = 0.1
+#: Control-loop tick of these tests (simulated seconds between heartbeats).
+TICK = 0.05
 
 
 @pytest.fixture
@@ -23,37 +22,12 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def rig(clock):
-    sim, port = spawn_simulator("hand", clock=clock, watchdog_s=0.3,
-                                obj=GraspObject.ball(40.0))
-    drv = HandDriver(port, timeout_s=TIMEOUT, retries=2, heartbeat_s=0.1, clock=clock)
-    yield sim, drv
-    drv.close()
-    sim.stop()
-    assert not [t for t in threading.enumerate() if t.name.startswith("sim-")]
+def rig(clock, make_rig):
+    return make_rig("hand", clock)
 
 
 def cmd(action: str, **params) -> Command:
     return Command("hand", action, params)
-
-
-def run_for(clock: FakeClock, drv: HandDriver, seconds: float, step: float = 0.05) -> None:
-    for _ in range(round(seconds / step)):
-        clock.advance(step)
-        assert drv.heartbeat() is True
-
-
-def wait_for(pred, timeout: float = 2.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.005)
-    return pred()
-
-
-def accepted(sim: HandSimulator, action: str) -> int:
-    return sum(1 for f in sim.frames if f.action == action and f.accepted)
 
 
 def test_driver_is_an_actuator_and_reads_back(rig):
@@ -68,11 +42,11 @@ def test_fingers_close_until_contact_then_force_rises_to_limit(rig, clock):
     sim, drv = rig
     ack = drv.apply(cmd("grip", pattern="power", force=0.4, speed=1.0))
     assert set(ack) >= {"seq", "latency_s", "retries"}
-    run_for(clock, drv, 0.1)  # 250 %/s -> 25 %: no contact yet
+    run_for(clock, drv, 0.1, TICK)  # 250 %/s -> 25 %: no contact yet
     st = drv.poll_status()
     assert st["positions"][2] == pytest.approx(25.0, abs=0.05)
     assert st["contact"][2] is False and st["remote"] is True
-    run_for(clock, drv, 0.6)
+    run_for(clock, drv, 0.6, TICK)
     st = drv.poll_status()
     assert st["positions"][2] == pytest.approx(40.0, abs=0.01)  # stopped at the ball
     assert st["contact"] == [True, False, True, True, True, True]
@@ -87,7 +61,7 @@ def test_set_fingers_positions(rig, clock):
     sim, drv = rig
     sim.set_object(None)
     drv.apply(cmd("set_fingers", positions=[10, 20, 30, 40, 50, 60], speed=0.5))
-    run_for(clock, drv, 1.0)
+    run_for(clock, drv, 1.0, TICK)
     st = drv.poll_status()
     assert st["positions"] == pytest.approx([10, 20, 30, 40, 50, 60], abs=0.01)
     assert st["grip"] == "custom"
@@ -168,7 +142,7 @@ def test_unplug_replug(rig):
 def test_watchdog_leaves_remote_and_keeps_grip(rig, clock):
     sim, drv = rig
     drv.apply(cmd("grip", pattern="power", force=0.5, speed=0.2))
-    run_for(clock, drv, 0.4)  # 50 %/s: halfway to the ball
+    run_for(clock, drv, 0.4, TICK)  # 50 %/s: halfway to the ball
     pos_before = drv.status()["positions"]
     assert 0 < pos_before[2] < 40
     clock.advance(0.35)  # host silent > 300 ms
@@ -188,12 +162,12 @@ def test_watchdog_leaves_remote_and_keeps_grip(rig, clock):
 def test_safe_state_holds_grip_and_force(rig, clock):
     sim, drv = rig
     drv.apply(cmd("grip", pattern="power", force=0.6, speed=1.0))
-    run_for(clock, drv, 0.25)  # contact reached, current still rising
+    run_for(clock, drv, 0.25, TICK)  # contact reached, current still rising
     drv.safe_state()
     drv.safe_state()
     assert drv.safe_state_confirmed
     held = sim.state
-    run_for(clock, drv, 0.5)
+    run_for(clock, drv, 0.5, TICK)
     st = sim.state
     assert st["positions"] == held["positions"]  # not closing, not opening
     touching = [i for i in range(6) if held["contact"][i]]
@@ -202,20 +176,3 @@ def test_safe_state_holds_grip_and_force(rig, clock):
         assert st["current"][i] == pytest.approx(held["current"][i])
         assert st["current"][i] > sim.free_current_ma
     assert st["contact"][2] is True
-
-
-def test_open_failure_names_port():
-    with pytest.raises(ActuatorError, match="/dev/no-hand"):
-        HandDriver("/dev/no-hand")
-
-
-def test_reconnect_and_closed_driver(rig):
-    sim, drv = rig
-    drv.reconnect()
-    assert drv.status()["connected"]
-    drv.close()
-    assert drv.heartbeat(force=True) is False
-    with pytest.raises(ActuatorError, match="closed"):
-        drv.reconnect()
-    with pytest.raises(ActuatorError, match="closed"):
-        drv.apply(cmd("stop"))

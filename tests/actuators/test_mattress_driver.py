@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import math
-import threading
 import time
 
 import pytest
 
 from actuators.base import Actuator, ActuatorError, Command
-from actuators.mattress import MattressDriver
-from actuators.simulators import MattressSimulator, spawn_simulator
 from firmware_host.clock import FakeClock
+from tests.actuators.conftest import TIMEOUT
+from tests.actuators.helpers import accepted, run_for, wait_for
 
-TIMEOUT = 0.1  # generous for a loaded CI machine; the device answers in < 1 ms
-
-
-def _sim_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name.startswith("sim-")]
+#: Control-loop tick of these tests (simulated seconds between heartbeats).
+TICK = 1.0
 
 
 @pytest.fixture
@@ -26,38 +22,12 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def rig(clock):
-    sim, port = spawn_simulator("mattress", clock=clock, heartbeat_timeout_s=2.0)
-    drv = MattressDriver(port, timeout_s=TIMEOUT, retries=3, heartbeat_s=0.5, clock=clock)
-    yield sim, drv
-    drv.close()
-    sim.stop()
-    assert not _sim_threads(), "simulator thread leaked"
+def rig(clock, make_rig):
+    return make_rig("mattress", clock)
 
 
 def cmd(action: str, **params) -> Command:
     return Command("mattress", action, params)
-
-
-def wait_for(pred, timeout: float = 2.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.005)
-    return pred()
-
-
-def run_for(clock: FakeClock, drv: MattressDriver, seconds: float, step: float = 1.0) -> None:
-    """Advance simulated time like the control loop does: ticks with heartbeats."""
-    n = round(seconds / step)
-    for _ in range(n):
-        clock.advance(step)
-        assert drv.heartbeat() is True
-
-
-def accepted(sim: MattressSimulator, action: str) -> int:
-    return sum(1 for f in sim.frames if f.action == action and f.accepted)
 
 
 def test_driver_is_an_actuator(rig):
@@ -79,7 +49,7 @@ def test_elevation_moves_at_limited_speed_and_reads_back(rig, clock):
     assert st["elevation"]["head"] == pytest.approx(6.0, abs=0.02)
     assert st["moving"] is True
     assert st["elevation_target"]["head"] == pytest.approx(12.0)
-    run_for(clock, drv, 10.0)
+    run_for(clock, drv, 10.0, TICK)
     st = drv.poll_status()
     assert st["elevation"]["head"] == pytest.approx(12.0, abs=0.01)
     assert st["moving"] is False
@@ -90,7 +60,7 @@ def test_elevation_moves_at_limited_speed_and_reads_back(rig, clock):
 def test_temperature_first_order_lag(rig, clock):
     sim, drv = rig
     drv.apply(cmd("set_temperature", celsius=30.0))
-    run_for(clock, drv, sim.temperature_tau_s)
+    run_for(clock, drv, sim.temperature_tau_s, TICK)
     st = drv.poll_status()
     expected = 22.0 + 8.0 * (1 - math.exp(-1))
     assert st["temperature"] == pytest.approx(expected, abs=0.02)
@@ -101,7 +71,7 @@ def test_firmness_and_vibration_read_back(rig, clock):
     _, drv = rig
     drv.apply(cmd("set_firmness", zone="torso", level=80))
     drv.apply(cmd("set_vibration", intensity=35, pattern="pulse"))
-    run_for(clock, drv, 5.0)
+    run_for(clock, drv, 5.0, TICK)
     st = drv.poll_status()
     assert st["firmness"] == {"head": 50, "torso": 80, "legs": 50}
     assert st["vibration"] == {"intensity": 35, "pattern": "pulse"}
@@ -246,21 +216,6 @@ def test_safe_state_and_close(rig, clock):
     with pytest.raises(ActuatorError, match="closed"):
         drv.apply(cmd("stop"))
     assert drv.status()["connected"] is False
-
-
-def test_open_failure_names_port():
-    with pytest.raises(ActuatorError, match="/dev/does-not-exist"):
-        MattressDriver("/dev/does-not-exist")
-
-
-def test_reconnect_reopens_the_port(rig):
-    sim, drv = rig
-    drv.reconnect()
-    assert drv.status()["connected"] is True
-    drv.apply(cmd("stop"))
-    sim.unplug()
-    with pytest.raises(ActuatorError, match="status request failed"):
-        drv.reconnect()
 
 
 def test_device_fault_flags_are_read_back_and_refuse_commands(rig, clock):

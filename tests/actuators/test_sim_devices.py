@@ -19,6 +19,7 @@ from actuators.pty_link import open_pty_pair
 from actuators.simulators import FaultPlan, MattressSimulator, spawn_simulator
 from actuators.simulators.hand import GraspObject, HandSimulator
 from firmware_host.clock import FakeClock
+from tests.actuators.helpers import wait_for
 
 
 def exchange(port: serial.Serial, frame: Frame, timeout: float = 1.0) -> Frame:
@@ -31,15 +32,6 @@ def exchange(port: serial.Serial, frame: Frame, timeout: float = 1.0) -> Frame:
             if isinstance(item, Frame):
                 return item
     raise AssertionError("no reply")
-
-
-def wait_until(pred, timeout: float = 2.0) -> bool:
-    end = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > end:
-            return False
-        time.sleep(0.005)
-    return True
 
 
 @pytest.fixture
@@ -81,7 +73,7 @@ def test_device_ignores_corrupted_frames_and_counts_them(raw_mattress):
     wire = bytearray(Frame(mp.MSG_HEARTBEAT, 4).encode())
     wire[-1] ^= 0x01
     port.write(bytes(wire) + b"\x00\x01garbage")
-    assert wait_until(lambda: sim.state["rx_errors"] >= 2)
+    assert wait_for(lambda: sim.state["rx_errors"] >= 2)
     assert port.read(64) == b""
     assert exchange(port, Frame(mp.MSG_HEARTBEAT, 5)).type == mp.MSG_ACK
 
@@ -90,7 +82,7 @@ def test_truncated_frame_is_dropped_after_a_gap(raw_mattress):
     sim, port = raw_mattress
     # A frame whose length byte promises 60 bytes, then silence: must not eat the next one.
     port.write(bytes((0xA5, 60, 1, 1, 0, 0)))
-    assert wait_until(lambda: sim.state["rx_errors"] >= 1)  # dropped as "truncated"
+    assert wait_for(lambda: sim.state["rx_errors"] >= 1)  # dropped as "truncated"
     assert exchange(port, Frame(mp.MSG_HEARTBEAT, 2)).type == mp.MSG_ACK
 
 
@@ -243,6 +235,6 @@ def test_simulator_survives_an_internal_error(raw_mattress, monkeypatch):
 
     monkeypatch.setattr(sim, "_handle_frame", broken)
     port.write(Frame(mp.MSG_HEARTBEAT, 1).encode())
-    assert wait_until(lambda: sim.state["internal_errors"] == 1)
+    assert wait_for(lambda: sim.state["internal_errors"] == 1)
     assert "firmware bug" in sim.state["last_error"]
     assert exchange(port, Frame(mp.MSG_HEARTBEAT, 2)).type == mp.MSG_ACK
