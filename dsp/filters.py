@@ -22,7 +22,7 @@ import numpy as np
 from scipy import signal
 
 from dsp._jit import njit
-from dsp.validation import as_block, as_sos, positive_int, positive_rate
+from dsp.validation import as_block, as_sos, channel_block, positive_int, positive_rate
 
 __all__ = [
     "StreamingFilter",
@@ -322,12 +322,7 @@ class StreamingFilter:
         ValueError
             Wrong shape (expected and actual given) or NaN/inf (state unchanged).
         """
-        x = np.asarray(block)
-        if x.ndim != 2 or x.shape[0] != self.n_channels:
-            raise ValueError(
-                f"block must have shape ({self.n_channels}, n_samples), got shape {x.shape}"
-            )
-        x = np.ascontiguousarray(x, dtype=np.float64)
+        x = channel_block(block, self.n_channels)
         y = np.empty_like(x)
         if x.shape[1]:
             self.process_into(x, y)

@@ -29,7 +29,7 @@ import numpy as np
 from scipy import signal
 
 from dsp._jit import njit
-from dsp.validation import check_finite, positive_int, positive_rate
+from dsp.validation import channel_block, check_finite, positive_int, positive_rate
 
 __all__ = ["StreamingResampler", "design_resampling_filter", "rational_ratio"]
 
@@ -176,12 +176,7 @@ class StreamingResampler:
         ValueError
             Wrong shape (expected and actual given) or NaN/inf (state unchanged).
         """
-        x = np.asarray(block)
-        if x.ndim != 2 or x.shape[0] != self.n_channels:
-            raise ValueError(
-                f"block must have shape ({self.n_channels}, n_samples), got shape {x.shape}"
-            )
-        x = np.ascontiguousarray(x, dtype=np.float64)
+        x = channel_block(block, self.n_channels)
         n = x.shape[1]
         if n == 0:
             return np.empty((self.n_channels, 0))

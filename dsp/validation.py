@@ -42,13 +42,30 @@ def as_block(x: object, name: str = "block", n_channels: int | None = None) -> n
     if arr.ndim != 2:
         expected = f"({n_channels}, n_samples)" if n_channels is not None else "(n_channels, n_samples)"
         raise ValueError(f"{name} must be 2-D with shape {expected}, got shape {arr.shape}")
-    if n_channels is not None and arr.shape[0] != n_channels:
+    arr = (np.ascontiguousarray(arr, dtype=np.float64) if n_channels is None
+           else channel_block(arr, n_channels, name))
+    check_finite(arr, name)
+    return arr
+
+
+def channel_block(x: object, n_channels: int, name: str = "block") -> np.ndarray:
+    """Return ``x`` as a C-contiguous float64 ``(n_channels, n_samples)`` array.
+
+    The streaming processors' shape check: values are not inspected (callers check
+    finiteness where their state needs it), and a contiguous float64 input is returned
+    as is, without a copy.
+
+    Raises
+    ------
+    ValueError
+        ``x`` is not 2-D with ``n_channels`` rows (expected and actual shape given).
+    """
+    arr = np.asarray(x)
+    if arr.ndim != 2 or arr.shape[0] != n_channels:
         raise ValueError(
             f"{name} must have shape ({n_channels}, n_samples), got shape {arr.shape}"
         )
-    arr = np.ascontiguousarray(arr, dtype=np.float64)
-    check_finite(arr, name)
-    return arr
+    return np.ascontiguousarray(arr, dtype=np.float64)
 
 
 def check_finite(arr: np.ndarray, name: str = "block") -> None:
