@@ -9,11 +9,21 @@ default; ``"default"`` on the Pi).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from firmware_host.config.fields import setting
 
 BAUDRATES = (9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)
 PIN_FACTORIES = ("mock", "default", "lgpio", "rpigpio", "pigpio", "native")
+
+
+def _sim_timeout_setting() -> Any:
+    """``sim_timeout_s`` of a serial device (the same for every device; a fresh field each)."""
+    return setting(
+        0.25, min=0.001, max=2.0,
+        doc="reply timeout with the simulator (port ''): it shares this CPU, so scheduling "
+        "delays must not count as device faults",
+    )
 
 
 @dataclass(frozen=True)
@@ -26,11 +36,7 @@ class MattressPortConfig:
     timeout_s: float = setting(0.05, min=0.001, max=2.0, doc="reply timeout per attempt")
     retries: int = setting(3, min=0, max=10, doc="extra attempts after a timeout or bad reply")
     heartbeat_s: float = setting(0.5, min=0.05, max=10.0, doc="keep-alive interval")
-    sim_timeout_s: float = setting(
-        0.25, min=0.001, max=2.0,
-        doc="reply timeout with the simulator (port ''): it shares this CPU, so scheduling "
-        "delays must not count as device faults",
-    )
+    sim_timeout_s: float = _sim_timeout_setting()
 
 
 @dataclass(frozen=True)
@@ -45,11 +51,7 @@ class HandPortConfig:
     heartbeat_s: float = setting(
         0.1, min=0.02, max=0.25, doc="keep-alive interval (the hand's watchdog is 300 ms)"
     )
-    sim_timeout_s: float = setting(
-        0.25, min=0.001, max=2.0,
-        doc="reply timeout with the simulator (port ''): it shares this CPU, so scheduling "
-        "delays must not count as device faults",
-    )
+    sim_timeout_s: float = _sim_timeout_setting()
 
 
 @dataclass(frozen=True)
