@@ -124,11 +124,16 @@ def _ar_into(
     for i in range(n):
         mean += x[i]
     mean /= n
+    # all lags in one pass over the window; each lag still sums its terms in increasing i
+    # from 0.0, so r is bit-identical to one loop per lag
     for lag in range(order + 1):
-        s = 0.0
-        for i in range(lag, n):
-            s += (x[i] - mean) * (x[i - lag] - mean)
-        r[lag] = s / n
+        r[lag] = 0.0
+    for i in range(n):
+        xi = x[i] - mean
+        for lag in range(min(i, order) + 1):
+            r[lag] += xi * (x[i - lag] - mean)
+    for lag in range(order + 1):
+        r[lag] = r[lag] / n
     for k in range(order):
         out[k] = 0.0
     if r[0] <= _EPS:
@@ -347,7 +352,7 @@ def _as_2d(x: np.ndarray, what: str) -> np.ndarray:
     arr = np.asarray(x, dtype=np.float64)
     if arr.ndim != 2:
         raise ValueError(f"{what} must be 2-D (n_channels, n_samples), got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
+    if not np.isfinite(arr).all():
         raise ValueError(f"{what} contains NaN or inf; clean or gap-fill the signal first")
     return np.ascontiguousarray(arr)
 
@@ -530,8 +535,10 @@ class SlidingFeatures:
         if nw:
             first = self._next_start - self._buf_start
             _sliding_kernel(self._store, self.window, self.increment, first, *self.thresholds, out)
-        ends = self._next_start + self.window + self.increment * np.arange(nw, dtype=np.int64)
+        first_end = self._next_start + self.window
         self._next_start += nw * self.increment
+        ends = np.arange(first_end, first_end + nw * self.increment, self.increment,
+                         dtype=np.int64)
         return out, ends
 
 
