@@ -53,6 +53,41 @@ def test_ar_recovers_a_known_process():
     np.testing.assert_allclose(ar, a, atol=0.03)
 
 
+def _levinson_per_lag(x, order):
+    """The AR kernel as first written: one autocorrelation loop per lag, then Levinson."""
+    n = len(x)
+    mean = sum(x) / n
+    r = []
+    for lag in range(order + 1):
+        s = 0.0
+        for i in range(lag, n):
+            s += (x[i] - mean) * (x[i - lag] - mean)
+        r.append(s / n)
+    a = [0.0] * order
+    if r[0] <= 1e-12:
+        return a
+    err = r[0]
+    for m in range(order):
+        acc = r[m + 1] - sum(a[j] * r[m - j] for j in range(m))
+        if err <= 1e-12:
+            break
+        k = acc / err
+        a[:m] = [a[j] - k * a[m - 1 - j] for j in range(m)]
+        a[m] = k
+        err *= 1.0 - k * k
+    return a
+
+
+@pytest.mark.parametrize("n", [8, 30, 61])
+def test_ar_single_pass_autocorrelation_equals_per_lag_loops(n):
+    x = _emg(3, n, seed=n)
+    f = window_features(x)
+    for c in range(3):
+        got = f[c * FEATURES_PER_CHANNEL + 9 : c * FEATURES_PER_CHANNEL + 13]
+        want = _levinson_per_lag([float(v) for v in x[c]], 4)
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+
+
 def test_logcov_of_identity_like_covariance_is_near_zero_off_diagonal():
     w = np.random.default_rng(4).normal(size=(4, 20000))
     f = window_features(w)[4 * FEATURES_PER_CHANNEL :]
