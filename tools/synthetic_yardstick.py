@@ -5,7 +5,7 @@
 * ``grips``: how separable the grips are for a plain LDA on 200-ms log-RMS windows, trained
   on the first 5 calibration repetitions and tested on the last 3.
 
-Run ``python -m firmware_host.synthetic.yardstick {stages,spindles,grips} [--seed N]``.
+Run ``python tools/synthetic_yardstick.py {stages,spindles,grips} [--seed N]``.
 YASA and scikit-learn are development extras, not device dependencies.
 """
 

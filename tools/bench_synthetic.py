@@ -1,6 +1,6 @@
 """Benchmark: how long a whole synthetic night takes to stream (prints JSON).
 
-Run ``python -m firmware_host.synthetic.bench [--hours 8] [--tick 0.25]``.
+Run ``python tools/bench_synthetic.py [--hours 8] [--tick 0.25]``.
 """
 
 from __future__ import annotations
