@@ -36,7 +36,7 @@ from firmware_host.staging.datasets import (  # noqa: E402
 from firmware_host.staging.evaluate import evaluate  # noqa: E402
 from firmware_host.staging.metrics import agreement  # noqa: E402
 from firmware_host.staging.model import load_model  # noqa: E402
-from firmware_host.staging.training import train_model  # noqa: E402
+from firmware_host.staging.training import input_sfreq_for, train_model  # noqa: E402
 
 
 def yasa_causal_labels(rec: Recording) -> list[str]:
@@ -116,14 +116,15 @@ def main(argv: list[str] | None = None) -> int:
     cfg = StagerConfig(hmm=args.hmm)
     loo_fit = None
     if args.loso:
-        def loo_fit(train):  # noqa: ANN001, ANN202
-            return train_model(train)
+        def loo_fit(train, test):  # noqa: ANN001, ANN202
+            return train_model(train, input_sfreq=input_sfreq_for(test.sfreq))
         # group nights of one subject: evaluate() leaves out by name, so hold out by subject
         for r in recs:
             r.name = r.subject or r.name
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = evaluate(recs, None if args.loso else load_model(args.model or None), cfg=cfg,
+        res = evaluate(recs, load_model(args.model) if args.model and not args.loso else None,
+                       cfg=cfg,
                        loo_fit=loo_fit, with_yasa=args.yasa)
         if args.yasa_causal:
             truth, pred = [], []

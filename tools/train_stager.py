@@ -7,6 +7,9 @@ Default (reproduces the shipped ``firmware_host/models/stager_default.json``)::
         --transitions-edf ../shared/data/sleep-edf/SC4001EC-Hypnogram.edf \
         --out firmware_host/models/stager_default.json
 
+The band-limited variant for sources below 100 Hz (``stager_lowrate.json``) is the same
+command with ``--input-sfreq 50 --out firmware_host/models/stager_lowrate.json``.
+
 Whole nights (Sleep-EDF layout as fetched by ``mne.datasets.sleep_physionet``, or any EDF+
 with a hypnogram EDF) are added with ``--psg PSG.edf --hypnogram HYP.edf --channel NAME``
 (repeatable, pairs in order). ``--loo`` prints leave-one-recording-out agreement first.
@@ -23,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from firmware_host.staging.training import (  # noqa: E402
+    input_sfreq_for,
     read_hypnogram_annotations,
     train_model,
     trim_wake,
@@ -64,6 +68,10 @@ def main(argv: list[str] | None = None) -> int:
                    help="train on windows of this length (s, dividing 30) labelled by the "
                    "expert's own finer labels (DREAMS: 5-s R&K) and pool them per epoch; "
                    "0 = whole 30-s epochs (the default model uses 10)")
+    p.add_argument("--input-sfreq", type=float, default=0.0,
+                   help="bring every faster training recording down to this rate first: the "
+                   "band-limited variant for slow sources (the shipped stager_lowrate.json "
+                   "uses 50); 0 = as recorded")
     p.add_argument("--version", default="1.0.0")
     p.add_argument("--out", default="firmware_host/models/stager_default.json")
     p.add_argument("--loo", action="store_true", help="print leave-one-out agreement first")
@@ -82,9 +90,11 @@ def main(argv: list[str] | None = None) -> int:
         recs.append(load_edf_recording(psg, hyp, eeg=args.channel))
     roles = tuple(r.strip() for r in args.roles.split(",") if r.strip())
 
-    def fit(train):  # noqa: ANN001, ANN202
+    def fit(train, test=None):  # noqa: ANN001, ANN202
+        # --loo: the held-out recording only decides the variant (its rate), never the fit
+        rate = args.input_sfreq if test is None else (args.input_sfreq or input_sfreq_for(test.sfreq))
         return train_model(train, extra, roles=roles, C=args.C, version=args.version,
-                           name=args.name, sub_epoch_s=args.sub_epoch_s)
+                           name=args.name, sub_epoch_s=args.sub_epoch_s, input_sfreq=rate)
 
     if args.synthetic:
         recs += [synthetic_recording(int(k), args.synthetic_hours)

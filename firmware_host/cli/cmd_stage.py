@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     from firmware_host.staging.datasets import load_edf_recording
     from firmware_host.staging.evaluate import score, stager_for, stream
     from firmware_host.staging.metrics import flicker_per_hour
-    from firmware_host.staging.model import ModelFormatError, load_model
+    from firmware_host.staging.model import ModelFormatError, load_model, shipped_model_for
 
     path = Path(args.edf)
     if not path.is_file():
@@ -47,13 +47,13 @@ def run(args: argparse.Namespace) -> int:
     if args.chunk_s <= 0:
         raise UsageError("--chunk-s must be > 0")
     try:
-        model = load_model(args.model or None)
-    except ModelFormatError as exc:
-        raise UsageError(str(exc)) from None
-    try:
         rec = load_edf_recording(path, args.hypnogram or None, eeg=args.channel, eog=args.eog,
                                  emg=args.emg, hypnogram_channel=args.hypnogram_channel)
     except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        model = load_model(args.model or shipped_model_for(rec.sfreq))
+    except ModelFormatError as exc:
         raise UsageError(str(exc)) from None
     cfg = StagerConfig()
     if args.hmm != "config":

@@ -17,7 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dreams", default=os.environ.get("SOMNOLOOP_DREAMS", ""),
                    help="DREAMS spindles folder (excerptN.txt, Hypnogram_excerptN.txt)")
     p.add_argument("--excerpts", default="1,2,3,4,5", help="comma-separated excerpt numbers")
-    p.add_argument("--model", default="", help="model JSON ('' = shipped default)")
+    p.add_argument("--model", default="", help="model JSON ('' = the shipped default for each "
+                   "excerpt's rate: the band-limited variant below 100 Hz)")
     p.add_argument("--loo", action="store_true",
                    help="leave-one-excerpt-out: stage each excerpt with a model trained on the "
                    "others (needs scikit-learn)")
@@ -80,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
         if len(recs) < 2:
             raise UsageError("--loo needs at least two excerpts")
         from firmware_host.staging.training import (
+            input_sfreq_for,
             read_hypnogram_annotations,
             train_eeg_model,
             trim_wake,
@@ -87,11 +89,11 @@ def run(args: argparse.Namespace) -> int:
 
         extra = [trim_wake(read_hypnogram_annotations(f)) for f in args.transitions_edf]
 
-        def loo_fit(train):  # noqa: ANN001, ANN202
-            return train_eeg_model(train, extra)
-    else:
+        def loo_fit(train, test):  # noqa: ANN001, ANN202
+            return train_eeg_model(train, extra, input_sfreq=input_sfreq_for(test.sfreq))
+    elif args.model:
         try:
-            model = load_model(args.model or None)
+            model = load_model(args.model)
         except ModelFormatError as exc:
             raise UsageError(str(exc)) from None
     with warnings.catch_warnings():

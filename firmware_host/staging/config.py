@@ -18,8 +18,9 @@ class StagerConfig:
     staging_sfreq: float = setting(100.0, min=50.0, max=500.0,
                                    doc="rate (Hz) the stager resamples to; must match the model")
     model_path: str = setting(
-        "auto", doc="model JSON file; '' = the shipped real-EEG model; 'auto' = the synthetic "
-        "demo model on the synthetic source, else the real-EEG model; or a shipped name")
+        "auto", doc="model JSON file; '' = the shipped real-EEG model (its band-limited variant "
+        "for sources below 100 Hz); 'auto' = the synthetic demo model on the synthetic source, "
+        "else the real-EEG model; or a shipped name")
     provisional_s: float = setting(0.0, min=0.0, max=30.0,
                                    doc="seconds between provisional updates (0 = off)")
     hmm: bool = setting(False, doc="causal HMM forward filter over epoch posteriors (fewer "

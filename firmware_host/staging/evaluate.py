@@ -14,7 +14,7 @@ from firmware_host.decision import Decision
 from firmware_host.staging.config import StagerConfig
 from firmware_host.staging.datasets import Recording, load_dreams_excerpt
 from firmware_host.staging.metrics import agreement, calibration, flicker_per_hour
-from firmware_host.staging.model import StagerModel, load_model
+from firmware_host.staging.model import StagerModel, load_model, shipped_model_for
 from firmware_host.staging.stager import SleepStager
 
 
@@ -88,10 +88,12 @@ def evaluate(recs: Sequence[Recording], model: StagerModel | None = None, *,
     recs
         Labelled recordings.
     model
-        The model to use (``None`` = shipped default); ignored with ``loo_fit``.
+        The model to use (``None`` = the shipped default for each recording's rate,
+        :func:`~firmware_host.staging.model.shipped_model_for`); ignored with ``loo_fit``.
     loo_fit
-        ``callable(train_recs) -> StagerModel``: leave-one-recording-out — each recording is
-        staged by a model fitted on the others.
+        ``callable(train_recs, test_rec) -> StagerModel``: leave-one-recording-out — each
+        recording is staged by a model fitted on the others (``test_rec`` is passed so the
+        fit can match its sampling rate; it must not use its data or labels).
     with_yasa
         Also run YASA offline on the same recordings when it is importable.
     """
@@ -110,14 +112,15 @@ def evaluate(recs: Sequence[Recording], model: StagerModel | None = None, *,
             have_yasa = True
         except ImportError:
             have_yasa = False
-    used_model = None
+    used_models: list[str] = []
     t_stager = 0.0
     for rec in recs:
         if loo_fit is not None:
-            m = loo_fit([r for r in recs if r.name != rec.name])
+            m = loo_fit([r for r in recs if r.name != rec.name], rec)
         else:
-            m = model or load_model(None)
-        used_model = m
+            m = model or load_model(shipped_model_for(rec.sfreq))
+        if m.tag not in used_models:
+            used_models.append(m.tag)
         stager = stager_for(rec, m, replace(cfg))
         t0 = time.perf_counter()
         decisions = stream(stager, rec, chunk_s)
@@ -141,7 +144,7 @@ def evaluate(recs: Sequence[Recording], model: StagerModel | None = None, *,
     res["flicker_per_hour"] = flick_changes / max(n_ep_total, 1)
     res["calibration"] = calibration(truth, probs)
     res["per_excerpt"] = per
-    res["model"] = used_model.tag if used_model else ""
+    res["model"] = " + ".join(used_models)
     res["mode"] = "leave-one-out" if loo_fit is not None else "fixed-model"
     res["stager_seconds"] = t_stager
     if have_yasa:

@@ -18,9 +18,10 @@ import numpy as np
 from dsp.spectral import feature_names
 
 FORMAT = "somnoloop-stager"
-FORMAT_VERSION = 2
-#: Format versions this somnoloop reads (1: no ``sub_epoch_s``, i.e. whole-epoch features).
-SUPPORTED_FORMAT_VERSIONS = (1, 2)
+FORMAT_VERSION = 3
+#: Format versions this somnoloop reads (1: no ``sub_epoch_s``, i.e. whole-epoch features;
+#: 2: no ``input_sfreq`` and no ``expert``).
+SUPPORTED_FORMAT_VERSIONS = (1, 2, 3)
 #: The model shipped with the package (made by ``tools/train_stager.py``).
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "stager_default.json"
 
@@ -57,6 +58,15 @@ class StagerModel:
         classifier was trained on ``sub_epoch_s``-long windows labelled by their own expert
         label; an epoch's posterior is the normalised geometric mean of its
         ``epoch_s / sub_epoch_s`` window posteriors (:func:`pool_sub_epochs`).
+    input_sfreq
+        0: training recordings went through the live path at their own rates. ``> 0``: every
+        training recording recorded faster than this was first brought down to this rate —
+        a *band-limited* variant for sources that cannot deliver more bandwidth
+        (:func:`shipped_model_for`).
+    expert
+        Optional second opinion pooled with the logistic regression (``{}`` = none): the
+        settings of :class:`firmware_host.staging.yasa_expert.YasaExpert` (tree file, weight,
+        normalisation prior).
     meta
         Provenance: training data, script, metrics.
     """
@@ -76,6 +86,8 @@ class StagerModel:
     temperature: float = 1.0
     meta: dict[str, Any] = field(default_factory=dict)
     sub_epoch_s: float = 0.0
+    input_sfreq: float = 0.0
+    expert: dict[str, Any] = field(default_factory=dict)
 
     @property
     def n_sub(self) -> int:
@@ -113,8 +125,28 @@ class StagerModel:
             "mean": self.mean.tolist(), "scale": self.scale.tolist(), "coef": self.coef.tolist(),
             "intercept": self.intercept.tolist(), "prior": self.prior.tolist(),
             "transition": self.transition.tolist(), "temperature": self.temperature,
-            "sub_epoch_s": self.sub_epoch_s, "meta": self.meta,
+            "sub_epoch_s": self.sub_epoch_s, "input_sfreq": self.input_sfreq,
+            "expert": self.expert, "meta": self.meta,
         }
+
+
+#: Sources recorded below this rate (Hz) get the band-limited variant of the default model.
+LOWRATE_BELOW_HZ = 100.0
+#: The band-limited default variant (trained on recordings brought down to 50 Hz).
+LOWRATE_MODEL = DEFAULT_MODEL.parent / "stager_lowrate.json"
+
+
+def shipped_model_for(sfreq: float) -> Path:
+    """The shipped real-EEG model for a source sampling rate.
+
+    A 50-Hz recording has nothing above 25 Hz, so its relative powers and spectral shape
+    differ from those of the 100–200 Hz recordings the default model mostly saw; below
+    :data:`LOWRATE_BELOW_HZ` the stager uses the variant trained on every recording brought
+    down to 50 Hz (DREAMS excerpt 3, leave-one-out: κ 0.03 → 0.16).
+    """
+    if sfreq < LOWRATE_BELOW_HZ and LOWRATE_MODEL.is_file():
+        return LOWRATE_MODEL
+    return DEFAULT_MODEL
 
 
 def resolve_model_path(path: str | Path | None) -> Path:
@@ -169,6 +201,8 @@ def load_model(path: str | Path | None = None) -> StagerModel:
             transition=np.asarray(doc["transition"], float),
             temperature=float(doc.get("temperature", 1.0)), meta=dict(doc.get("meta", {})),
             sub_epoch_s=float(doc.get("sub_epoch_s", 0.0)),
+            input_sfreq=float(doc.get("input_sfreq", 0.0)),
+            expert=dict(doc.get("expert") or {}),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelFormatError(f"stager model {p}: missing or bad field ({exc})") from None
@@ -200,6 +234,9 @@ def _validate(m: StagerModel, p: Path) -> None:
         raise ModelFormatError(
             f"stager model {p}: sub_epoch_s {m.sub_epoch_s} must be 0 (whole epoch) or divide "
             f"epoch_s {m.epoch_s} into windows of at least 64 samples at {m.sfreq} Hz")
+    if m.input_sfreq < 0 or (0 < m.input_sfreq < 40):
+        raise ModelFormatError(f"stager model {p}: input_sfreq {m.input_sfreq} must be 0 (as "
+                               "recorded) or at least 40 Hz")
 
 
 def pool_sub_epochs(post: np.ndarray) -> np.ndarray:

@@ -11,6 +11,7 @@ up to the end of epoch ``k`` and the filtered state of epochs ``< k``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,7 +25,12 @@ from firmware_host.decision import Decision
 from firmware_host.pipeline import StageOutput
 from firmware_host.staging.config import StagerConfig
 from firmware_host.staging.datasets import STAGES
-from firmware_host.staging.model import StagerModel, load_model, pool_sub_epochs
+from firmware_host.staging.model import (
+    StagerModel,
+    load_model,
+    pool_sub_epochs,
+    shipped_model_for,
+)
 
 UNSCORABLE = "unscorable"
 
@@ -297,10 +303,10 @@ def build_stager(cfg: StagerConfig, sfreq: float, channel_names: Sequence[str],
     ValueError
         A configured channel is missing (the message lists the available ones).
     """
-    path = cfg.model_path
+    path: str | Path = cfg.model_path
     if path == "auto":
         path = "synthetic" if synthetic_source else ""
-    model = load_model(path or None)
+    model = load_model(path or shipped_model_for(sfreq))
     if abs(model.sfreq - cfg.staging_sfreq) > 1e-9:
         raise ValueError(f"stager.staging_sfreq is {cfg.staging_sfreq} Hz but model {model.tag} "
                          f"was trained at {model.sfreq} Hz")

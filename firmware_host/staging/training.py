@@ -32,8 +32,22 @@ MODEL_NAME = "somnoloop-logreg"
 #: labelled by its own expert label (DREAMS' 5-s R&K labels, two per window; 3× the
 #: labelled examples of 30-s epochs) and an epoch pools its three windows' posteriors.
 DEFAULT_SUB_EPOCH_S = 10.0
+#: Rate (Hz) training recordings are brought down to for the band-limited variant.
+LOWRATE_SFREQ = 50.0
 #: Floor probability of a class with no training epochs (REM in DREAMS 1-5).
 ABSENT_CLASS_PROB = 0.01
+
+
+def band_limited(rec: Recording, input_sfreq: float) -> Recording:
+    """The recording as if it had been recorded at ``input_sfreq`` (unchanged if not faster).
+
+    Uses the live path's causal polyphase resampler (its anti-alias low-pass); labels and
+    channels are kept.
+    """
+    if input_sfreq <= 0 or rec.sfreq <= input_sfreq:
+        return rec
+    r = StreamingResampler(rec.sfreq, input_sfreq, rec.data.shape[0])
+    return replace(rec, data=r.process(rec.data), sfreq=float(input_sfreq))
 
 
 def resampled(rec: Recording, rows: Sequence[int], sfreq: float) -> np.ndarray:
@@ -102,7 +116,7 @@ def transition_matrix(hypnograms: Sequence[Sequence[str]], pseudo: float = 1.0,
 def fit_model(X: np.ndarray, y: Sequence[str], features: dict[str, list[str]],
               transition: np.ndarray, *, C: float = 0.1, version: str = "1.0.0",
               sfreq: float = 100.0, epoch_s: float = 30.0, sub_epoch_s: float = 0.0,
-              meta: dict[str, Any] | None = None) -> StagerModel:
+              input_sfreq: float = 0.0, meta: dict[str, Any] | None = None) -> StagerModel:
     """Fit a standardised multinomial logistic regression over all five stages.
 
     ``X``/``y`` are one row per classified window: whole epochs (``sub_epoch_s = 0``) or
@@ -151,7 +165,7 @@ def fit_model(X: np.ndarray, y: Sequence[str], features: dict[str, list[str]],
                        features={r: list(v) for r, v in features.items() if v},
                        classes=list(STAGES), mean=mean, scale=scale, coef=coef,
                        intercept=intercept, prior=prior, transition=transition, meta=meta,
-                       sub_epoch_s=float(sub_epoch_s))
+                       sub_epoch_s=float(sub_epoch_s), input_sfreq=float(input_sfreq))
 
 
 def read_hypnogram_annotations(path: str, epoch_s: float = 30.0) -> list[str]:
@@ -182,7 +196,7 @@ EMG_FEATURES = ("logabs_beta", "logabs_gamma", "log_total", "log_iqr")
 def train_model(recs: Sequence[Recording], extra_hypnograms: Sequence[Sequence[str]] = (),
                 *, roles: Sequence[str] = ("eeg",), C: float = 0.1, version: str = "1.0.0",
                 name: str = MODEL_NAME, knowledge: str = "",
-                sub_epoch_s: float = 0.0) -> StagerModel:
+                sub_epoch_s: float = 0.0, input_sfreq: float = 0.0) -> StagerModel:
     """Fit a model on labelled recordings (each must have one channel of every role).
 
     Parameters
@@ -196,11 +210,14 @@ def train_model(recs: Sequence[Recording], extra_hypnograms: Sequence[Sequence[s
     sub_epoch_s
         0: one example per 30-s epoch. ``> 0`` (must divide 30 s): train on windows of this
         length labelled by :func:`window_labels`; the model pools them per epoch.
+    input_sfreq
+        ``> 0``: bring every faster training recording down to this rate first
+        (:func:`band_limited`) — the band-limited variant for slow sources.
     """
     per_role = {"eeg": list(SCALE_FREE), "eog": list(EOG_FEATURES), "emg": list(EMG_FEATURES)}
     feats = {r: per_role[r] for r in ("eeg", "eog", "emg") if r in roles}
     X, y = [], []
-    for r in recs:
+    for r in (band_limited(rec, input_sfreq) for rec in recs):
         missing = [role for role in feats if role not in r.channel_types]
         if missing:
             raise ValueError(f"recording {r.name} has no {missing} channel for this model")
@@ -214,19 +231,29 @@ def train_model(recs: Sequence[Recording], extra_hypnograms: Sequence[Sequence[s
         y += window_labels(r, n, n_sub)
     trans = transition_matrix([r.stages for r in recs] + list(extra_hypnograms), pseudo=1.0)
     model = fit_model(np.vstack(X), y, feats, trans, C=C, version=version,
-                      sub_epoch_s=sub_epoch_s,
+                      sub_epoch_s=sub_epoch_s, input_sfreq=input_sfreq,
                       meta={"trained_on": [r.name for r in recs],
                             "script": "tools/train_stager.py",
                             "knowledge": knowledge or "own logistic regression on dsp.spectral "
                             "features + HMM transitions from expert hypnograms"})
-    return replace(model, name=name)
+    # a band-limited variant says so in its name (and so in every decision it makes)
+    return replace(model, name=f"{name}-{input_sfreq:g}hz" if input_sfreq > 0 else name)
 
 
 def train_eeg_model(recs: Sequence[Recording], extra_hypnograms: Sequence[Sequence[str]] = (),
                     C: float = 0.1, version: str = "2.0.0",
-                    sub_epoch_s: float = DEFAULT_SUB_EPOCH_S) -> StagerModel:
+                    sub_epoch_s: float = DEFAULT_SUB_EPOCH_S,
+                    input_sfreq: float = 0.0) -> StagerModel:
     """The default recipe: scale-free EEG features of 10-s windows labelled by their own
     expert labels, logistic regression, epoch = pooled windows; transitions from the
     recordings' stages plus extra hypnograms (first EEG channel of each recording)."""
     return train_model(recs, extra_hypnograms, roles=("eeg",), C=C, version=version,
-                       sub_epoch_s=sub_epoch_s)
+                       sub_epoch_s=sub_epoch_s, input_sfreq=input_sfreq)
+
+
+def input_sfreq_for(sfreq: float) -> float:
+    """Training ``input_sfreq`` of the shipped variant a source of ``sfreq`` Hz would get
+    (50 Hz below :data:`~firmware_host.staging.model.LOWRATE_BELOW_HZ`, else 0 = as recorded)."""
+    from firmware_host.staging.model import LOWRATE_BELOW_HZ
+
+    return LOWRATE_SFREQ if sfreq < LOWRATE_BELOW_HZ else 0.0
