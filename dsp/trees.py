@@ -124,7 +124,7 @@ def check_tree_arrays(
         arr = np.asarray(x)
         if arr.ndim != 1:
             raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
-        if arr.dtype.kind not in kind:
+        if arr.dtype.kind not in kind and arr.size:
             raise ValueError(f"{name} must have dtype kind {kind!r}, got {arr.dtype}")
         if kind == "f":
             return np.ascontiguousarray(arr, dtype=np.float64)

@@ -191,9 +191,10 @@ def load_tree_model(path: str | Path) -> TreeEnsembleModel:
     if not p.is_file():
         raise ModelFormatError(f"{what}: file not found")
     try:
-        with np.load(p, allow_pickle=False) as npz:
-            if not isinstance(npz, np.lib.npyio.NpzFile):
-                raise ModelFormatError(f"{what}: not an .npz archive (a bare .npy array)")
+        npz = np.load(p, allow_pickle=False)
+        if not isinstance(npz, np.lib.npyio.NpzFile):
+            raise ModelFormatError(f"{what}: not an .npz archive (a bare .npy array)")
+        with npz:
             contents = {k: npz[k] for k in npz.files}
     except ModelFormatError:
         raise
