@@ -193,10 +193,8 @@ def welch_median_psd(epochs: np.ndarray, sfreq: float) -> tuple[np.ndarray, np.n
     step = nperseg - nperseg // 2
     n_seg = (epochs.shape[1] - nperseg) // step + 1
     win, scale, freqs = _welch_window(nperseg, float(sfreq))
-    idx = np.arange(n_seg)[:, None] * step + np.arange(nperseg)[None, :]
-    seg = epochs[:, idx]
-    seg -= seg.mean(axis=-1, keepdims=True)
-    seg *= win
+    seg = np.empty((epochs.shape[0], n_seg, nperseg))
+    _windowed_segments(epochs, step, win, seg)
     spec = np.fft.rfft(seg, axis=-1)
     per = spec.real * spec.real + spec.imag * spec.imag
     per *= scale
@@ -212,6 +210,25 @@ def welch_median_psd(epochs: np.ndarray, sfreq: float) -> tuple[np.ndarray, np.n
         part = np.partition(per, (mid - 1, mid), axis=1)
         med = (part[:, mid - 1] + part[:, mid]) / 2.0
     return freqs, med / _median_bias(n_seg)
+
+
+@njit
+def _windowed_segments(x: np.ndarray, step: int, win: np.ndarray, seg: np.ndarray) -> None:
+    """Welch segments of each row, mean removed ("constant" detrend) and windowed, into ``seg``.
+
+    A loop per segment (not a numpy reduction over a 3-D array, whose summation order depends
+    on the batch shape) keeps every epoch's numbers independent of the other epochs.
+    """
+    n_ep, n_seg, nperseg = seg.shape
+    for e in range(n_ep):
+        for s in range(n_seg):
+            start = s * step
+            mean = 0.0
+            for i in range(nperseg):
+                mean += x[e, start + i]
+            mean /= nperseg
+            for i in range(nperseg):
+                seg[e, s, i] = (x[e, start + i] - mean) * win[i]
 
 
 @functools.lru_cache(maxsize=8)
