@@ -218,8 +218,14 @@ def tree_raw_scores(X: np.ndarray, trees: TreeArrays) -> np.ndarray:
 @njit
 def _ensemble_kernel(x, feature, threshold, left, right, decision_type, leaf_value,  # noqa: ANN001, PLR0913
                      tree_root, tree_class, zero_thr, out):  # noqa: ANN001
-    n_rows = x.shape[0]
+    n_rows, n_feat = x.shape
     n_trees = tree_root.shape[0]
+    # LightGBM's row reader: |x| <= kZeroThreshold is read as 0.0 (NaN kept).
+    xr = np.empty((n_rows, n_feat))
+    for r in range(n_rows):
+        for j in range(n_feat):
+            v = x[r, j]
+            xr[r, j] = 0.0 if -zero_thr <= v <= zero_thr else v
     # Tree-outer loop: one tree stays in cache across a batch of rows; each (row, class) sum
     # still runs over that class's trees in order.
     for t in range(n_trees):
@@ -228,15 +234,15 @@ def _ensemble_kernel(x, feature, threshold, left, right, decision_type, leaf_val
         for r in range(n_rows):
             node = root
             while node >= 0:
-                fval = x[r, feature[node]]
+                fval = xr[r, feature[node]]
                 dtype = decision_type[node]
                 missing = (dtype >> 2) & 3
-                if np.isnan(fval):
-                    if missing != 2:
+                if missing == 0:  # None: NaN counts as 0.0
+                    if np.isnan(fval):
                         fval = 0.0
-                elif -zero_thr <= fval <= zero_thr:
-                    fval = 0.0
-                if (missing == 1 and -zero_thr <= fval <= zero_thr) or (missing == 2 and np.isnan(fval)):
+                    node = left[node] if fval <= threshold[node] else right[node]
+                elif (missing == 1 and (np.isnan(fval) or fval == 0.0)) or (missing == 2 and np.isnan(fval)):
+                    # Zero: NaN -> 0.0 and (after the row reader) |x| <= kZeroThreshold is 0.0.
                     node = left[node] if dtype & 2 else right[node]
                 elif fval <= threshold[node]:
                     node = left[node]
