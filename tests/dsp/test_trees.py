@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from dsp.trees import (
     K_ZERO_THRESHOLD,
+    bench_trees,
     check_tree_arrays,
     decision_type_code,
     random_ensemble,
@@ -164,3 +165,9 @@ def _two_leaf(**over):  # noqa: ANN003, ANN202
 def test_array_validation_errors(over: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         _two_leaf(**over)
+
+
+def test_bench_trees_reports_figures() -> None:
+    res = bench_trees(random_ensemble(10, 2, 4, 2), batch=8, repeat=3)
+    assert res["n_trees"] == 10 and res["n_nodes"] == 30 and res["n_leaves"] == 40 and res["batch"] == 8
+    assert res["us_per_row_single"] > 0 and res["us_per_row_batch"] > 0
