@@ -3,7 +3,7 @@
 Default (reproduces the shipped ``firmware_host/models/stager_default.json``)::
 
     python tools/train_stager.py --dreams ../shared/data/dreams-spindles --excerpts 1,2,3,4,5 \
-        --sub-epoch-s 10 --version 2.0.0 \
+        --sub-epoch-s 10 --expert --version 3.0.0 \
         --transitions-edf ../shared/data/sleep-edf/SC4001EC-Hypnogram.edf \
         --out firmware_host/models/stager_default.json
 
@@ -30,6 +30,7 @@ from firmware_host.staging.training import (  # noqa: E402
     read_hypnogram_annotations,
     train_model,
     trim_wake,
+    with_expert,
 )
 
 
@@ -72,6 +73,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="bring every faster training recording down to this rate first: the "
                    "band-limited variant for slow sources (the shipped stager_lowrate.json "
                    "uses 50); 0 = as recorded")
+    p.add_argument("--expert", action="store_true",
+                   help="pool YASA's pre-trained trees on causal features (the shipped real-EEG "
+                   "models do); their normalisation prior is measured on the training data")
     p.add_argument("--version", default="1.0.0")
     p.add_argument("--out", default="firmware_host/models/stager_default.json")
     p.add_argument("--loo", action="store_true", help="print leave-one-out agreement first")
@@ -93,8 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     def fit(train, test=None):  # noqa: ANN001, ANN202
         # --loo: the held-out recording only decides the variant (its rate), never the fit
         rate = args.input_sfreq if test is None else (args.input_sfreq or input_sfreq_for(test.sfreq))
-        return train_model(train, extra, roles=roles, C=args.C, version=args.version,
-                           name=args.name, sub_epoch_s=args.sub_epoch_s, input_sfreq=rate)
+        m = train_model(train, extra, roles=roles, C=args.C, version=args.version,
+                        name=args.name, sub_epoch_s=args.sub_epoch_s, input_sfreq=rate)
+        return with_expert(m, train) if args.expert else m
 
     if args.synthetic:
         recs += [synthetic_recording(int(k), args.synthetic_hours)

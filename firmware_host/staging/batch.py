@@ -9,6 +9,7 @@ stager's final decisions. Used by the benchmark and for fast evaluation.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -17,25 +18,31 @@ from dsp.hmm import forward
 from dsp.linear import softmax_linear
 from dsp.resample import StreamingResampler
 from dsp.spectral import night_features
+from dsp.yasa_features import yasa_epoch_features
 from firmware_host.staging.config import StagerConfig
 from firmware_host.staging.model import StagerModel, load_model, pool_sub_epochs
 from firmware_host.staging.stager import UNSCORABLE, effective_transition, tempered
+from firmware_host.staging.yasa_expert import ExpertSpec, YasaExpert, pool_with_expert
 
 
 def stage_night(data: np.ndarray, sfreq: float, model: StagerModel,
-                cfg: StagerConfig | None = None) -> tuple[list[str], np.ndarray]:
+                cfg: StagerConfig | None = None,
+                roles: Sequence[str] | None = None) -> tuple[list[str], np.ndarray]:
     """Stage a whole recording.
 
     Parameters
     ----------
     data
-        ``(n_roles, n_samples)`` µV, rows in the model's role order (eeg[, eog][, emg]).
+        ``(n_rows, n_samples)`` µV, one row per channel role (``roles``).
     sfreq
         Sampling rate of ``data``.
     model
         The stager model.
     cfg
         Quality thresholds and HMM switch (defaults when ``None``).
+    roles
+        Role of each row (``eeg``, ``eog``, ``emg``; default: the model's roles). Rows the
+        model does not use can still feed its expert (YASA's EEG+EOG+EMG trees).
 
     Returns
     -------
@@ -46,11 +53,14 @@ def stage_night(data: np.ndarray, sfreq: float, model: StagerModel,
     """
     cfg = cfg or StagerConfig()
     data = np.atleast_2d(np.asarray(data, dtype=np.float64))
-    if data.shape[0] != len(model.roles):
-        raise ValueError(f"data has {data.shape[0]} rows; model {model.tag} needs "
-                         f"{len(model.roles)} ({', '.join(model.roles)})")
+    roles = list(roles or model.roles)
+    if data.shape[0] != len(roles) or any(r not in roles for r in model.roles):
+        raise ValueError(f"data has {data.shape[0]} rows with roles {roles}; model {model.tag} "
+                         f"needs roles {model.roles}")
     x = StreamingResampler(sfreq, model.sfreq, data.shape[0]).process(
         np.where(np.isfinite(data), data, 0.0))
+    xr = x
+    x = x[[roles.index(r) for r in model.roles]]
     n_sub = model.n_sub
     fs = int(round(model.sfreq))
     n = int(round(model.epoch_s * model.sfreq))
@@ -69,6 +79,8 @@ def stage_night(data: np.ndarray, sfreq: float, model: StagerModel,
     post = softmax_linear(X, model.mean, model.scale, model.coef, model.intercept,
                           model.temperature) if n_ep else np.zeros((0, k))
     post = pool_sub_epochs(post.reshape(n_ep, n_sub, k))
+    if model.expert and cfg.expert and n_ep:
+        post = _pool_expert(xr[:, : n_ep * n], roles, model, ok, post)
     if cfg.hmm:
         # unscorable epochs carry no evidence: posterior = prior → likelihood 1
         post = np.where(ok[:, None], tempered(post, model.prior, cfg), model.prior[None, :])
@@ -79,6 +91,28 @@ def stage_night(data: np.ndarray, sfreq: float, model: StagerModel,
     labels = [model.classes[int(np.argmax(p))] if good else UNSCORABLE
               for p, good in zip(probs, ok, strict=True)]
     return labels, probs
+
+
+def _pool_expert(x: np.ndarray, roles: list[str], model: StagerModel, ok: np.ndarray,
+                 post: np.ndarray) -> np.ndarray:
+    """The live stager's expert step over a whole night: same filter, features and context
+    updates (scored epochs only, in order), trees evaluated in one batch."""
+    expert = YasaExpert(ExpertSpec.from_json(model.expert), roles, model.sfreq)
+    rows = [roles.index(r) for r in expert.roles]
+    xf = expert.filter(x[rows])
+    n_ep = post.shape[0]
+    n = xf.shape[1] // n_ep
+    base = np.hstack([yasa_epoch_features(xf[i].reshape(n_ep, n), model.sfreq, role)
+                      for i, role in enumerate(expert.roles)])
+    good = np.flatnonzero(ok)
+    tree_rows = np.array([expert.tree_row(base[e], expert.context.push(base[e]), int(e))
+                          for e in good]).reshape(len(good), -1)
+    theirs = expert.trees.predict_proba(tree_rows)[:, expert.class_index]
+    out = post.copy()
+    absent = model.meta.get("absent_classes", [])
+    for j, e in enumerate(good):
+        out[e] = pool_with_expert(post[e], theirs[j], expert.spec.weight, absent)
+    return out
 
 
 def bench_stager(hours: float = 8.0, repeats: int = 3) -> dict[str, Any]:

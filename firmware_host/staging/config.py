@@ -21,6 +21,8 @@ class StagerConfig:
         "auto", doc="model JSON file; '' = the shipped real-EEG model (its band-limited variant "
         "for sources below 100 Hz); 'auto' = the synthetic demo model on the synthetic source, "
         "else the real-EEG model; or a shipped name")
+    expert: bool = setting(True, doc="pool the model's expert (YASA's pre-trained trees on "
+                           "causal features) when the model file has one")
     provisional_s: float = setting(0.0, min=0.0, max=30.0,
                                    doc="seconds between provisional updates (0 = off)")
     hmm: bool = setting(False, doc="causal HMM forward filter over epoch posteriors (fewer "

@@ -31,6 +31,7 @@ from firmware_host.staging.model import (
     pool_sub_epochs,
     shipped_model_for,
 )
+from firmware_host.staging.yasa_expert import ExpertSpec, YasaExpert, pool_with_expert
 
 UNSCORABLE = "unscorable"
 
@@ -88,6 +89,13 @@ class SleepStager:
         self.roles = model.roles
         self.rows = [rows[r] for r in self.roles]
         self._cols = [model.column_index(r) for r in self.roles]
+        self.expert: YasaExpert | None = None
+        if model.expert and cfg.expert:
+            self.expert = YasaExpert(ExpertSpec.from_json(model.expert), list(rows), model.sfreq)
+        # input rows the resampler handles: ours first (EEG at 0), then the expert's extra ones
+        xrows = [rows[r] for r in self.expert.roles] if self.expert else []
+        self._in_rows = self.rows + [r for r in xrows if r not in self.rows]
+        self._x_pos = [self._in_rows.index(r) for r in xrows]
         self.trans = effective_transition(model, cfg)
         self.n_epoch = int(round(model.epoch_s * model.sfreq))
         self._prov_step = (int(round(cfg.provisional_s * model.sfreq))
@@ -96,23 +104,33 @@ class SleepStager:
 
     # -- Stage protocol -------------------------------------------------------------------
     def reset(self) -> None:
-        """Forget all state: next chunk starts a new epoch grid and a fresh HMM."""
-        self._res = StreamingResampler(self.sfreq, self.model.sfreq, len(self.rows))
+        """Forget all state: next chunk starts a new epoch grid, a fresh HMM and context."""
+        self._reset_stream()
+        self._alpha = self.model.prior / self.model.prior.sum()
+        self._epoch_offset = 0
+        self.history: list[str] = []
+        if self.expert is not None:
+            self.expert.reset()
+
+    def _reset_stream(self) -> None:
+        """Restart resampling, filtering and the epoch grid (the night's state is kept)."""
+        if self.expert is not None:
+            self.expert.reset_filter()
+        self._res = StreamingResampler(self.sfreq, self.model.sfreq, len(self._in_rows))
         self._origin: int | None = None  # absolute input sample of epoch 0
         self._expected: int | None = None
         # Resampled samples live in a preallocated store: _store[:, :_fill] holds resampled
         # indices (since origin) [_buf_start, _buf_start + _fill). Samples before _keep (the
         # start of the last scored epoch) are dropped only when the store is full.
         self._cap = 3 * self.n_epoch + 1024
-        self._store = np.zeros((len(self.rows), self._cap))
+        # rows: the resampled inputs, then the expert's band-passed rows
+        self._n_store = len(self._in_rows) + len(self._x_pos)
+        self._store = np.zeros((self._n_store, self._cap))
         self._fill = 0
         self._buf_start = 0  # resampled index (since origin) of _store[:, 0]
         self._keep = 0  # resampled index (since origin) of the first sample still needed
         self._epoch = 0  # next epoch to complete (global index since origin)
-        self._alpha = self.model.prior / self.model.prior.sum()
         self._next_prov = self._prov_step
-        self._epoch_offset = 0
-        self.history: list[str] = []
 
     def update(self, chunk: Chunk) -> StageOutput:
         """Consume one chunk; return decisions for every epoch completed by it."""
@@ -130,7 +148,7 @@ class SleepStager:
         self._expected = chunk.end_sample
         if skip >= chunk.n_samples:
             return StageOutput(chunk, [])
-        x = np.asarray(data[self.rows, skip:], dtype=np.float64)
+        x = np.asarray(data[self._in_rows, skip:], dtype=np.float64)
         if not np.all(np.isfinite(x)):
             x = np.where(np.isfinite(x), x, 0.0)
         self._append(self._res.process(x))
@@ -161,13 +179,15 @@ class SleepStager:
     # -- internals ------------------------------------------------------------------------
     def _append(self, y: np.ndarray) -> None:
         """Copy resampled samples ``y`` (rows, m) into the store, making room when full."""
+        if self.expert is not None:
+            y = np.vstack([y, self.expert.filter(y[self._x_pos])])
         m = y.shape[1]
         if self._fill + m > self._cap:
             drop = self._keep - self._buf_start
             kept = self._fill - drop
             if kept + m > self._cap:
                 self._cap = max(2 * self._cap, kept + m)
-                store = np.zeros((len(self.rows), self._cap))
+                store = np.zeros((self._n_store, self._cap))
                 store[:, :kept] = self._store[:, drop : self._fill]
                 self._store = store
             elif drop:
@@ -184,11 +204,9 @@ class SleepStager:
         per_epoch_in = self.model.epoch_s * self.sfreq
         k = int(np.ceil((first - self._origin) / per_epoch_in))
         new_origin = self._origin + int(round(k * per_epoch_in))
-        alpha, hist, offset = self._alpha, self.history, self._epoch_offset
-        self.reset()
-        self._alpha, self.history = alpha, hist
+        self._reset_stream()
         self._origin = new_origin
-        self._epoch_offset = offset + k  # epoch numbering continues on the original grid
+        self._epoch_offset += k  # epoch numbering continues on the original grid
 
     def _epoch_number(self) -> int:
         return self._epoch + self._epoch_offset
@@ -211,8 +229,20 @@ class SleepStager:
              "bad_fraction": bad}
         return bad <= self.cfg.max_bad_fraction, q
 
-    def _posterior(self, seg: np.ndarray) -> np.ndarray:
-        """Classifier posterior of one epoch (pooled over its windows for a sub-epoch model)."""
+    def _posterior(self, seg: np.ndarray, commit: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior of one epoch: ours (pooled over its windows for a sub-epoch model),
+        combined with the expert's when there is one; returns ``(posterior, ours)``."""
+        ours = self._our_posterior(seg)
+        if self.expert is None:
+            return ours, ours
+        n_in = len(self._in_rows)
+        theirs = self.expert.posterior(seg[n_in:], self._epoch_number(), commit)
+        post = pool_with_expert(ours, theirs, self.expert.spec.weight,
+                                self.model.meta.get("absent_classes", []))
+        return post, ours
+
+    def _our_posterior(self, seg: np.ndarray) -> np.ndarray:
+        """Our classifier's posterior of one epoch."""
         m = self.model
         n_sub = m.n_sub
         w = seg.shape[1] // n_sub
@@ -236,8 +266,10 @@ class SleepStager:
         end_idx = (self._epoch + 1) * self.n_epoch - 1
         details: dict[str, Any] = {"epoch": k, "provisional": False, "quality": q}
         if ok:
-            post = self._posterior(seg)
-            details["classifier"] = self._probs_dict(post)
+            post, ours = self._posterior(seg)
+            details["classifier"] = self._probs_dict(ours)
+            if self.expert is not None:
+                details["expert"] = self.expert.tag
             if self.cfg.hmm:
                 self._alpha = forward_step(self._alpha, self.trans,
                                            tempered(post, self.model.prior, self.cfg),
@@ -267,7 +299,7 @@ class SleepStager:
         m = self.model
         probs = self._alpha @ self.trans if self.cfg.hmm else m.prior / m.prior.sum()
         if ok:
-            post = self._posterior(seg)
+            post, _ = self._posterior(seg, commit=False)
             if self.cfg.hmm:
                 probs = probs * tempered(post, m.prior, self.cfg) / m.prior
                 probs = probs / probs.sum()
@@ -321,7 +353,7 @@ def build_stager(cfg: StagerConfig, sfreq: float, channel_names: Sequence[str],
             rows[role] = names.index(wanted)
         else:
             typed = [i for i, t in enumerate(channel_types) if t == role]
-            if typed and role in model.roles:
+            if typed and (role in model.roles or model.expert):
                 rows[role] = typed[0]
     if "eeg" not in rows:
         raise ValueError(f"stager needs an EEG channel; source channels: {names}")

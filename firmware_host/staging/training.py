@@ -241,14 +241,54 @@ def train_model(recs: Sequence[Recording], extra_hypnograms: Sequence[Sequence[s
 
 
 def train_eeg_model(recs: Sequence[Recording], extra_hypnograms: Sequence[Sequence[str]] = (),
-                    C: float = 0.1, version: str = "2.0.0",
+                    C: float = 0.1, version: str = "3.0.0",
                     sub_epoch_s: float = DEFAULT_SUB_EPOCH_S,
-                    input_sfreq: float = 0.0) -> StagerModel:
+                    input_sfreq: float = 0.0, expert: bool = True) -> StagerModel:
     """The default recipe: scale-free EEG features of 10-s windows labelled by their own
     expert labels, logistic regression, epoch = pooled windows; transitions from the
-    recordings' stages plus extra hypnograms (first EEG channel of each recording)."""
-    return train_model(recs, extra_hypnograms, roles=("eeg",), C=C, version=version,
-                       sub_epoch_s=sub_epoch_s, input_sfreq=input_sfreq)
+    recordings' stages plus extra hypnograms (first EEG channel of each recording); with
+    ``expert``, pooled with YASA's trees on causal features (:func:`with_expert`)."""
+    model = train_model(recs, extra_hypnograms, roles=("eeg",), C=C, version=version,
+                        sub_epoch_s=sub_epoch_s, input_sfreq=input_sfreq)
+    return with_expert(model, recs) if expert else model
+
+
+#: The expert the default recipe attaches: YASA's EEG trees (and its EEG+EOG+EMG trees when
+#: those channels are configured), equal weight in the pooled posterior, a prior worth 30 min.
+DEFAULT_EXPERT = {"trees": {"eeg": "yasa_eeg_0.5.0.npz",
+                            "eeg+eog+emg": "yasa_eeg+eog+emg_0.5.0.npz"},
+                  "weight": 0.5, "prior_epochs": 60.0, "night_hours": 8.0}
+
+
+def expert_base_rows(rec: Recording, roles: Sequence[str], sfreq: float = 100.0,
+                     epoch_s: float = 30.0) -> np.ndarray:
+    """Per-epoch YASA features of a recording through the live path (resampler, causal
+    band-pass), ``(n_epochs, n_features)``; rows = the expert's roles (first channel each)."""
+    from dsp.filters import StreamingFilter, design_bandpass
+    from dsp.yasa_features import yasa_epoch_features
+    from firmware_host.staging.yasa_expert import BAND_HZ, BAND_ORDER
+
+    idx = [list(rec.channel_types).index(r) for r in roles]
+    x = resampled(rec, idx, sfreq)
+    x = StreamingFilter(design_bandpass(*BAND_HZ, sfreq, order=BAND_ORDER), len(idx)).process(x)
+    n = int(round(epoch_s * sfreq))
+    n_ep = x.shape[1] // n
+    return np.hstack([yasa_epoch_features(x[i, : n_ep * n].reshape(n_ep, n), sfreq, role)
+                      for i, role in enumerate(roles)])
+
+
+def with_expert(model: StagerModel, recs: Sequence[Recording],
+                spec: dict[str, Any] | None = None) -> StagerModel:
+    """Attach an expert section; its normalisation prior is measured on ``recs`` (brought
+    to the model's ``input_sfreq`` first, like the classifier's training data)."""
+    from firmware_host.staging.yasa_expert import base_names, measure_prior
+
+    spec = dict(spec or DEFAULT_EXPERT)
+    names = base_names(["eeg"])
+    rows = [expert_base_rows(band_limited(r, model.input_sfreq), ["eeg"]) for r in recs]
+    spec["prior"] = measure_prior(rows, names)
+    return replace(model, expert=spec,
+                   meta={**model.meta, "expert_prior_from": [r.name for r in recs]})
 
 
 def input_sfreq_for(sfreq: float) -> float:

@@ -203,7 +203,9 @@ def test_batch_night_equals_live_stager(hmm: bool, gamma: float, lam: float) -> 
     x[:, int(60 * SF) : int(90 * SF)] = 0.0  # one flat (unscorable) epoch
     cfg = StagerConfig(hmm=hmm, hmm_evidence_weight=gamma, hmm_transition_weight=lam)
     live = _run(x, [333], cfg)
-    labels, probs = stage_night(x[:1], SF, load_model(), cfg)
+    # the live stager has EEG, EOG and chin EMG: its expert uses YASA's EEG+EOG+EMG trees
+    labels, probs = stage_night(x[[0, 2, 3]], SF, load_model(), cfg, roles=("eeg", "eog", "emg"))
+    assert live[0].details["expert"].startswith("yasa-eeg+eog+emg")
     assert labels == [d.label for d in live]
     assert labels[2] == UNSCORABLE
     for d, p in zip(live, probs, strict=True):
