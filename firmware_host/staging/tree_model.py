@@ -77,7 +77,8 @@ class TreeEnsembleModel:
     meta
         Provenance (source file and sha256, converter command, licence, ...).
     feature, threshold, left, right, decision_type, leaf_value, tree_root, tree_class
-        The flat ensemble (module docstring, :mod:`dsp.trees`). Validated on construction.
+        The flat ensemble (module docstring, :mod:`dsp.trees`). Validated on construction and
+        kept as read-only copies.
 
     Raises
     ------
@@ -105,6 +106,10 @@ class TreeEnsembleModel:
             raise ValueError(f"classes must be non-empty and distinct, got {self.classes}")
         if len(set(self.feature_names)) != len(self.feature_names) or not self.feature_names:
             raise ValueError("feature_names must be non-empty and distinct")
+        for name in ARRAY_DTYPES:  # private read-only copies: a validated model stays valid
+            arr = np.array(getattr(self, name))
+            arr.setflags(write=False)
+            object.__setattr__(self, name, arr)
         trees = check_tree_arrays(
             self.feature, self.threshold, self.left, self.right, self.decision_type,
             self.leaf_value, self.tree_root, self.tree_class, len(self.classes),

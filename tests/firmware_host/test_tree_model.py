@@ -90,6 +90,8 @@ def test_convert_matches_recursive_dump_traversal() -> None:
     np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-12)
     z = m.raw_scores(X)
     np.testing.assert_allclose(p, np.exp(z) / np.exp(z).sum(axis=1, keepdims=True), rtol=1e-12)
+    with pytest.raises(ValueError, match="read-only"):
+        m.threshold[0] = 1.0
     one = m.predict_proba(X[5])
     assert one.shape == (3,) and np.array_equal(one, p[5])
 
