@@ -17,7 +17,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import signal
 
-from dsp.yasa_features import YASA_KINDS, welch_median_psd, yasa_epoch_features, yasa_feature_names
+from dsp.yasa_features import (
+    YASA_KINDS,
+    _quantile_pair,
+    _simpson,
+    welch_median_psd,
+    yasa_epoch_features,
+    yasa_feature_names,
+)
 from tests.reference import yasa_features as ref
 
 DATA = Path(os.environ.get("SOMNOLOOP_DATA",
@@ -155,6 +162,31 @@ def test_flat_epoch_gives_yasas_nan_and_inf_without_raising():
         assert np.isnan(got[name]), name
 
 
+# ------------------------------------------------------------------ kernels alone
+
+
+@pytest.mark.parametrize("n", [2, 3, 4, 5, 16, 21, 71, 149])
+def test_simpson_kernel_equals_scipy(n):
+    from scipy.integrate import simpson
+
+    y = np.random.default_rng(n).uniform(0.1, 5.0, size=n + 7)
+    np.testing.assert_allclose(_simpson(y, 3, 3 + n, 0.2), simpson(y[3:3 + n], dx=0.2), rtol=1e-13)
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(min_value=2, max_value=200), levels=st.sampled_from([3, 1000, 0]),
+       seed=st.integers(0, 2**16))
+def test_quantile_selection_equals_np_quantile(n, levels, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n) if levels == 0 else rng.integers(0, levels, size=n).astype(float)
+    a = x.copy()
+    q25, nxt = _quantile_pair(a, 0, 0.25)
+    q75, _ = _quantile_pair(a, nxt, 0.75)
+    want = np.quantile(x, [0.25, 0.75])
+    assert (q25, q75) == (want[0], want[1])
+    np.testing.assert_array_equal(np.sort(a), np.sort(x))  # only reordered
+
+
 # ------------------------------------------------------------- epoch independence
 
 
@@ -215,8 +247,8 @@ def test_unknown_kind_in_names_raises():
 # --------------------------------------------------------------------- YASA itself
 
 
-def _yasa_tables(data_uv: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], object]:
-    """YASA's float32 feature table and YASA's own filtered epochs, per kind (3 channels in µV)."""
+def _yasa_tables(data_uv: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], object, object]:
+    """YASA's own filtered epochs and feature columns per kind (3 channels in µV), yasa, the table."""
     mne = pytest.importorskip("mne", reason="mne not installed")
     yasa = pytest.importorskip("yasa", reason="yasa not installed: comparison with YASA skipped")
     pytest.importorskip("antropy", reason="antropy not installed: comparison with YASA skipped")
@@ -229,11 +261,11 @@ def _yasa_tables(data_uv: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, 
     filt = mne.filter.filter_data(sls.data, SF, l_freq=0.4, h_freq=30, verbose=False)
     epochs = {k: yasa.sliding_window(filt[i], sf=SF, window=30)[1] for i, k in enumerate(YASA_KINDS)}
     cols = {k: table[[f"{k}_{n}" for n in yasa_feature_names(k)]].to_numpy(np.float64) for k in YASA_KINDS}
-    return epochs, cols, yasa
+    return epochs, cols, yasa, table
 
 
 def _assert_equal_to_yasa(data_uv: np.ndarray) -> None:
-    epochs, cols, _ = _yasa_tables(data_uv)
+    epochs, cols, _, _ = _yasa_tables(data_uv)
     for kind in YASA_KINDS:
         got = yasa_epoch_features(epochs[kind], SF, kind)
         assert got.shape == cols[kind].shape
@@ -252,7 +284,7 @@ def test_equals_yasa_feature_table_synthetic():
 
 
 def test_equals_antropy_and_scipy_in_float64():
-    epochs, _, yasa = _yasa_tables(np.vstack([_realistic(1, 6000 * 6, seed=k)[0] for k in range(3)]))
+    epochs, _, yasa, _ = _yasa_tables(np.vstack([_realistic(1, 6000 * 6, seed=k)[0] for k in range(3)]))
     import antropy as ant
 
     ep = epochs["eeg"]
@@ -272,6 +304,33 @@ def test_equals_antropy_and_scipy_in_float64():
     }
     for name, value in want.items():
         np.testing.assert_allclose(got[name], value, rtol=RTOL_REF, atol=0, err_msg=name)
+
+
+def test_equals_yasa_feature_table_in_float64(monkeypatch):
+    """YASA's whole ``fit`` with its final float32 down-cast turned into float64 (rtol 1e-9)."""
+    import types
+
+    rng = np.random.default_rng(12)
+    n = int(SF * 60 * 6)
+    data = np.vstack([_realistic(1, n, seed=8)[0], 3 * np.cumsum(rng.normal(size=n)),
+                      rng.normal(scale=9, size=n)])
+    staging = pytest.importorskip("yasa.staging", reason="yasa not installed: comparison with YASA skipped")
+
+    class _Float64Numpy(types.ModuleType):
+        float32 = np.float64
+
+        def __getattr__(self, name):
+            return getattr(np, name)
+
+    monkeypatch.setattr(staging, "np", _Float64Numpy("numpy"))
+    epochs, cols, _, table = _yasa_tables(data)
+    if (table.dtypes == np.float32).any():  # pragma: no cover - yasa changed how it down-casts
+        pytest.skip("could not keep YASA's feature table in float64 (yasa's staging code changed)")
+    for kind in YASA_KINDS:
+        got = yasa_epoch_features(epochs[kind], SF, kind)
+        for j, name in enumerate(yasa_feature_names(kind)):
+            np.testing.assert_allclose(got[:, j], cols[kind][:, j], rtol=RTOL_REF,
+                                       atol=ATOL_MOMENTS.get(name, 0.0), err_msg=f"{kind}_{name}")
 
 
 @pytest.mark.skipif(not DREAMS1.exists(), reason=f"DREAMS data not found at {DREAMS1} (set SOMNOLOOP_DATA)")
