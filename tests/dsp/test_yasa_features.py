@@ -339,3 +339,16 @@ def test_equals_yasa_on_dreams_excerpt1():
     assert x.size == 180_000  # 30 min at 100 Hz (README)
     # the same real EEG as all three kinds: every feature of every kind on real data
     _assert_equal_to_yasa(np.vstack([x, x, x]))
+
+
+@pytest.mark.skipif(not DREAMS1.exists(), reason=f"DREAMS data not found at {DREAMS1} (set SOMNOLOOP_DATA)")
+def test_matches_naive_reference_on_dreams_excerpt1():
+    # runs without yasa: real EEG, band-passed with scipy, four 30-s epochs from the middle
+    x = np.loadtxt(DREAMS1, skiprows=1)
+    sos = signal.butter(4, [0.4, 30.0], btype="band", fs=SF, output="sos")
+    epochs = signal.sosfiltfilt(sos, x)[60_000:72_000].reshape(4, 3000)
+    for kind in YASA_KINDS:
+        names = yasa_feature_names(kind)
+        got = yasa_epoch_features(epochs, SF, kind)
+        want = ref.features_table(epochs, SF, kind, names)
+        np.testing.assert_allclose(got, want, rtol=RTOL_REF, atol=0, err_msg=kind)
