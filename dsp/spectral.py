@@ -18,6 +18,8 @@ row by row); everything after it runs in small ``@njit`` kernels.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from dsp._jit import njit
@@ -199,18 +201,25 @@ def _features(epochs: np.ndarray, sfreq: float) -> np.ndarray:
     return out
 
 
+@functools.cache
 def _ratio_masks() -> tuple[np.ndarray, np.ndarray]:
+    """Band-ratio numerator/denominator masks (computed once; read-only)."""
     num = np.zeros((len(RATIOS), len(BANDS)))
     den = np.zeros((len(RATIOS), len(BANDS)))
     for i, (_, a, b) in enumerate(RATIOS):
         num[i, list(a)] = 1.0
         den[i, list(b)] = 1.0
+    num.flags.writeable = False
+    den.flags.writeable = False
     return num, den
 
 
+@functools.cache
 def _hann(n: int) -> np.ndarray:
-    # periodic Hann, as scipy.signal.get_window("hann", n) (fftbins=True)
-    return 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n) / n)
+    """Periodic Hann window, as ``scipy.signal.get_window("hann", n)`` (cached; read-only)."""
+    w = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n) / n)
+    w.flags.writeable = False
+    return w
 
 
 def _check_2d(a: np.ndarray, name: str) -> np.ndarray:

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from dsp.filters import StreamingFilter, design_bandpass
+from dsp.running_quantile import RunningQuantiles
 from dsp.yasa_features import yasa_epoch_features, yasa_feature_names
 from firmware_host.staging.datasets import STAGES
 from firmware_host.staging.tree_model import TreeEnsembleModel, load_tree_model
@@ -46,6 +47,8 @@ PAST_EPOCHS = 4
 BAND_HZ = (0.4, 30.0)
 BAND_ORDER = 2
 ROLES = ("eeg", "eog", "emg")
+#: Robust scaling: YASA's ``robust_scale(quantile_range=(5, 95))`` median and range.
+QUANTILES = np.array([0.05, 0.5, 0.95])
 SUFFIXES = ("", "_c7min_norm", "_p2min_norm")
 MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
 
@@ -145,7 +148,7 @@ class CausalContext:
         f = len(self.names)
         self._recent = np.zeros((len(TRAIL_WEIGHTS), f))
         self._n = 0  # epochs pushed
-        self._hist = {"c7": np.zeros((256, f)), "p2": np.zeros((256, f))}
+        self._hist = {"c7": RunningQuantiles(f), "p2": RunningQuantiles(f)}
 
     def smoothed(self, base: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Trailing triangular mean and past-4 mean if ``base`` joined the window.
@@ -177,12 +180,7 @@ class CausalContext:
         c7, p2, window = self.smoothed(base)
         out = {}
         for key, v in (("c7", c7), ("p2", p2)):
-            h = self._hist[key]
-            if self._n >= h.shape[0]:
-                h = np.vstack([h, np.zeros_like(h)])
-                self._hist[key] = h
-            seen = np.vstack([h[: self._n], v[None, :]])
-            q05, med, q95 = np.quantile(seen, [0.05, 0.5, 0.95], axis=0)
+            q05, med, q95 = self._hist[key].quantiles(QUANTILES, with_row=v)
             rng = q95 - q05
             if self.prior_median is not None and self.prior_range is not None:
                 a = (self._n + 1) / (self._n + 1 + self.prior_epochs)
@@ -193,7 +191,7 @@ class CausalContext:
             rng = np.where(rng > 0, rng, 1.0)
             out[key] = (v - med) / rng
             if commit:
-                h[self._n] = v
+                self._hist[key].add(v)
         if commit:
             self._recent = window
             self._n += 1
