@@ -24,6 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "others (needs scikit-learn)")
     p.add_argument("--hmm", choices=("on", "off", "config"), default="config",
                    help="force the HMM forward filter on/off (default: config default)")
+    p.add_argument("--expert", choices=("on", "off"), default="on",
+                   help="pool the model's expert (YASA's trees on causal features) when the "
+                   "model has one (default on, as on the device)")
     p.add_argument("--hmm-evidence-weight", type=float, default=None,
                    help="override stager.hmm_evidence_weight (0.05..1)")
     p.add_argument("--hmm-transition-weight", type=float, default=None,
@@ -69,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = StagerConfig()
     if args.hmm != "config":
         cfg = replace(cfg, hmm=args.hmm == "on")
+    cfg = replace(cfg, expert=args.expert == "on")
     for key, lo in (("hmm_evidence_weight", 0.05), ("hmm_transition_weight", 0.0)):
         v = getattr(args, key)
         if v is not None:
@@ -101,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
         res = evaluate(recs, model, cfg=cfg, loo_fit=loo_fit, with_yasa=not args.no_yasa,
                        chunk_s=args.chunk_s)
     res["hmm"] = cfg.hmm
+    res["expert"] = cfg.expert
     res["hmm_weights"] = {"evidence": cfg.hmm_evidence_weight,
                           "transition": cfg.hmm_transition_weight}
     res["excerpts"] = ks
@@ -117,12 +122,16 @@ def _print_table(res: dict) -> None:
 
     t = Table(title=f"stage-eval ({res['mode']}, model {res['model']}, hmm={res['hmm']})")
     for c in ("excerpt", "epochs", "acc", "kappa", "macro-F1", "flicker/h", "YASA acc",
-              "YASA kappa"):
+              "YASA kappa", "YASA causal kappa"):
         t.add_column(c)
     rows = list(res["per_excerpt"].items()) + [("all", res)]
     for name, r in rows:
         y = r.get("yasa", {})
+        e = r.get("expert_alone", {})
         t.add_row(name, str(r["n_epochs"]), f"{r['accuracy']:.3f}", f"{r['kappa']:.3f}",
                   f"{r['macro_f1']:.3f}", f"{r['flicker_per_hour']:.1f}",
-                  f"{y['accuracy']:.3f}" if y else "-", f"{y['kappa']:.3f}" if y else "-")
+                  f"{y['accuracy']:.3f}" if y else "-", f"{y['kappa']:.3f}" if y else "-",
+                  f"{e['kappa']:.3f}" if e else "-")
     Console().print(t)
+    Console().print("YASA: offline (whole excerpt, centred windows). YASA causal: its trees on "
+                    "our causal features alone (the stager's expert at weight 1).")

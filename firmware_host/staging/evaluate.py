@@ -102,6 +102,7 @@ def evaluate(recs: Sequence[Recording], model: StagerModel | None = None, *,
     pred: list[str] = []
     probs: list[dict[str, float]] = []
     ypred: list[str] = []
+    epred: list[str] = []
     per: dict[str, Any] = {}
     flick_changes, n_ep_total = 0.0, 0
     have_yasa = False
@@ -134,6 +135,12 @@ def evaluate(recs: Sequence[Recording], model: StagerModel | None = None, *,
         probs += [d.probabilities for d in decisions[:n]]
         flick_changes += r["flicker_per_hour"] * n
         n_ep_total += n
+        if m.expert and cfg.expert:
+            # YASA's trees alone on our causal features: what causality costs YASA
+            alone = replace(m, expert={**m.expert, "weight": 1.0})
+            el = [d.label for d in stream(stager_for(rec, alone, replace(cfg)), rec, chunk_s)]
+            r["expert_alone"] = {k: v for k, v in score(rec, el[:n]).items() if k != "confusion"}
+            epred += el[:n] + ["?"] * (n - len(el[:n]))
         if have_yasa:
             yl = yasa_labels(rec)
             ny = min(len(yl), n)
@@ -147,6 +154,10 @@ def evaluate(recs: Sequence[Recording], model: StagerModel | None = None, *,
     res["model"] = " + ".join(used_models)
     res["mode"] = "leave-one-out" if loo_fit is not None else "fixed-model"
     res["stager_seconds"] = t_stager
+    if epred and len(epred) == len(truth):
+        e = agreement(truth, epred)
+        e["model"] = "YASA trees alone, causal features (expert weight 1)"
+        res["expert_alone"] = e
     if have_yasa:
         y = agreement(truth, ypred)
         y["flicker_per_hour"] = float(np.mean([per[k]["yasa"]["flicker_per_hour"] for k in per]))

@@ -45,15 +45,20 @@ def agreement(truth: Sequence[str], pred: Sequence[str],
     acc = float(np.trace(cm)) / n
     pe = float(np.sum(cm.sum(axis=1) * cm.sum(axis=0))) / (n * n)
     kappa = (acc - pe) / (1.0 - pe) if pe < 1.0 else 0.0
-    f1s = []
+    f1s, f1_truth = [], []
     for i in range(len(labels)):
         tp = cm[i, i]
         support, predicted = cm[i].sum(), cm[:, i].sum()
         if support == 0 and predicted == 0:
             continue
         f1s.append(2.0 * tp / (support + predicted))
+        if support > 0:
+            f1_truth.append(f1s[-1])
+    # macro_f1_truth: over the stages the expert scored (a stage only ever predicted, e.g.
+    # REM on REM-free excerpts, counts in macro_f1 with F1 = 0 but not here)
     return {"n_epochs": n, "accuracy": acc, "kappa": float(kappa),
-            "macro_f1": float(np.mean(f1s)), "confusion": cm.tolist(), "n_unscorable": n_uns}
+            "macro_f1": float(np.mean(f1s)), "macro_f1_truth": float(np.mean(f1_truth)),
+            "confusion": cm.tolist(), "n_unscorable": n_uns}
 
 
 def flicker_per_hour(labels: Sequence[str], epoch_s: float = 30.0) -> float:

@@ -46,6 +46,11 @@ def test_stage_eval_json_on_real_excerpts(capsys) -> None:  # noqa: ANN001
     # than chance; the honest out-of-sample figure comes from --loo (see staging README)
     assert res["kappa"] > 0.3
     assert res["per_excerpt"]["dreams-1"]["trained_on"] is True
+    # excerpt 3 (50 Hz) is staged by the band-limited variant; YASA's causal trees alone are
+    # scored in the same run
+    assert res["model"] == "somnoloop-logreg@3.0.0 + somnoloop-logreg-50hz@3.0.0"
+    assert res["expert_alone"]["n_epochs"] == 120
+    assert "kappa" in res["per_excerpt"]["dreams-3"]["expert_alone"]
 
 
 @pytest.mark.skipif(not (DREAMS / "excerpt3.edf").is_file(),

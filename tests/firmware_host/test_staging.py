@@ -191,6 +191,10 @@ def test_metrics() -> None:
     assert r["n_epochs"] == 5 and r["n_unscorable"] == 1
     assert r["accuracy"] == pytest.approx(3 / 5)
     assert agreement(["W", "N2"], ["W", "N2"])["kappa"] == pytest.approx(1.0)
+    # a stage only ever predicted (REM here) counts in macro_f1, not in macro_f1_truth
+    r = agreement(["N2", "N2", "W"], ["N2", "REM", "W"])
+    assert r["macro_f1"] == pytest.approx((2 / 3 + 1.0 + 0.0) / 3)
+    assert r["macro_f1_truth"] == pytest.approx((2 / 3 + 1.0) / 2)
     assert flicker_per_hour(["W", "W", "N1", "N2"]) == pytest.approx(2 / (4 * 30 / 3600))
 
 
