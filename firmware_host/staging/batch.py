@@ -20,7 +20,7 @@ from dsp.resample import StreamingResampler
 from dsp.spectral import night_features
 from dsp.yasa_features import yasa_epoch_features
 from firmware_host.staging.config import StagerConfig
-from firmware_host.staging.model import StagerModel, load_model, pool_sub_epochs
+from firmware_host.staging.model import StagerModel, hmm_view, load_model, pool_sub_epochs
 from firmware_host.staging.stager import UNSCORABLE, effective_transition, tempered
 from firmware_host.staging.yasa_expert import ExpertSpec, YasaExpert, pool_with_expert
 
@@ -52,6 +52,7 @@ def stage_night(data: np.ndarray, sfreq: float, model: StagerModel,
         ``(n_epochs, n_classes)`` reported probabilities.
     """
     cfg = cfg or StagerConfig()
+    model = hmm_view(model, bool(model.expert and cfg.expert))
     data = np.atleast_2d(np.asarray(data, dtype=np.float64))
     roles = list(roles or model.roles)
     if data.shape[0] != len(roles) or any(r not in roles for r in model.roles):

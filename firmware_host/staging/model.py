@@ -9,7 +9,7 @@ stamped into every decision.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -237,6 +237,36 @@ def _validate(m: StagerModel, p: Path) -> None:
     if m.input_sfreq < 0 or (0 < m.input_sfreq < 40):
         raise ModelFormatError(f"stager model {p}: input_sfreq {m.input_sfreq} must be 0 (as "
                                "recorded) or at least 40 Hz")
+
+
+def hmm_view(model: StagerModel, expert_active: bool) -> StagerModel:
+    """The model with the prior and transitions its HMM should use.
+
+    Stages the classifier never saw in training (``meta["absent_classes"]``, e.g. REM for a
+    DREAMS-trained model) have no evidence of their own. Without an expert the HMM is kept out
+    of them (with uninformative emissions a sticky stage would otherwise trap the filter):
+    their transition columns are set to 1e-6. With an expert they do have evidence (the
+    expert's), so the transitions stay as learnt and their prior becomes their long-run share
+    under those transitions (the stationary distribution), instead of the classifier's floor.
+    """
+    absent = [model.classes.index(c) for c in model.meta.get("absent_classes", [])
+              if c in model.classes]
+    if not absent:
+        return model
+    t = np.array(model.transition, dtype=float)
+    prior = np.array(model.prior, dtype=float)
+    if expert_active:
+        vals, vecs = np.linalg.eig(t.T)
+        pi = np.abs(np.real(vecs[:, np.argmin(np.abs(vals - 1.0))]))
+        pi /= pi.sum()
+        share = np.maximum(pi[absent], 1e-6)
+        present = [i for i in range(len(prior)) if i not in absent]
+        prior = prior / prior[present].sum() * (1.0 - share.sum())
+        prior[absent] = share
+    else:
+        t[:, absent] = 1e-6
+        t /= t.sum(axis=1, keepdims=True)
+    return replace(model, prior=prior, transition=t)
 
 
 def pool_sub_epochs(post: np.ndarray) -> np.ndarray:

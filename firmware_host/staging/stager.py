@@ -27,6 +27,7 @@ from firmware_host.staging.config import StagerConfig
 from firmware_host.staging.datasets import STAGES
 from firmware_host.staging.model import (
     StagerModel,
+    hmm_view,
     load_model,
     pool_sub_epochs,
     shipped_model_for,
@@ -92,6 +93,7 @@ class SleepStager:
         self.expert: YasaExpert | None = None
         if model.expert and cfg.expert:
             self.expert = YasaExpert(ExpertSpec.from_json(model.expert), list(rows), model.sfreq)
+        self.model = model = hmm_view(model, self.expert is not None)
         # input rows the resampler handles: ours first (EEG at 0), then the expert's extra ones
         xrows = [rows[r] for r in self.expert.roles] if self.expert else []
         self._in_rows = self.rows + [r for r in xrows if r not in self.rows]

@@ -123,7 +123,9 @@ def fit_model(X: np.ndarray, y: Sequence[str], features: dict[str, list[str]],
     ``sub_epoch_s``-long windows with their own labels (the model then pools them per epoch).
 
     Stages with no training epochs get zero weights and an intercept that gives them
-    :data:`ABSENT_CLASS_PROB` on average (they can then only win through the HMM prior).
+    :data:`ABSENT_CLASS_PROB` on average; they are listed in ``meta["absent_classes"]`` (the
+    stager keeps its HMM out of them unless an expert supplies their evidence,
+    :func:`~firmware_host.staging.model.hmm_view`).
     """
     from sklearn.linear_model import LogisticRegression  # dev extra, training only
 
@@ -147,12 +149,6 @@ def fit_model(X: np.ndarray, y: Sequence[str], features: dict[str, list[str]],
     if absent:
         ref = np.log(np.mean(np.exp(intercept[[STAGES.index(c) for c in present]])))
         intercept[absent] = ref + np.log(ABSENT_CLASS_PROB)
-    if absent:
-        # the classifier has no evidence for these stages: keep the HMM out of them (with
-        # uninformative emissions a sticky stage like REM would otherwise trap the filter)
-        transition = np.array(transition, dtype=float)
-        transition[:, absent] = 1e-6
-        transition /= transition.sum(axis=1, keepdims=True)
     counts = np.array([np.sum(y_arr == s) for s in STAGES], float)
     prior = np.where(counts > 0, counts, ABSENT_CLASS_PROB * counts.sum())
     prior = prior / prior.sum()

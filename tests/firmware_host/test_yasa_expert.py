@@ -209,3 +209,23 @@ def test_replaced_expert_weight_changes_the_decision_probabilities() -> None:
     np.testing.assert_allclose(p[0.0][:4] / p[0.0][:4].sum(), ours[:4] / ours[:4].sum(),
                                rtol=1e-9)
     assert p[0.0][4] == pytest.approx(p[1.0][4])
+
+
+def test_hmm_view_keeps_absent_stages_out_unless_the_expert_speaks_for_them() -> None:
+    from firmware_host.staging.model import hmm_view
+
+    m = load_model()
+    rem = m.classes.index("REM")
+    assert m.meta["absent_classes"] == ["REM"]
+    alone = hmm_view(m, expert_active=False)
+    assert np.all(alone.transition[:, rem] < 1e-4)
+    np.testing.assert_allclose(alone.transition.sum(axis=1), 1.0)
+    pooled = hmm_view(m, expert_active=True)
+    np.testing.assert_array_equal(pooled.transition, m.transition)  # as learnt
+    # REM's prior: its long-run share under the learnt transitions (the stationary vector)
+    pi = np.linalg.matrix_power(m.transition, 500)[0]
+    assert pooled.prior[rem] / pooled.prior.sum() == pytest.approx(pi[rem], rel=0.05)
+    assert pooled.prior[rem] > 10 * m.prior[rem] / m.prior.sum()
+    # a stager with the expert uses the pooled view, one without it the other
+    assert SleepStager(StagerConfig(), m, SF, {"eeg": 0}).model.transition[0, rem] > 1e-3
+    assert SleepStager(StagerConfig(expert=False), m, SF, {"eeg": 0}).model.transition[0, rem] < 1e-4
