@@ -23,6 +23,7 @@ import functools
 import numpy as np
 
 from dsp._jit import njit
+from dsp.moments import central_moments
 
 #: Frequency bands (name, low Hz, high Hz); a band is integrated over ``low <= f < high``.
 BANDS: tuple[tuple[str, float, float], ...] = (
@@ -296,21 +297,7 @@ def _time_kernel(epochs, srt, mad, sfreq, out, k0):  # noqa: ANN001
     eps = 1e-12
     for e in range(n_ep):
         x = epochs[e]
-        m = 0.0
-        for i in range(n):
-            m += x[i]
-        m /= n
-        var0 = 0.0
-        m3 = 0.0
-        m4 = 0.0
-        for i in range(n):
-            d = x[i] - m
-            var0 += d * d
-            m3 += d * d * d
-            m4 += d * d * d * d
-        var0 /= n
-        m3 /= n
-        m4 /= n
+        m, var0, m3, m4 = central_moments(x)
         var1 = 0.0
         for i in range(n - 1):
             d = x[i + 1] - x[i]

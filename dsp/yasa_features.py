@@ -41,6 +41,7 @@ import numpy as np
 from scipy.signal import get_window
 
 from dsp._jit import njit
+from dsp.moments import central_moments
 from dsp.validation import check_finite, positive_rate
 
 #: Channel kinds YASA's stager knows, in the order YASA concatenates them.
@@ -466,24 +467,8 @@ def _time_features(x: np.ndarray, out: np.ndarray) -> None:
     buf = np.empty(n)
     for e in range(n_ep):
         row = x[e]
-        mean = 0.0
-        for i in range(n):
-            mean += row[i]
-        mean /= n
-        m2 = 0.0
-        m3 = 0.0
-        m4 = 0.0
-        for i in range(n):
-            d = row[i] - mean
-            d2 = d * d
-            m2 += d2
-            m3 += d2 * d
-            m4 += d2 * d2
-        ss = m2
-        m2 /= n
-        m3 /= n
-        m4 /= n
-        out[e, 0] = math.sqrt(ss / (n - 1))
+        _, m2, m3, m4 = central_moments(row)
+        out[e, 0] = math.sqrt(m2 * n / (n - 1))
         buf[:] = row
         q25, nxt = _quantile_pair(buf, 0, 0.25)
         q75, nxt = _quantile_pair(buf, nxt, 0.75)
