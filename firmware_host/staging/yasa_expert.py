@@ -35,7 +35,7 @@ import numpy as np
 
 from dsp.filters import StreamingFilter, design_bandpass
 from dsp.running_quantile import RunningQuantiles
-from dsp.yasa_features import yasa_epoch_features, yasa_feature_names
+from dsp.yasa_features import YASA_BROAD, yasa_epoch_features, yasa_feature_names
 from firmware_host.staging.datasets import STAGES
 from firmware_host.staging.tree_model import TreeEnsembleModel, load_tree_model
 
@@ -43,8 +43,8 @@ from firmware_host.staging.tree_model import TreeEnsembleModel, load_tree_model
 TRAIL_WEIGHTS = np.array([0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1.0])
 #: Epochs in YASA's past rolling mean (``_p2min``).
 PAST_EPOCHS = 4
-#: Causal band-pass standing in for YASA's 0.4–30 Hz zero-phase FIR.
-BAND_HZ = (0.4, 30.0)
+#: Causal band-pass standing in for YASA's 0.4–30 Hz zero-phase FIR (same band edges).
+BAND_HZ = YASA_BROAD
 BAND_ORDER = 2
 ROLES = ("eeg", "eog", "emg")
 #: Robust scaling: YASA's ``robust_scale(quantile_range=(5, 95))`` median and range.
