@@ -1,4 +1,6 @@
-"""``somnoloop bench dsp [--json]``: time the DSP core (see :mod:`firmware_host.bench_dsp`)."""
+"""``somnoloop bench dsp|stager [--json]``: time the DSP core (:mod:`firmware_host.bench_dsp`)
+or the sleep stager (:mod:`firmware_host.staging.bench`), each against its reference in the
+same run."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from rich.table import Table
 
 from firmware_host.cli.errors import UsageError
 
-SUITES = ("dsp",)
+SUITES = ("dsp", "stager")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -18,7 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("bench", help="run a benchmark suite and print the figures")
     p.add_argument("suite", choices=SUITES, help="which benchmark to run")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.add_argument("--repeats", type=int, default=200, help="timed batches per figure (median)")
+    p.add_argument("--repeats", type=int, default=None,
+                   help="timed batches per figure (dsp: median of 200; stager: best of 3)")
     p.add_argument(
         "--night-hours", type=float, default=8.0, help="length of the night for night_features_s"
     )
@@ -34,10 +37,10 @@ def _fmt(value: object) -> str:
     return str(value)
 
 
-def render_table(result: dict, console: Console | None = None) -> None:
+def render_table(result: dict, console: Console | None = None, title: str = "DSP") -> None:
     """Print a benchmark result as a rich table (figures, targets, missing parts, machine)."""
     console = console or Console()
-    table = Table(title="somnoloop DSP benchmark")
+    table = Table(title=f"somnoloop {title} benchmark")
     table.add_column("figure")
     table.add_column("value", justify="right")
     table.add_column("target")
@@ -54,15 +57,21 @@ def render_table(result: dict, console: Console | None = None) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the chosen suite; print JSON (``--json``) or a table."""
-    from firmware_host.bench_dsp import run_dsp_bench
-
-    if args.repeats < 1:
+    if args.repeats is not None and args.repeats < 1:
         raise UsageError(f"--repeats must be >= 1, got {args.repeats}")
     if not args.night_hours > 0:
         raise UsageError(f"--night-hours must be > 0, got {args.night_hours}")
-    result = run_dsp_bench(args.repeats, args.night_hours, yasa=not args.no_yasa)
+    if args.suite == "stager":
+        from firmware_host.staging.bench import run_stager_bench
+
+        result = run_stager_bench(args.night_hours, yasa=not args.no_yasa,
+                                  repeats=args.repeats or 3)
+    else:
+        from firmware_host.bench_dsp import run_dsp_bench
+
+        result = run_dsp_bench(args.repeats or 200, args.night_hours, yasa=not args.no_yasa)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        render_table(result)
+        render_table(result, title=args.suite.upper() if args.suite == "dsp" else "stager")
     return 0

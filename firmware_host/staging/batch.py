@@ -8,9 +8,7 @@ stager's final decisions. Used by the benchmark and for fast evaluation.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
@@ -20,7 +18,7 @@ from dsp.resample import StreamingResampler
 from dsp.spectral import night_features
 from dsp.yasa_features import yasa_epoch_features
 from firmware_host.staging.config import StagerConfig
-from firmware_host.staging.model import StagerModel, hmm_view, load_model, pool_sub_epochs
+from firmware_host.staging.model import StagerModel, hmm_view, pool_sub_epochs
 from firmware_host.staging.stager import UNSCORABLE, effective_transition, tempered
 from firmware_host.staging.yasa_expert import ExpertSpec, YasaExpert, pool_with_expert
 
@@ -114,50 +112,3 @@ def _pool_expert(x: np.ndarray, roles: list[str], model: StagerModel, ok: np.nda
     for j, e in enumerate(good):
         out[e] = pool_with_expert(post[e], theirs[j], expert.spec.weight, absent)
     return out
-
-
-def bench_stager(hours: float = 8.0, repeats: int = 3) -> dict[str, Any]:
-    """Benchmark figures for ``somnoloop bench``: per-epoch live cost and a night in batch.
-
-    Returns
-    -------
-    dict
-        ``stager_epoch_us`` (one 30-s 250-Hz chunk through the live stager → one decision,
-        best of ``repeats``×20), ``stager_night_s`` (an ``hours`` 100-Hz EEG night through
-        :func:`stage_night`, best of ``repeats``), ``stager_model``, and the targets.
-    """
-    from firmware_host.staging.stager import SleepStager
-
-    model = load_model(None)
-    rng = np.random.default_rng(0)
-    sf_live = 250.0
-    n_live = int(30 * sf_live)
-    cfg = StagerConfig()
-    stager = SleepStager(cfg, model, sf_live, {"eeg": 0})
-    from firmware_host.chunk import Chunk
-
-    def chunk(k: int) -> Chunk:
-        d = 20 * rng.standard_normal((1, n_live))
-        return Chunk(data=d, first_sample=k * n_live, sfreq=sf_live, channel_names=("C4-M1",),
-                     channel_types=("eeg",), timestamps=np.arange(n_live) / sf_live)
-
-    chunks = [chunk(k) for k in range(20 * repeats + 2)]
-    stager.update(chunks[0])  # warm-up / compile
-    stager.update(chunks[1])
-    best = np.inf
-    for r in range(repeats):
-        t0 = time.perf_counter()
-        for c in chunks[2 + 20 * r : 2 + 20 * (r + 1)]:
-            stager.update(c)
-        best = min(best, (time.perf_counter() - t0) / 20)
-    sf = 100.0
-    night = 20 * rng.standard_normal((1, int(hours * 3600 * sf)))
-    stage_night(night[:, : int(120 * sf)], sf, model)
-    best_night = np.inf
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        stage_night(night, sf, model, StagerConfig(hmm=True))
-        best_night = min(best_night, time.perf_counter() - t0)
-    return {"stager_epoch_us": best * 1e6, "stager_night_s": best_night,
-            "stager_night_hours": hours, "stager_model": model.tag,
-            "stager_targets": {"stager_epoch_us": "<= 1000", "stager_night_s": "<= 0.7"}}

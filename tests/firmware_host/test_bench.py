@@ -81,3 +81,23 @@ def test_bad_arguments() -> None:
         run_dsp_bench(repeats=0)
     with pytest.raises(ValueError, match="night_hours"):
         run_dsp_bench(repeats=1, night_hours=0)
+
+
+def test_cli_bench_stager_json_with_yasa_side_by_side(capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("yasa", reason="YASA (the [yasa] extra) times the reference staging")
+    code = _cli(["bench", "stager", "--json", "--repeats", "1", "--night-hours", "0.2"])
+    assert code == 0
+    res = json.loads(capsys.readouterr().out)
+    for key in ("stager_epoch_us", "stager_night_s", "stager_night_yasa_s"):
+        assert isinstance(res[key], float) and res[key] > 0
+    assert res["stager_night_yasa_ratio"] == pytest.approx(
+        res["stager_night_yasa_s"] / res["stager_night_s"])
+    assert res["stager_model"] == "somnoloop-logreg@3.0.0" and res["stager_expert"] == "yasa"
+    assert set(res["targets"]) == {"stager_epoch_us", "stager_night_s"}
+    assert res["missing"] == {}
+
+
+def test_cli_bench_stager_table_without_yasa(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _cli(["bench", "stager", "--repeats", "1", "--night-hours", "0.1", "--no-yasa"]) == 0
+    out = capsys.readouterr().out
+    assert "stager_night_s" in out and "skipped (--no-yasa)" in out
