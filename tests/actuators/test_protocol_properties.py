@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from actuators import hand_protocol as hp
@@ -128,6 +128,7 @@ mattress_commands = st.one_of(
 
 @SOME
 @given(command=mattress_commands)
+@example(command=("set_elevation", {"zone": "head", "degrees": 0.375}))  # 37.5 → 38 centi-units
 def test_mattress_command_round_trips(command):
     action, params = command
     values = mp.decode_command(mp.encode_command(action, params))
@@ -217,13 +218,15 @@ hand_commands = st.one_of(
 
 @SOME
 @given(command=hand_commands)
+@example(command=("set_fingers", {"positions": [0.0] * 5 + [0.375], "speed": 0.5, "force": 0.5}))
 def test_hand_command_round_trips(command):
     action, params = command
     values = hp.decode_command(*hp.encode_command(action, params))
     assert values.pop("action") == action
     for key, v in params.items():
         if key == "positions":
-            assert values[key] == pytest.approx(v, abs=0.005)
+            # centi-degrees on the wire: half a step (0.005) plus float rounding
+            assert values[key] == pytest.approx(v, abs=0.005 + 1e-9)
         elif key == "pattern":
             assert values[key] == v
         else:
