@@ -28,7 +28,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -37,7 +36,7 @@ from dsp.filters import StreamingFilter, design_bandpass
 from dsp.running_quantile import RunningQuantiles
 from dsp.yasa_features import YASA_BROAD, yasa_epoch_features, yasa_feature_names
 from firmware_host.staging.datasets import STAGES
-from firmware_host.staging.tree_model import TreeEnsembleModel, load_tree_model
+from firmware_host.staging.tree_model import MODELS_DIR, TreeEnsembleModel, load_tree_model
 
 #: Weights of the trailing half of YASA's 15-epoch triangular window (oldest first).
 TRAIL_WEIGHTS = np.array([0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1.0])
@@ -50,7 +49,6 @@ ROLES = ("eeg", "eog", "emg")
 #: Robust scaling: YASA's ``robust_scale(quantile_range=(5, 95))`` median and range.
 QUANTILES = np.array([0.05, 0.5, 0.95])
 SUFFIXES = ("", "_c7min_norm", "_p2min_norm")
-MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
 
 
 @dataclass(frozen=True)
