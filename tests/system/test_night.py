@@ -68,6 +68,33 @@ def test_full_synthetic_night_end_to_end(tmp_path, capsys):
     assert targets["mattress"] > 0 and targets["hand"] > 0
 
 
+@pytest.mark.skipif(os.environ.get("NUMBA_DISABLE_JIT") == "1",
+                    reason="2 h of data through the pure-Python YASA feature and tree kernels "
+                    "takes many minutes; their kernels are covered one by one")
+def test_device_stager_with_yasa_expert_in_the_whole_loop(tmp_path, capsys):
+    """The device's own real-EEG model (not the synthetic demo model) inside the real loop on a
+    synthetic night it has never seen: YASA's EEG+EOG+EMG trees join it (the night has EOG and
+    chin EMG), REM is found, and stages follow the truth."""
+    cfg = tmp_path / "device-model.toml"
+    cfg.write_text('name = "device-model"\n[stager]\nmodel_path = ""\n', encoding="utf-8")
+    path = tmp_path / "night"
+    assert main(["run", "--config", str(cfg), "--duration", "2h", "--speed", "max", "--quiet",
+                 "--session-dir", str(path)]) == 0
+    capsys.readouterr()
+    session = Session(path)
+    stages = [e.payload for e in session.events("decision") if e.payload["kind"] == "stage"]
+    assert len(stages) == 240
+    assert {d["model"] for d in stages} == {"somnoloop-logreg@3.0.0"}
+    scored = [d for d in stages if d["label"] != "unscorable"]
+    assert {d["details"]["expert"] for d in scored} == {"yasa-eeg+eog+emg-lgb@0.5.0"}
+    truth = SyntheticNight(load_config(cfg).source.synthetic, 2 * 3600).hypnogram
+    pred = [d["label"] for d in stages]
+    stats = agreement(truth[: len(pred)], pred)
+    assert stats["kappa"] >= 0.6, stats
+    rem = [p for t, p in zip(truth, pred, strict=False) if t == "REM"]
+    assert rem and rem.count("REM") / len(rem) >= 0.6
+
+
 def test_replays_are_deterministic(tmp_path):
     """Same config, same seed → the same samples and the same decisions, sample for sample."""
     runs = []
