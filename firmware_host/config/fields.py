@@ -14,6 +14,7 @@ def setting(
     choices: tuple[Any, ...] | None = None,
     doc: str = "",
     factory: Any = dataclasses.MISSING,
+    nonfinite: bool = False,
 ) -> Any:
     """A dataclass field carrying validation rules for the config loader.
 
@@ -29,8 +30,11 @@ def setting(
         One line shown in error messages and generated docs.
     factory
         Default factory for mutable-looking defaults (nested sections).
+    nonfinite
+        Whether NaN and ±inf are valid values of a float setting (never by default: a NaN
+        bound compares false with everything and would silently switch a limit off).
     """
-    meta = {"min": min, "max": max, "choices": choices, "doc": doc}
+    meta = {"min": min, "max": max, "choices": choices, "doc": doc, "nonfinite": nonfinite}
     if factory is not dataclasses.MISSING:
         return dataclasses.field(default_factory=factory, metadata=meta)
     return dataclasses.field(default=default, metadata=meta)

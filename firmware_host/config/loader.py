@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 import types
 import typing
@@ -110,6 +111,8 @@ def _convert(tp: Any, value: Any, key: str, meta: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(f"{key} = {value!r} must be a number")
         value = float(value)
+        if not math.isfinite(value) and not (meta and meta.get("nonfinite")):
+            raise ConfigError(f"{key} = {value!r} is not a finite number; allowed: {_allowed(meta)}")
     elif tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{key} = {value!r} must be an integer")
@@ -137,6 +140,12 @@ def _check_rules(value: Any, key: str, meta: Any) -> None:
         raise ConfigError(f"{key} = {value!r} is below the minimum {lo}; allowed: {_range(lo, hi)}")
     if hi is not None and value > hi:
         raise ConfigError(f"{key} = {value!r} is above the maximum {hi}; allowed: {_range(lo, hi)}")
+
+
+def _allowed(meta: Any) -> str:
+    lo = meta.get("min") if meta else None
+    hi = meta.get("max") if meta else None
+    return "a finite number" + (f" ({_range(lo, hi)})" if lo is not None or hi is not None else "")
 
 
 def _range(lo: float | None, hi: float | None) -> str:

@@ -7,9 +7,28 @@ change it. Changing a limit means editing the file and restarting.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, fields
 
 from firmware_host.config.fields import setting
+
+
+def require_finite(section: object, prefix: str) -> None:
+    """Refuse a NaN or infinite number anywhere in a safety section.
+
+    The config loader already refuses them; this second check guards sections built in
+    code, because a NaN bound compares false with everything and would switch its limit off.
+
+    Raises
+    ------
+    ValueError
+        Naming the key and the value.
+    """
+    for f in fields(section):  # type: ignore[arg-type]
+        value = getattr(section, f.name)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"{prefix}.{f.name} = {value!r} is not a finite number; "
+                             "allowed: a finite number within its documented range")
 
 
 @dataclass(frozen=True)
@@ -37,6 +56,7 @@ class MattressLimits:
     start_temperature_c: float = setting(26.0, min=10.0, max=40.0, doc="assumed when not reported")
 
     def __post_init__(self) -> None:
+        require_finite(self, "safety.mattress")
         if self.firmness_min > self.firmness_max:
             raise ValueError(
                 f"safety.mattress: firmness_min {self.firmness_min} > firmness_max {self.firmness_max}"
@@ -68,12 +88,18 @@ class HandLimits:
     speed_max: float = setting(0.7, min=0.0, max=1.0, doc="largest finger speed (0..1)")
     position_max: float = setting(100.0, min=0.0, max=100.0, doc="largest finger closure (0..100)")
 
+    def __post_init__(self) -> None:
+        require_finite(self, "safety.hand")
+
 
 @dataclass(frozen=True)
 class VibrationLimits:
     """``[safety.vibration]``: the GPIO vibration motor."""
 
     max_intensity: float = setting(50.0, min=0.0, max=100.0, doc="0..100")
+
+    def __post_init__(self) -> None:
+        require_finite(self, "safety.vibration")
 
 
 @dataclass(frozen=True)
@@ -111,3 +137,6 @@ class SafetyConfig:
     hand: HandLimits = setting(factory=HandLimits)
     servo_hand: HandLimits = setting(factory=HandLimits)
     vibration: VibrationLimits = setting(factory=VibrationLimits)
+
+    def __post_init__(self) -> None:
+        require_finite(self, "safety")

@@ -58,6 +58,42 @@ def test_bad_config_names_key_value_and_allowed(tmp_path, capsys, toml, expected
         assert expected[0] in captured.err
 
 
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "+nan"])
+@pytest.mark.parametrize(
+    "section_key",
+    ["safety.hand.force_max", "safety.mattress.temperature_max_c", "safety.vibration.max_intensity",
+     "safety.device_timeout_s", "run.tick_s", "policy.grip.min_probability"],
+)
+def test_nan_or_inf_never_passes_as_a_number(tmp_path, capsys, section_key, value):
+    """A NaN bound compares false with everything: it would switch its limit off."""
+    section, key = section_key.rsplit(".", 1)
+    path = tmp_path / "nonfinite.toml"
+    path.write_text(f"[{section}]\n{key} = {value}\n")
+    for argv in (["check-config", str(path)], ["run", "--config", str(path), "--duration", "1s"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert f"{section_key} = " in err and "not a finite number" in err
+        assert "Traceback" not in err
+
+
+def test_nan_in_a_tuple_setting_is_refused(tmp_path):
+    path = tmp_path / "nonfinite.toml"
+    path.write_text("[policy.stage]\nhead_deg = [10.0, nan, 5.0, 0.0, 5.0]\n")
+    with pytest.raises(ConfigError, match=r"policy\.stage\.head_deg\[1\] = nan is not a finite"):
+        load_config(path)
+
+
+def test_safety_sections_built_in_code_refuse_nan_too():
+    from firmware_host.safety.config import HandLimits, MattressLimits, SafetyConfig
+
+    with pytest.raises(ValueError, match="safety.hand.force_max"):
+        HandLimits(force_max=float("nan"))
+    with pytest.raises(ValueError, match="safety.mattress.vibration_max_intensity"):
+        MattressLimits(vibration_max_intensity=float("inf"))
+    with pytest.raises(ValueError, match="safety.device_timeout_s"):
+        SafetyConfig(device_timeout_s=float("nan"))
+
+
 def test_missing_config_file(tmp_path, capsys):
     assert main(["check-config", str(tmp_path / "nope.toml")]) == 2
     assert "cannot read config file" in capsys.readouterr().err
