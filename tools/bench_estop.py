@@ -16,7 +16,7 @@ import json
 import statistics
 import time
 
-from firmware_host.actuation import Actuation
+from firmware_host.actuation.facade import Actuation
 from firmware_host.clock import RealClock
 from firmware_host.config import parse_config
 from firmware_host.decision import Decision

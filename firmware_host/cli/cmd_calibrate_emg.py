@@ -103,7 +103,7 @@ def _load(args: argparse.Namespace):
 
 def _clock(speed: str):
     from firmware_host.clock import FakeClock, RealClock
-    from firmware_host.durations import parse_speed
+    from firmware_host.config.durations import parse_speed
 
     try:
         s = parse_speed(speed)

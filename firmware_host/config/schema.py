@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from firmware_host.actuation_config import ActuatorsConfig
+from firmware_host.actuation.config import ActuatorsConfig
+from firmware_host.actuation.policy import PolicyConfig
+from firmware_host.config.durations import parse_duration, parse_speed
 from firmware_host.config.fields import setting
-from firmware_host.durations import parse_duration, parse_speed
 from firmware_host.emg.config import EmgDecoderConfig
-from firmware_host.policy import PolicyConfig
 from firmware_host.safety.config import SafetyConfig
 from firmware_host.stages.filtering import FilterConfig
 from firmware_host.stages.quality import QualityConfig

@@ -20,7 +20,7 @@ from firmware_host.emg.config import EmgDecoderConfig
 from firmware_host.emg.frontend import FeatureFrontEnd
 from firmware_host.emg.model import EmgModel
 from firmware_host.emg.postprocess import Intent, PostProcessor
-from firmware_host.pipeline import StageOutput
+from firmware_host.stages.base import StageOutput
 
 
 class EmgDecoder:

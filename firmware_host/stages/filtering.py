@@ -28,7 +28,7 @@ from dsp.filters import (
 )
 from firmware_host.chunk import CHANNEL_TYPES, Chunk
 from firmware_host.config.fields import setting
-from firmware_host.pipeline import StageOutput
+from firmware_host.stages.base import StageOutput
 
 #: Channel type -> the FilterConfig field holding its (low, high) band.
 BAND_FIELDS = {

@@ -22,7 +22,7 @@ from dsp.quality import QualityThresholds, StreamingQuality
 from firmware_host.chunk import CHANNEL_TYPES, Chunk
 from firmware_host.config.fields import setting
 from firmware_host.decision import Decision
-from firmware_host.pipeline import StageOutput
+from firmware_host.stages.base import StageOutput
 
 MODEL = "quality-1"
 EMG_TYPES = ("emg", "forearm_emg")

@@ -1,4 +1,4 @@
-"""The real-time sleep stager: a causal pipeline :class:`~firmware_host.pipeline.Stage`.
+"""The real-time sleep stager: a causal pipeline :class:`~firmware_host.runtime.pipeline.Stage`.
 
 Per 30-s epoch (aligned to the first sample the stager saw): resample the configured EEG
 (and EOG / chin EMG when the model uses them) causally to the staging rate, check signal
@@ -22,7 +22,7 @@ from dsp.resample import StreamingResampler
 from dsp.spectral import epoch_features
 from firmware_host.chunk import Chunk
 from firmware_host.decision import Decision
-from firmware_host.pipeline import StageOutput
+from firmware_host.stages.base import StageOutput
 from firmware_host.staging.config import StagerConfig
 from firmware_host.staging.datasets import STAGES
 from firmware_host.staging.model import (

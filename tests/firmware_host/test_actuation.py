@@ -8,13 +8,13 @@ from collections import Counter
 import pytest
 
 from actuators.gpio_devices import PIN_FACTORIES as GPIO_PIN_FACTORIES
-from firmware_host.actuation import Actuation
-from firmware_host.actuation_config import PIN_FACTORIES
+from firmware_host.actuation.config import PIN_FACTORIES
+from firmware_host.actuation.facade import Actuation
+from firmware_host.actuation.policy import PolicyConfig
 from firmware_host.clock import FakeClock
 from firmware_host.config import ConfigError, parse_config
 from firmware_host.decision import Decision
 from firmware_host.events import ListSink
-from firmware_host.policy import PolicyConfig
 from firmware_host.safety import SafetyConfig
 
 TICK = 0.25

@@ -8,7 +8,7 @@ import pytest
 
 from firmware_host.cli import main
 from firmware_host.config import ConfigError, load_config, parse_config
-from firmware_host.durations import parse_duration, parse_speed
+from firmware_host.config.durations import parse_duration, parse_speed
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 

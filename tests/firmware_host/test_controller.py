@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from firmware_host.clock import FakeClock
-from firmware_host.controller import Controller
 from firmware_host.decision import Decision
-from firmware_host.pipeline import Pipeline, StageOutput
+from firmware_host.runtime.loop import Controller
+from firmware_host.runtime.pipeline import Pipeline
 from firmware_host.session import Session, SessionRecorder
+from firmware_host.stages.base import StageOutput
 from tests.firmware_host.fakes import RampSource
 
 
@@ -148,7 +149,7 @@ def test_decision_json_matches_to_json():
     from collections import namedtuple
     from dataclasses import dataclass
 
-    from firmware_host.controller import decision_json
+    from firmware_host.runtime.loop import decision_json
 
     pair = namedtuple("pair", "a b")
 

@@ -15,7 +15,7 @@ from firmware_host.decision import Decision
 from firmware_host.emg.calibrate import synthetic_calibration, train_from_recording
 from firmware_host.emg.decoder import EmgDecoder, build_emg_decoder
 from firmware_host.emg.model import save_model
-from firmware_host.pipeline import Stage
+from firmware_host.stages.base import Stage
 from firmware_host.synthetic.night import SyntheticNight
 from firmware_host.synthetic.script import default_gesture_script
 

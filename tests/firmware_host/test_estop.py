@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from firmware_host.actuation import Actuation
+from firmware_host.actuation.facade import Actuation
 from firmware_host.clock import FakeClock
 from firmware_host.config import parse_config
 from firmware_host.decision import Decision

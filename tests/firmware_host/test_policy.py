@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from actuators.base import Command
+from firmware_host.actuation.policy import GripPolicyConfig, Policy, PolicyConfig, StagePolicyConfig
 from firmware_host.config import ConfigError, parse_config
 from firmware_host.decision import Decision
-from firmware_host.policy import GripPolicyConfig, Policy, PolicyConfig, StagePolicyConfig
 
 TARGETS = ("mattress", "hand", "servo_hand")
 

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from actuators.base import Command
-from firmware_host.actuation import Actuation
+from firmware_host.actuation.facade import Actuation
 from firmware_host.clock import FakeClock
 from firmware_host.config import parse_config
 from firmware_host.decision import Decision

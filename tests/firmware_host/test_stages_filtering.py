@@ -13,8 +13,10 @@ from scipy import signal
 
 from firmware_host.chunk import Chunk
 from firmware_host.config import ConfigError, parse_config
-from firmware_host.pipeline import Pipeline, Stage
-from firmware_host.stages import FilterConfig, FilterStage, QualityConfig, QualityStage
+from firmware_host.runtime.pipeline import Pipeline
+from firmware_host.stages.base import Stage
+from firmware_host.stages.filtering import FilterConfig, FilterStage
+from firmware_host.stages.quality import QualityConfig, QualityStage
 
 FS = 100.0
 NAMES = ("C4-M1", "E1-M2", "Chin", "Aux")

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from firmware_host.chunk import Chunk
-from firmware_host.pipeline import Stage
+from firmware_host.stages.base import Stage
 from firmware_host.staging.config import StagerConfig
 from firmware_host.staging.metrics import agreement, flicker_per_hour
 from firmware_host.staging.model import (

@@ -5,16 +5,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from firmware_host.actuation import Actuation
+from firmware_host.actuation.facade import Actuation
 from firmware_host.cli.errors import UsageError
 from firmware_host.clock import Clock, FakeClock, RealClock
 from firmware_host.config import Config
-from firmware_host.durations import parse_duration, parse_speed
+from firmware_host.config.durations import parse_duration, parse_speed
 from firmware_host.emg.decoder import build_emg_decoder
 from firmware_host.events import EventSink
-from firmware_host.pipeline import Pipeline, Stage
+from firmware_host.runtime.pipeline import Pipeline
 from firmware_host.sources.base import Source
 from firmware_host.sources.factory import make_source
+from firmware_host.stages.base import Stage
 from firmware_host.stages.filtering import FilterStage
 from firmware_host.stages.quality import QualityStage
 from firmware_host.staging.stager import build_stager

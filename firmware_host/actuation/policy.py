@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from actuators.base import Command
+from firmware_host.config.durations import parse_duration
 from firmware_host.config.fields import setting
 from firmware_host.decision import Decision
-from firmware_host.durations import parse_duration
 
 STAGES = ("W", "N1", "N2", "N3", "REM")
 

@@ -13,13 +13,13 @@ from typing import Any, Protocol
 from firmware_host.chunk import Chunk
 from firmware_host.clock import Clock
 from firmware_host.decision import Decision
-from firmware_host.pipeline import Pipeline
+from firmware_host.runtime.pipeline import Pipeline
 from firmware_host.session.recorder import SessionRecorder
 from firmware_host.sources.base import Source
 
 
 class ActuationPort(Protocol):
-    """What the loop needs from the actuation side (see :mod:`firmware_host.actuation`)."""
+    """What the loop needs from the actuation side (see :mod:`firmware_host.actuation.facade`)."""
 
     def on_decisions(self, decisions: list[Decision], now: float) -> None:
         """Turn decisions into safe commands."""

@@ -1,6 +1,6 @@
 """``[actuators]``: which devices exist and how to reach them (serial ports, GPIO pins).
 
-An empty serial ``port`` (the default) means "no hardware": :mod:`firmware_host.actuation`
+An empty serial ``port`` (the default) means "no hardware": :mod:`firmware_host.actuation.facade`
 then starts the device simulator on a pseudo-terminal, so the default run still exercises
 the real pyserial stack. GPIO devices use the named gpiozero pin factory (``"mock"`` by
 default; ``"default"`` on the Pi).

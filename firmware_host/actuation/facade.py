@@ -3,7 +3,7 @@
 :meth:`Actuation.from_config` builds the serial drivers (real ports, or device simulators
 on ptys when a port is ``""``), the GPIO devices (servo hand, vibration motor, status LED,
 E-stop button) on the configured pin factory, the :class:`~firmware_host.safety.SafetyLayer`
-around all of them and the :class:`~firmware_host.policy.Policy` in front.
+around all of them and the :class:`~firmware_host.actuation.policy.Policy` in front.
 
 The loop calls :meth:`Actuation.on_decisions` with each batch of decisions and
 :meth:`Actuation.tick` every iteration; :meth:`Actuation.safe_state` on any trouble and
@@ -22,11 +22,11 @@ import contextlib
 from typing import Any
 
 from actuators.base import Actuator, ActuatorError
+from firmware_host.actuation.policy import Policy, PolicyConfig
 from firmware_host.clock import Clock
 from firmware_host.config import Config
 from firmware_host.decision import Decision
 from firmware_host.events import EventSink
-from firmware_host.policy import Policy, PolicyConfig
 from firmware_host.safety import SafetyConfig, SafetyLayer
 from firmware_host.safety.estop import EStopError
 

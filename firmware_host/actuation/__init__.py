@@ -1,0 +1,1 @@
+"""The actuation side: drivers behind the safety layer, built from config, fed by the policy."""
