@@ -14,8 +14,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from firmware_host.cli.errors import UsageError
 from firmware_host.config import Config, load_config
+from firmware_host.errors import UsageError
 from firmware_host.runtime import build as assembly
 from firmware_host.runtime.loop import Controller, RunSummary
 from firmware_host.session import SessionRecorder
