@@ -31,12 +31,11 @@ from firmware_host.synthetic.layout import Layout
 from firmware_host.synthetic.script import default_gesture_script, scripted_hypnogram
 from firmware_host.synthetic.transients import Placed, draw_traits, epoch_transients, render
 from firmware_host.synthetic.truth import (
-    GRIP_INTENTS,
-    STAGES,
     ArtefactEvent,
     GestureEvent,
     TransientEvent,
 )
+from firmware_host.vocabulary import GRIP_INTENTS, STAGES
 
 __all__ = ["GRIP_INTENTS", "STAGES", "ArtefactEvent", "GestureEvent", "SyntheticNight", "TransientEvent"]
 

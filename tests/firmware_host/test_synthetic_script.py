@@ -7,12 +7,11 @@ from collections import Counter
 import pytest
 
 from firmware_host.synthetic import (
-    GRIP_INTENTS,
-    STAGES,
     calibration_script,
     default_gesture_script,
     scripted_hypnogram,
 )
+from firmware_host.vocabulary import GRIP_INTENTS, STAGES
 
 
 def test_scripted_night_has_realistic_architecture() -> None:
