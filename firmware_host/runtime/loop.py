@@ -134,7 +134,9 @@ class Controller:
             while not self._stop_reason:
                 next_tick += self.tick_s
                 late = self.clock.now() - next_tick
-                self.clock.sleep(next_tick - self.clock.now())
+                self._sleep_until(next_tick)
+                if self._stop_reason:
+                    break
                 self.commands.apply_pending(self.clock.now(), self.sink)
                 t0 = time.monotonic()
                 n = self._iterate()
@@ -156,6 +158,16 @@ class Controller:
         return self.summary
 
     # ----------------------------------------------------------------- internals
+    def _sleep_until(self, t: float) -> None:
+        """Wait for clock time ``t`` in slices of at most 0.1 real seconds, so a stop request
+        (SIGTERM) is honoured promptly even at a very slow replay speed."""
+        slice_s = 0.1 * self.clock.speed
+        while not self._stop_reason:
+            remaining = t - self.clock.now()
+            if remaining <= 0:
+                return
+            self.clock.sleep(min(remaining, slice_s))
+
     def _iterate(self) -> int:
         now = self.clock.now()
         chunk = self.source.read()
