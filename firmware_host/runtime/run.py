@@ -102,14 +102,14 @@ class Run:
             self.source.open()
         except SourceError as exc:
             raise UsageError(str(exc)) from None
-        try:
+        try:  # stages first: a config that cannot run leaves no session behind
+            pipeline = build.build_pipeline(cfg, self.source)
             self.recorder = build.start_recorder(cfg, self.session_dir, self.clock, self.plan, self.source)
         except BaseException:
             self.source.close()
             raise
         sink = TallySink(self.recorder, self.summary)
         try:
-            pipeline = build.build_pipeline(cfg, self.source)
             self.actuation = build.build_actuation(cfg, self.clock, sink, self._actuation_mode)
         except BaseException as exc:
             sink.emit("fault", {"where": "startup", "error": f"{type(exc).__name__}: {exc}"})
