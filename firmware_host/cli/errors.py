@@ -1,5 +1,9 @@
-"""Errors the CLI turns into one clear line and exit code 2."""
+"""Errors the CLI turns into one clear line and exit code 2.
 
+:class:`~firmware_host.errors.UsageError` is defined in device code (the runtime raises it
+too) and re-exported here for the command modules.
+"""
 
-class UsageError(ValueError):
-    """The user asked for something that cannot be done; the message says what is allowed."""
+from firmware_host.errors import UsageError
+
+__all__ = ["UsageError"]

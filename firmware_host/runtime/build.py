@@ -6,11 +6,11 @@ import math
 from dataclasses import dataclass
 
 from firmware_host.actuation.facade import Actuation
-from firmware_host.cli.errors import UsageError
 from firmware_host.clock import Clock, FakeClock, RealClock
 from firmware_host.config import Config
 from firmware_host.config.durations import parse_duration, parse_speed
 from firmware_host.emg.decoder import build_emg_decoder
+from firmware_host.errors import UsageError
 from firmware_host.events import EventSink
 from firmware_host.runtime.pipeline import Pipeline
 from firmware_host.sources.base import Source

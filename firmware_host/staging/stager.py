@@ -24,8 +24,8 @@ from firmware_host.chunk import Chunk
 from firmware_host.decision import Decision
 from firmware_host.stages.base import StageOutput
 from firmware_host.staging.config import StagerConfig
-from firmware_host.staging.datasets import STAGES
 from firmware_host.staging.model import (
+    STAGES,
     StagerModel,
     hmm_view,
     load_model,

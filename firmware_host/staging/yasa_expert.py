@@ -35,7 +35,7 @@ import numpy as np
 from dsp.filters import StreamingFilter, design_bandpass
 from dsp.running_quantile import RunningQuantiles
 from dsp.yasa_features import YASA_BROAD, yasa_epoch_features, yasa_feature_names
-from firmware_host.staging.datasets import STAGES
+from firmware_host.staging.model import STAGES
 from firmware_host.staging.tree_model import MODELS_DIR, TreeEnsembleModel, load_tree_model
 
 #: Weights of the trailing half of YASA's 15-epoch triangular window (oldest first).

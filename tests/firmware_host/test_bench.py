@@ -11,9 +11,9 @@ import math
 
 import pytest
 
-from firmware_host.bench_dsp import run_dsp_bench
-from firmware_host.cli import cmd_bench
 from firmware_host.cli.errors import UsageError
+from somnoloop_lab.bench_dsp import run_dsp_bench
+from somnoloop_lab.cli import cmd_bench
 
 REQUIRED = (
     "block_filter_us",

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.skipif(
 
 
 def test_loader_reads_the_prescribed_split():
-    from firmware_host.emg.dataset import list_participants, load_participant
+    from somnoloop_lab.emg.dataset import list_participants, load_participant
 
     assert 1 in list_participants(ROOT)
     recs = load_participant(ROOT, 1, "test")

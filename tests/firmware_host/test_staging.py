@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 from firmware_host.chunk import Chunk
 from firmware_host.stages.base import Stage
 from firmware_host.staging.config import StagerConfig
-from firmware_host.staging.metrics import agreement, flicker_per_hour
 from firmware_host.staging.model import (
     FORMAT_VERSION,
     ModelFormatError,
@@ -21,6 +20,7 @@ from firmware_host.staging.model import (
     save_model,
 )
 from firmware_host.staging.stager import UNSCORABLE, build_stager
+from somnoloop_lab.staging.metrics import agreement, flicker_per_hour
 
 SF = 250.0
 NAMES = ("C4-M1", "C3-M2", "E1-M2", "Chin")
@@ -218,7 +218,7 @@ def test_batch_night_equals_live_stager(hmm: bool, gamma: float, lam: float) -> 
 
 
 def test_calibration_metric() -> None:
-    from firmware_host.staging.metrics import calibration
+    from somnoloop_lab.staging.metrics import calibration
 
     sure = {"W": 1.0, "N1": 0.0, "N2": 0.0, "N3": 0.0, "REM": 0.0}
     c = calibration(["W", "W"], [sure, sure])

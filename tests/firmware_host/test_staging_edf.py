@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from firmware_host.config.schema import SyntheticSourceConfig
-from firmware_host.staging.datasets import load_edf_recording
 from firmware_host.staging.model import load_model
+from somnoloop_lab.staging.datasets import load_edf_recording
 
 mne = pytest.importorskip("mne")
 pytest.importorskip("edfio", reason="mne.export needs edfio to write EDF")
@@ -66,7 +66,7 @@ def test_loader_units_and_hypnogram(nights) -> None:  # noqa: ANN001
 
 
 def test_stage_command_on_edf(nights, capsys) -> None:  # noqa: ANN001
-    from firmware_host.cli import cmd_stage
+    from somnoloop_lab.cli import cmd_stage
 
     _, [(psg, hyp, _), _] = nights
     p = argparse.ArgumentParser()
@@ -102,7 +102,7 @@ def test_train_tool_on_edf_pairs(nights, tmp_path) -> None:  # noqa: ANN001
 
 
 def test_eval_tool_on_sleep_edf_layout(nights) -> None:  # noqa: ANN001
-    from firmware_host.staging.datasets import find_sleep_edf_pairs
+    from somnoloop_lab.staging.datasets import find_sleep_edf_pairs
 
     folder, pairs = nights
     found = find_sleep_edf_pairs(folder)

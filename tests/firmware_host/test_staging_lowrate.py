@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from firmware_host.staging.config import StagerConfig
-from firmware_host.staging.datasets import Recording
 from firmware_host.staging.model import (
     DEFAULT_MODEL,
     LOWRATE_MODEL,
@@ -18,7 +17,8 @@ from firmware_host.staging.model import (
     shipped_model_for,
 )
 from firmware_host.staging.stager import build_stager
-from firmware_host.staging.training import band_limited, input_sfreq_for, train_model
+from somnoloop_lab.staging.datasets import Recording
+from somnoloop_lab.staging.training import band_limited, input_sfreq_for, train_model
 
 
 def _two_stage_recording(sfreq: float, seed: int = 5) -> Recording:

@@ -12,7 +12,6 @@ from dsp.linear import softmax_linear
 from dsp.spectral import epoch_features
 from firmware_host.chunk import Chunk
 from firmware_host.staging.config import StagerConfig
-from firmware_host.staging.datasets import Recording
 from firmware_host.staging.model import (
     ModelFormatError,
     load_model,
@@ -20,7 +19,8 @@ from firmware_host.staging.model import (
     save_model,
 )
 from firmware_host.staging.stager import SleepStager
-from firmware_host.staging.training import train_model, window_labels
+from somnoloop_lab.staging.datasets import Recording
+from somnoloop_lab.staging.training import train_model, window_labels
 
 
 def _naive_pool(post: np.ndarray) -> np.ndarray:

@@ -8,9 +8,9 @@ import pytest
 
 from firmware_host.config.schema import SyntheticSourceConfig
 from firmware_host.staging.config import StagerConfig
-from firmware_host.staging.datasets import STAGES, Recording
-from firmware_host.staging.evaluate import score, stager_for, stream
-from firmware_host.staging.training import (
+from somnoloop_lab.staging.datasets import STAGES, Recording
+from somnoloop_lab.staging.evaluate import score, stager_for, stream
+from somnoloop_lab.staging.training import (
     SCALE_FREE,
     fit_model,
     recording_features,

@@ -13,11 +13,8 @@ import pytest
 from dsp._jit import JIT_DISABLED
 from firmware_host.chunk import Chunk
 from firmware_host.staging.config import StagerConfig
-from firmware_host.staging.datasets import STAGES, Recording
-from firmware_host.staging.evaluate import score, stream
 from firmware_host.staging.model import load_model
 from firmware_host.staging.stager import SleepStager
-from firmware_host.staging.training import DEFAULT_EXPERT, expert_base_rows, with_expert
 from firmware_host.staging.yasa_expert import (
     CausalContext,
     ExpertSpec,
@@ -26,6 +23,9 @@ from firmware_host.staging.yasa_expert import (
     measure_prior,
     pool_with_expert,
 )
+from somnoloop_lab.staging.datasets import STAGES, Recording
+from somnoloop_lab.staging.evaluate import score, stream
+from somnoloop_lab.staging.training import DEFAULT_EXPERT, expert_base_rows, with_expert
 from tests.reference.yasa_context import causal_context
 
 SF = 100.0
