@@ -3,8 +3,8 @@
 It lives under ``tools/somnoloop_lab/`` and installs with the distribution, but device code
 (``firmware_host``, ``dsp``, ``actuators``) never imports it (``tests/dsp/test_layering.py``)
 and the device runs without it and without its dependencies (scikit-learn, YASA, LightGBM,
-pandas; ``tests/lab/test_device_install.py``). It may import device code: evaluation streams
-recordings through the very stager and decoder the device runs.
+pandas; ``tests/firmware_host/test_device_install.py``). It may import device code:
+evaluation streams recordings through the very stager and decoder the device runs.
 
 Rooms mirror the device packages they serve:
 

@@ -15,7 +15,7 @@ import pytest
 from dsp._jit import JIT_DISABLED
 
 DATA = Path(os.environ.get("SOMNOLOOP_DATA",
-                           Path(__file__).resolve().parents[2] / ".." / "shared" / "data"))
+                           Path(__file__).resolve().parents[3] / ".." / "shared" / "data"))
 ROOT = DATA / "emg" / "3dc"
 
 pytestmark = pytest.mark.skipif(

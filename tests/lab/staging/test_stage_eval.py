@@ -13,7 +13,7 @@ from firmware_host.cli.errors import UsageError
 from somnoloop_lab.cli import cmd_stage_eval
 
 DATA = Path(os.environ.get("SOMNOLOOP_DATA",
-                           Path(__file__).resolve().parents[2] / ".." / "shared" / "data"))
+                           Path(__file__).resolve().parents[3] / ".." / "shared" / "data"))
 DREAMS = DATA / "dreams-spindles"
 
 
