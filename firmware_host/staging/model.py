@@ -17,8 +17,6 @@ import numpy as np
 
 from dsp.spectral import feature_names
 
-#: AASM stage names in model/probability order.
-STAGES: tuple[str, ...] = ("W", "N1", "N2", "N3", "REM")
 FORMAT = "somnoloop-stager"
 FORMAT_VERSION = 3
 #: Format versions this somnoloop reads (1: no ``sub_epoch_s``, i.e. whole-epoch features;

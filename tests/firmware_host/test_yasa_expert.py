@@ -13,7 +13,7 @@ import pytest
 from dsp._jit import JIT_DISABLED
 from firmware_host.chunk import Chunk
 from firmware_host.staging.config import StagerConfig
-from firmware_host.staging.model import STAGES, load_model
+from firmware_host.staging.model import load_model
 from firmware_host.staging.stager import SleepStager
 from firmware_host.staging.yasa_expert import (
     CausalContext,
@@ -22,6 +22,7 @@ from firmware_host.staging.yasa_expert import (
     base_names,
     pool_with_expert,
 )
+from firmware_host.vocabulary import STAGES
 from somnoloop_lab.staging.evaluate import score, stream
 from somnoloop_lab.staging.training import DEFAULT_EXPERT
 from tests.reference.yasa_context import causal_context

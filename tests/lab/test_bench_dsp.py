@@ -11,7 +11,7 @@ import math
 
 import pytest
 
-from firmware_host.cli.errors import UsageError
+from firmware_host.errors import UsageError
 from somnoloop_lab.bench_dsp import run_dsp_bench
 from somnoloop_lab.cli import cmd_bench
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from firmware_host.cli.errors import UsageError
+from firmware_host.errors import UsageError
 from somnoloop_lab.cli import cmd_stage_eval
 
 DATA = Path(os.environ.get("SOMNOLOOP_DATA",

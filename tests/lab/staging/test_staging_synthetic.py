@@ -8,8 +8,8 @@ import pytest
 
 from firmware_host.config.schema import SyntheticSourceConfig
 from firmware_host.staging.config import StagerConfig
-from firmware_host.staging.model import STAGES
 from firmware_host.synthetic.night import SyntheticNight
+from firmware_host.vocabulary import STAGES
 from somnoloop_lab.staging.datasets import Recording
 from somnoloop_lab.staging.evaluate import score, stager_for, stream
 from somnoloop_lab.staging.training import (

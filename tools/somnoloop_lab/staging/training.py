@@ -16,7 +16,8 @@ import numpy as np
 
 from dsp.resample import StreamingResampler
 from dsp.spectral import feature_names, night_features
-from firmware_host.staging.model import STAGES, StagerModel
+from firmware_host.staging.model import StagerModel
+from firmware_host.vocabulary import STAGES
 from somnoloop_lab.staging.datasets import Recording, majority_epochs
 from somnoloop_lab.staging.metrics import transition_counts
 
