@@ -131,7 +131,8 @@ def _module_files() -> dict[str, Path]:
 
 
 def _import_graph() -> dict[str, set[str]]:
-    """Module → modules of ours it imports (every import, function-level ones too).
+    """Module → modules of ours it imports at run time (function-level imports too; imports
+    under ``if TYPE_CHECKING:`` are for annotations only and are left out).
 
     ``from a.b import c`` is an edge to ``a.b.c`` when that is a module, else to ``a.b``.
     """
@@ -144,7 +145,7 @@ def _import_graph() -> dict[str, set[str]]:
             rel += ".py"
         tree = ast.parse(path.read_text(encoding="utf-8"))
         targets: set[str] = set()
-        for node in ast.walk(tree):
+        for node in _runtime_nodes(tree):
             if isinstance(node, ast.Import):
                 targets.update(alias.name for alias in node.names)
             elif isinstance(node, ast.ImportFrom):
@@ -153,6 +154,21 @@ def _import_graph() -> dict[str, set[str]]:
                                for a in node.names)
         graph[mod] = {t for t in targets if t in files and t != mod}
     return graph
+
+
+def _runtime_nodes(tree: ast.AST) -> list[ast.AST]:
+    """Every node of ``tree`` except those inside ``if TYPE_CHECKING:`` blocks."""
+    out: list[ast.AST] = []
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        out.append(node)
+        if isinstance(node, ast.If) and ast.unparse(node.test) in ("TYPE_CHECKING",
+                                                                 "typing.TYPE_CHECKING"):
+            todo.extend(node.orelse)
+            continue
+        todo.extend(ast.iter_child_nodes(node))
+    return out
 
 
 def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -223,6 +239,13 @@ def test_no_import_cycles() -> None:
     cycles = _cycles(graph)
     assert not cycles, "import cycles (each line: modules that import each other):\n" + "\n".join(
         " <-> ".join(c) for c in cycles)
+
+
+def test_annotation_only_imports_are_not_run_time_edges() -> None:
+    src = ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import a.hidden\nelse:\n"
+           "    import a.shown\ndef f():\n    import a.lazy\n")
+    names = {n.names[0].name for n in _runtime_nodes(ast.parse(src)) if isinstance(n, ast.Import)}
+    assert names == {"a.shown", "a.lazy"}
 
 
 def test_cycle_finder_sees_a_lazy_cycle() -> None:
