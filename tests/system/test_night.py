@@ -18,8 +18,8 @@ import pytest
 from firmware_host.cli import main
 from firmware_host.config import load_config
 from firmware_host.session import Session
-from firmware_host.staging.metrics import agreement
 from firmware_host.synthetic.night import SyntheticNight
+from somnoloop_lab.staging.metrics import agreement
 
 
 def _stage_labels(session: Session) -> list[tuple[int, str]]:

@@ -13,10 +13,10 @@ import numpy as np
 
 from dsp.classify import fit_lda, forward, softmax
 from dsp.emg_features import HUDGINS, feature_index
-from firmware_host.emg.dataset import CLASSES_3DC, SFREQ_3DC, load_participant
 from firmware_host.emg.frontend import FeatureFrontEnd
 from firmware_host.emg.postprocess import PostProcessor
 from firmware_host.emg.train import DEFAULT_FEATURES, train_lda
+from somnoloop_lab.emg.dataset import CLASSES_3DC, SFREQ_3DC, load_participant
 
 #: Class subsets reported besides all 11 classes (indices into CLASSES_3DC).
 SUBSETS: dict[str, tuple[int, ...]] = {

@@ -11,9 +11,9 @@ import math
 
 import pytest
 
-from firmware_host.bench_dsp import run_dsp_bench
-from firmware_host.cli import cmd_bench
 from firmware_host.errors import UsageError
+from somnoloop_lab.bench_dsp import run_dsp_bench
+from somnoloop_lab.cli import cmd_bench
 
 REQUIRED = (
     "block_filter_us",
@@ -71,9 +71,12 @@ def test_cli_bench_table_and_bad_args(capsys: pytest.CaptureFixture[str]) -> Non
 
 
 def test_bench_is_registered_in_the_cli() -> None:
-    from firmware_host.cli import COMMANDS
+    from firmware_host.cli import build_parser
+    from somnoloop_lab.cli import COMMANDS
 
     assert "cmd_bench" in COMMANDS
+    args = build_parser().parse_args(["bench", "dsp", "--no-yasa"])
+    assert args.func is cmd_bench.run
 
 
 def test_bad_arguments() -> None:

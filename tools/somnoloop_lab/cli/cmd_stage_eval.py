@@ -54,8 +54,8 @@ def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from firmware_host.staging.config import StagerConfig
-    from firmware_host.staging.evaluate import evaluate, load_dreams
     from firmware_host.staging.model import ModelFormatError, load_model
+    from somnoloop_lab.staging.evaluate import evaluate, load_dreams
 
     if not args.dreams:
         raise UsageError("--dreams ROOT is required (folder with excerptN.txt)")
@@ -84,9 +84,9 @@ def run(args: argparse.Namespace) -> int:
     if args.loo:
         if len(recs) < 2:
             raise UsageError("--loo needs at least two excerpts")
-        from firmware_host.staging.training import (
+        from somnoloop_lab.staging.datasets import read_hypnogram_annotations
+        from somnoloop_lab.staging.training import (
             input_sfreq_for,
-            read_hypnogram_annotations,
             train_eeg_model,
             trim_wake,
         )

@@ -47,7 +47,7 @@ def default_root() -> Path:
     import os
 
     env = os.environ.get("SOMNOLOOP_DATA")
-    base = Path(env) if env else Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+    base = Path(env) if env else Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
     return (base / "emg" / "3dc").resolve()
 
 

@@ -13,14 +13,15 @@ import numpy as np
 import pytest
 
 from firmware_host.config.schema import SyntheticSourceConfig
-from firmware_host.staging.datasets import load_edf_recording
 from firmware_host.staging.model import load_model
-from firmware_host.synthetic import night as synthetic
+from firmware_host.synthetic.night import SyntheticNight
+from somnoloop_lab.staging.datasets import load_edf_recording
 
 mne = pytest.importorskip("mne")
 pytest.importorskip("edfio", reason="mne.export needs edfio to write EDF")
 
-REPO = Path(__file__).resolve().parents[2]
+
+REPO = Path(__file__).resolve().parents[3]
 HYP = ["W"] * 4 + ["N1"] * 3 + ["N2"] * 8 + ["N3"] * 6 + ["REM"] * 5 + ["N2"] * 4
 CH = ["EEG C4-M1", "EOG E1-M2", "EMG Chin"]
 AASM_TO_SLEEPEDF = {"W": "W", "N1": "1", "N2": "2", "N3": "3", "REM": "R"}
@@ -28,7 +29,7 @@ AASM_TO_SLEEPEDF = {"W": "W", "N1": "1", "N2": "2", "N3": "3", "REM": "R"}
 
 def _write_night(folder: Path, seed: int) -> tuple[Path, Path, np.ndarray]:
     cfg = SyntheticSourceConfig(seed=seed, sfreq=100.0, artefacts=False, gestures=False)
-    night = synthetic.SyntheticNight(cfg, len(HYP) * 30.0, hypnogram=HYP)
+    night = SyntheticNight(cfg, len(HYP) * 30.0, hypnogram=HYP)
     rows = [night.channel_names.index(n) for n in ("C4-M1", "E1-M2", "Chin")]
     x = night.generate(0, night.n_samples)[rows]
     info = mne.create_info(CH, 100.0, ["eeg", "eog", "emg"], verbose=False)
@@ -66,7 +67,7 @@ def test_loader_units_and_hypnogram(nights) -> None:  # noqa: ANN001
 
 
 def test_stage_command_on_edf(nights, capsys) -> None:  # noqa: ANN001
-    from firmware_host.cli import cmd_stage
+    from somnoloop_lab.cli import cmd_stage
 
     _, [(psg, hyp, _), _] = nights
     p = argparse.ArgumentParser()
@@ -102,7 +103,7 @@ def test_train_tool_on_edf_pairs(nights, tmp_path) -> None:  # noqa: ANN001
 
 
 def test_eval_tool_on_sleep_edf_layout(nights) -> None:  # noqa: ANN001
-    from firmware_host.staging.datasets import find_sleep_edf_pairs
+    from somnoloop_lab.staging.datasets import find_sleep_edf_pairs
 
     folder, pairs = nights
     found = find_sleep_edf_pairs(folder)

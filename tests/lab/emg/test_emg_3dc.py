@@ -15,7 +15,7 @@ import pytest
 from dsp._jit import JIT_DISABLED
 
 DATA = Path(os.environ.get("SOMNOLOOP_DATA",
-                           Path(__file__).resolve().parents[2] / ".." / "shared" / "data"))
+                           Path(__file__).resolve().parents[3] / ".." / "shared" / "data"))
 ROOT = DATA / "emg" / "3dc"
 
 pytestmark = pytest.mark.skipif(
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.skipif(
 
 
 def test_loader_reads_the_prescribed_split():
-    from firmware_host.emg.dataset import list_participants, load_participant
+    from somnoloop_lab.emg.dataset import list_participants, load_participant
 
     assert 1 in list_participants(ROOT)
     recs = load_participant(ROOT, 1, "test")

@@ -16,10 +16,10 @@ import numpy as np
 
 from dsp.resample import StreamingResampler
 from dsp.spectral import feature_names, night_features
-from firmware_host.staging.datasets import Recording, majority_epochs
-from firmware_host.staging.metrics import transition_counts
 from firmware_host.staging.model import StagerModel
 from firmware_host.vocabulary import STAGES
+from somnoloop_lab.staging.datasets import Recording, majority_epochs
+from somnoloop_lab.staging.metrics import transition_counts
 
 #: Scale-free EEG features of the default model: relative powers, ratios, spectral shape,
 #: Hjorth mobility/complexity, zero-crossings, kurtosis/skewness. Absolute amplitudes are
@@ -163,25 +163,6 @@ def fit_model(X: np.ndarray, y: Sequence[str], features: dict[str, list[str]],
                        classes=list(STAGES), mean=mean, scale=scale, coef=coef,
                        intercept=intercept, prior=prior, transition=transition, meta=meta,
                        sub_epoch_s=float(sub_epoch_s), input_sfreq=float(input_sfreq))
-
-
-def read_hypnogram_annotations(path: str, epoch_s: float = 30.0) -> list[str]:
-    """EDF+ hypnogram (Sleep-EDF style ``Sleep stage W/1/2/3/4/R/?`` annotations) → epochs."""
-    import mne
-
-    ann = mne.read_annotations(path)
-    mapping = {"W": "W", "1": "N1", "2": "N2", "3": "N3", "4": "N3", "R": "REM",
-               "N1": "N1", "N2": "N2", "N3": "N3", "REM": "REM"}
-    out: list[str] = []
-    for onset, dur, desc in zip(ann.onset, ann.duration, ann.description, strict=True):
-        d = str(desc).replace("Sleep stage ", "").strip()
-        lab = mapping.get(d, "?")
-        start = int(round(onset / epoch_s))
-        n = int(round(dur / epoch_s))
-        if len(out) < start:
-            out.extend(["?"] * (start - len(out)))
-        out[start : start + n] = [lab] * n
-    return out
 
 
 #: EOG / chin-EMG features of multi-channel models: slow-eye-movement power and amplitude

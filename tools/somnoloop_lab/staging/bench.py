@@ -81,7 +81,7 @@ def run_stager_bench(night_hours: float = 8.0, yasa: bool = True, repeats: int =
         ``stager_night_yasa_ratio`` (YASA's time / ours), ``machine``, ``targets`` and
         ``missing`` (figures that could not be measured, with the reason).
     """
-    from firmware_host.bench_dsp import machine_info
+    from somnoloop_lab.bench_dsp import machine_info
 
     out: dict[str, Any] = {"machine": machine_info(), **bench_stager(night_hours, repeats),
                            "stager_night_yasa_s": None, "stager_night_yasa_ratio": None}

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 
-#: AASM stage names in model/probability order.
 #: R&K code (DREAMS hypnograms) → AASM label; S3 and S4 merge into N3.
 RK_TO_AASM: dict[int, str] = {5: "W", 4: "REM", 3: "N1", 2: "N2", 1: "N3", 0: "N3"}
 #: DREAMS excerpt sampling rates (Hz), from the database README.
@@ -131,6 +130,25 @@ def _to_microvolts(raw, name: str) -> float:  # noqa: ANN001
     return 1e6
 
 
+def read_hypnogram_annotations(path: str, epoch_s: float = 30.0) -> list[str]:
+    """EDF+ hypnogram (Sleep-EDF style ``Sleep stage W/1/2/3/4/R/?`` annotations) → epochs."""
+    import mne
+
+    ann = mne.read_annotations(path)
+    mapping = {"W": "W", "1": "N1", "2": "N2", "3": "N3", "4": "N3", "R": "REM",
+               "N1": "N1", "N2": "N2", "N3": "N3", "REM": "REM"}
+    out: list[str] = []
+    for onset, dur, desc in zip(ann.onset, ann.duration, ann.description, strict=True):
+        d = str(desc).replace("Sleep stage ", "").strip()
+        lab = mapping.get(d, "?")
+        start = int(round(onset / epoch_s))
+        n = int(round(dur / epoch_s))
+        if len(out) < start:
+            out.extend(["?"] * (start - len(out)))
+        out[start : start + n] = [lab] * n
+    return out
+
+
 def load_edf_recording(path: str | Path, hypnogram: str | Path | None = None, *,
                        eeg: str = "", eog: str = "", emg: str = "",
                        hypnogram_channel: str = "", epoch_s: float = 30.0) -> Recording:
@@ -158,8 +176,6 @@ def load_edf_recording(path: str | Path, hypnogram: str | Path | None = None, *,
     not recognise (e.g. DREAMS' ``UV``) is returned unscaled and is taken as µV already.
     """
     import mne
-
-    from firmware_host.staging.training import read_hypnogram_annotations
 
     raw = mne.io.read_raw_edf(str(path), preload=False, verbose="error")
     names = list(raw.ch_names)

@@ -8,16 +8,16 @@ import pytest
 
 from firmware_host.config.schema import SyntheticSourceConfig
 from firmware_host.staging.config import StagerConfig
-from firmware_host.staging.datasets import Recording
-from firmware_host.staging.evaluate import score, stager_for, stream
-from firmware_host.staging.training import (
+from firmware_host.synthetic.night import SyntheticNight
+from firmware_host.vocabulary import STAGES
+from somnoloop_lab.staging.datasets import Recording
+from somnoloop_lab.staging.evaluate import score, stager_for, stream
+from somnoloop_lab.staging.training import (
     SCALE_FREE,
     fit_model,
     recording_features,
     transition_matrix,
 )
-from firmware_host.synthetic import night as synthetic
-from firmware_host.vocabulary import STAGES
 
 # every stage, in blocks, 80 epochs = 40 min
 HYP = (["W"] * 8 + ["N1"] * 6 + ["N2"] * 16 + ["N3"] * 14 + ["N2"] * 6 + ["REM"] * 14
@@ -28,7 +28,7 @@ FEATS = {"eeg": list(SCALE_FREE), "eog": ["logabs_so", "logabs_delta", "rel_so"]
 
 def _night(seed: int) -> Recording:
     cfg = SyntheticSourceConfig(seed=seed, sfreq=100.0, artefacts=False, gestures=False)
-    night = synthetic.SyntheticNight(cfg, len(HYP) * 30.0, hypnogram=HYP)
+    night = SyntheticNight(cfg, len(HYP) * 30.0, hypnogram=HYP)
     keep = [night.channel_names.index(n) for n in ("C4-M1", "E1-M2", "Chin")]
     x = night.generate(0, night.n_samples)[keep]
     return Recording(f"syn-{seed}", x, night.sfreq, ("C4-M1", "E1-M2", "Chin"),
@@ -76,7 +76,7 @@ def test_default_synthetic_source_with_shipped_demo_model() -> None:
     from firmware_host.staging.stager import build_stager
 
     cfg = SyntheticSourceConfig()  # seed 7: not one of the training seeds (101-103)
-    night = synthetic.SyntheticNight(cfg, 1800.0)
+    night = SyntheticNight(cfg, 1800.0)
     x = night.generate(0, night.n_samples)
     rec = Recording("default", x, night.sfreq, tuple(night.channel_names),
                     tuple(night.channel_types), list(night.hypnogram))

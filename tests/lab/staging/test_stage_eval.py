@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from firmware_host.cli import cmd_stage_eval
 from firmware_host.errors import UsageError
+from somnoloop_lab.cli import cmd_stage_eval
 
 DATA = Path(os.environ.get("SOMNOLOOP_DATA",
-                           Path(__file__).resolve().parents[2] / ".." / "shared" / "data"))
+                           Path(__file__).resolve().parents[3] / ".." / "shared" / "data"))
 DREAMS = DATA / "dreams-spindles"
 
 
@@ -58,8 +58,8 @@ def test_stage_eval_json_on_real_excerpts(capsys) -> None:  # noqa: ANN001
 def test_stage_command_on_real_psg_edf_matches_text_path(capsys) -> None:  # noqa: ANN001
     """excerpt3.edf (µV written as 'UV', hypnogram as a signal) gives the same stages and the
     same agreement as the DREAMS text files."""
-    from firmware_host.cli import cmd_stage
-    from firmware_host.staging.datasets import load_dreams_excerpt, load_edf_recording
+    from somnoloop_lab.cli import cmd_stage
+    from somnoloop_lab.staging.datasets import load_dreams_excerpt, load_edf_recording
 
     edf = load_edf_recording(DREAMS / "excerpt3.edf", eeg="C3-A1", hypnogram_channel="hypnogram")
     txt = load_dreams_excerpt(DREAMS, 3)

@@ -50,8 +50,8 @@ def _participants(spec: str, found: list[int]) -> list[int]:
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate and print a table or the JSON report."""
-    from firmware_host.emg.dataset import default_root, list_participants
-    from firmware_host.emg.evaluate import evaluate_participant, summarise
+    from somnoloop_lab.emg.dataset import default_root, list_participants
+    from somnoloop_lab.emg.evaluate import evaluate_participant, summarise
 
     root = args.root or str(default_root())
     try:

@@ -34,10 +34,10 @@ def run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from firmware_host.staging.config import StagerConfig
-    from firmware_host.staging.datasets import load_edf_recording
-    from firmware_host.staging.evaluate import score, stager_for, stream
-    from firmware_host.staging.metrics import flicker_per_hour
     from firmware_host.staging.model import ModelFormatError, load_model, shipped_model_for
+    from somnoloop_lab.staging.datasets import load_edf_recording
+    from somnoloop_lab.staging.evaluate import score, stager_for, stream
+    from somnoloop_lab.staging.metrics import flicker_per_hour
 
     path = Path(args.edf)
     if not path.is_file():

@@ -12,10 +12,10 @@ import numpy as np
 from firmware_host.chunk import Chunk
 from firmware_host.decision import Decision
 from firmware_host.staging.config import StagerConfig
-from firmware_host.staging.datasets import Recording, load_dreams_excerpt
-from firmware_host.staging.metrics import agreement, calibration, flicker_per_hour
 from firmware_host.staging.model import StagerModel, load_model, shipped_model_for
 from firmware_host.staging.stager import SleepStager
+from somnoloop_lab.staging.datasets import Recording, load_dreams_excerpt
+from somnoloop_lab.staging.metrics import agreement, calibration, flicker_per_hour
 
 
 def stream(stager: SleepStager, rec: Recording, chunk_s: float = 1.0) -> list[Decision]:

@@ -1,5 +1,5 @@
-"""``somnoloop bench dsp|stager [--json]``: time the DSP core (:mod:`firmware_host.bench_dsp`)
-or the sleep stager (:mod:`firmware_host.staging.bench`), each against its reference in the
+"""``somnoloop bench dsp|stager [--json]``: time the DSP core (:mod:`somnoloop_lab.bench_dsp`)
+or the sleep stager (:mod:`somnoloop_lab.staging.bench`), each against its reference in the
 same run."""
 
 from __future__ import annotations
@@ -62,12 +62,12 @@ def run(args: argparse.Namespace) -> int:
     if not args.night_hours > 0:
         raise UsageError(f"--night-hours must be > 0, got {args.night_hours}")
     if args.suite == "stager":
-        from firmware_host.staging.bench import run_stager_bench
+        from somnoloop_lab.staging.bench import run_stager_bench
 
         result = run_stager_bench(args.night_hours, yasa=not args.no_yasa,
                                   repeats=args.repeats or 3)
     else:
-        from firmware_host.bench_dsp import run_dsp_bench
+        from somnoloop_lab.bench_dsp import run_dsp_bench
 
         result = run_dsp_bench(args.repeats or 200, args.night_hours, yasa=not args.no_yasa)
     if args.json:

@@ -1,9 +1,9 @@
 """Round-trip benchmark of the serial drivers against their simulators over real ptys.
 
-Run ``python -m actuators.simulators.bench [N]``; prints one JSON object with, per device,
+Run ``python -m somnoloop_lab.actuators.bench [N]``; prints one JSON object with, per device,
 the median and 99th-percentile command latency (send -> ACK) and the retries needed.
 Optional fault probabilities show the cost of line noise:
-``python -m actuators.simulators.bench 500 --corrupt-prob 0.05``.
+``python -m somnoloop_lab.actuators.bench 500 --corrupt-prob 0.05``.
 """
 
 from __future__ import annotations
