@@ -247,8 +247,9 @@ class Engine:
     # ----------------------------------------------------------------- decisions
     def _observe(self, d: Decision, t: float, out: list[Command]) -> None:
         self.ctx.update(d, t)
-        for rule in self._rules:
-            fire = rule.trigger.observe(d, t)
+        fires = [(rule, rule.trigger.observe(d, t)) for rule in self._rules]
+        self._release()  # what this decision ended lets go before anything fires
+        for rule, fire in fires:
             if fire is None:
                 continue
             if fire.held:
@@ -333,6 +334,8 @@ class Engine:
             raw = d.details.get("force") if d is not None else None
             ok = isinstance(raw, int | float) and not isinstance(raw, bool) and raw == raw
             force = min(max(float(raw), 0.0), 1.0) if ok else DEFAULT_GRIP_FORCE
+        if self._sent.get(output) == (pattern, force):
+            return None
         self._sent[output] = (pattern, force)
         return Command(OUTPUTS[output].device, "grip",
                        {"pattern": pattern, "force": round(force, 4), "speed": a.speed})
