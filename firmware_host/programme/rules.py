@@ -67,7 +67,7 @@ def _extra_keys(obj: Any, used: tuple[str, ...], what: str) -> None:
 class TriggerConfig:
     """``trigger``: what makes a rule fire. ``kind`` picks the keys that apply."""
 
-    kind: str = setting("stage", choices=TRIGGER_KINDS, doc="what the rule watches")
+    kind: str = setting("", choices=TRIGGER_KINDS, doc="what the rule watches")
     stages: tuple[str, ...] = setting((), choices=STAGES, doc="stage/arousal: stages that match")
     from_stages: tuple[str, ...] = setting((), choices=STAGES, doc="transition: from these")
     to_stages: tuple[str, ...] = setting((), choices=STAGES, doc="transition: to these")
@@ -88,6 +88,8 @@ class TriggerConfig:
     below: float | None = setting(None, doc="feature: matches below this value")
 
     def __post_init__(self) -> None:
+        if not self.kind:
+            return  # no trigger given; the rule says so
         _extra_keys(self, TRIGGER_KEYS[self.kind], f"a {self.kind!r} trigger")
         duration_s(self.dwell, "dwell")
         need = {"stage": "stages", "arousal": "stages", "intent": "labels",
@@ -228,6 +230,9 @@ class RuleConfig:
         if not _NAME.fullmatch(self.name):
             raise ValueError(f"name = {self.name!r} is not allowed; allowed: a non-empty name "
                              "of letters, digits, '_' and '-'")
+        if not self.trigger.kind:
+            raise ValueError(f"rule {self.name!r}: trigger is missing; a rule needs "
+                             f"trigger = {{ kind = ... }}, kinds: {list(TRIGGER_KINDS)}")
         if not self.actions:
             raise ValueError(f"rule {self.name!r}: actions is missing; a rule needs at least "
                              "one [[programme.rules.actions]]")
