@@ -109,7 +109,7 @@ def test_array_items_are_named_by_their_name_else_by_index():
     with pytest.raises(ConfigError, match=r"programme\.rules\[b\]\.actions\[1\]\.kind = 'x'"):
         parse_config({"programme": {"rules": [
             {"name": "b", "actions": [{"target": "hand", "kind": "stop"}, {"kind": "x"}]}]}})
-    with pytest.raises(ConfigError, match=r"programme\.rules\[1\] = 3 must be a table"):
+    with pytest.raises(ConfigError, match=r"\[programme\.rules\[1\]\] must be a table, got int 3"):
         parse_config({"programme": {"rules": [{"name": "a", "trigger": {"kind": "sleep_onset"},
                                                "actions": [{"kind": "stop", "target": "hand"}]},
                                               3]}})
