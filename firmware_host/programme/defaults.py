@@ -3,7 +3,8 @@
 Rationale and sources of each rule are in the README, section "Programmes":
 
 * sleep onset — ``onset_rocking`` rocks gently while awake in bed, ``onset_rocking_fade``
-  fades it out over 10 min once N2 has lasted 5 min;
+  fades it out over 10 min once N2 (or deeper) has lasted 5 min; the fade outranks
+  ``deep_sleep_hold`` because it only ever takes motion away;
 * deep-sleep protection — ``deep_sleep_hold`` keeps bed sections and vibration still in N3
   (with hysteresis); ``cool_after_onset`` cools the surface by 1 °C at sleep onset,
   ``warm_before_wake`` warms it before the wake window;
@@ -49,8 +50,8 @@ def default_rules() -> tuple[RuleConfig, ...]:
                                   pattern="wave"),),
             guards=GuardsConfig(max_per_night=1),
         ),
-        RuleConfig(
-            name="onset_rocking_fade", priority=11,
+        RuleConfig(  # above deep_sleep_hold: a fade only ever takes motion away
+            name="onset_rocking_fade", priority=110,
             trigger=TriggerConfig(kind="stage", stages=("N2", "N3"), min_probability=0.5,
                                   dwell="5m"),
             actions=(ActionConfig(kind="ramp", target="mattress.vibration", to=0.0,

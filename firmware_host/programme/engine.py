@@ -141,6 +141,8 @@ class Engine:
             self._start = now
         out: list[Command] = []
         t_now = now - self._start
+        if self.sfreq is not None:  # a batch is in stage order; the night is in sample order
+            decisions = sorted(decisions, key=lambda d: d.sample)
         for d in decisions:
             t = t_now if self.sfreq is None else d.sample / self.sfreq
             t = max(t, self._t)
@@ -302,7 +304,7 @@ class Engine:
                                      a.step_s, a.pattern))
             elif a.kind == "restore":
                 cmd = self._run(ramp(rule.cfg.name, o, t, self._current(o), self._comfort(o),
-                                     a.over_s, a.step_s))
+                                     a.over_s, a.step_s, self._pattern(o)))
             elif a.kind == "profile":
                 pts = tuple((t + dt, v) for dt, v in a.points_s)
                 cmd = self._run(Profile(rule.cfg.name, o, pts, a.step_s, a.pattern))
@@ -354,6 +356,12 @@ class Engine:
         if isinstance(sent, tuple):
             sent = sent[0]
         return float(sent) if isinstance(sent, int | float) else self._comfort(output)
+
+    def _pattern(self, output: str) -> str:
+        """The vibration pattern running on ``output`` (a restore keeps it)."""
+        sent = self._sent.get(output)
+        on = isinstance(sent, tuple) and sent[1] != "off"
+        return str(sent[1]) if on else "continuous"
 
     def _comfort(self, output: str) -> float:
         key = OUTPUTS[output].comfort

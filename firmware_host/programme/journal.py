@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 from actuators.base import Command
@@ -45,3 +47,10 @@ def action_payload(rule: str, trigger: str, evidence: dict[str, Any],
 def suppressed_payload(rule: str, guard: str, reason: str, t: float) -> dict[str, Any]:
     """Payload of a ``suppressed`` event."""
     return {"rule": rule, "guard": guard, "reason": reason, "t": when(t)}
+
+
+def journal_counts(actions: Iterable[dict[str, Any]],
+                   suppressed: Iterable[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """``{"actions": {rule: n}, "suppressed": {guard: n}}`` from the two events' payloads."""
+    return {"actions": dict(sorted(Counter(a.get("rule", "?") for a in actions).items())),
+            "suppressed": dict(sorted(Counter(s.get("guard", "?") for s in suppressed).items()))}

@@ -121,7 +121,8 @@ def test_same_decisions_in_any_batching_give_an_identical_journal(sizes, lag):
         i += len(batch)
         k += 1
         nxt = seq[i].sample if i < len(seq) else batch[-1].sample + 30
-        out += eng.decide(batch, min(batch[-1].sample + lag, nxt))
+        # a batch comes in stage order, not sample order: the engine orders it by sample
+        out += eng.decide(batch[::-1], min(batch[-1].sample + lag, nxt))
     out += eng.decide([], seq[-1].sample + 3600)
     assert json.dumps(sink.events) == json.dumps(ref_sink.events)
     assert out == ref_out
