@@ -92,6 +92,8 @@ class Engine:
         self._t = 0.0
         self._profiles: dict[str, Profile] = {}
         self._sent: dict[str, Any] = {}
+        #: device -> rules whose commands to it the last :meth:`decide` returned
+        self._asked: dict[str, set[str]] = {}
         #: ``action`` events by rule and ``suppressed`` events by guard, for summaries.
         self.counts: dict[str, Counter[str]] = {"actions": Counter(), "suppressed": Counter()}
         self._rules = self._make_rules(config)
@@ -139,6 +141,7 @@ class Engine:
         """Commands for ``decisions`` observed at clock time ``now`` (and for time passing)."""
         if self._start is None:
             self._start = now
+        self._asked = {}
         out: list[Command] = []
         t_now = now - self._start
         if self.sfreq is not None:  # a batch is in stage order; the night is in sample order
@@ -152,17 +155,16 @@ class Engine:
         return out
 
     def forget(self, target: str | None = None) -> None:
-        """Forget what was sent to ``target`` (all when ``None``), e.g. because the safety
+        """Forget what was sent to device ``target`` (all when ``None``) because the safety
         layer refused it: the next profile step sends its set-point again, and the rules
-        driving it fire again on their next matching decision (guards still apply)."""
-        def hit(out: str) -> bool:
-            return target is None or OUTPUTS[out].device == target or out == target
-
-        for out in [o for o in self._sent if hit(o)]:
+        whose commands the last :meth:`decide` returned for it fire again on their next
+        matching decision (guards still apply)."""
+        for out in [o for o in self._sent if target in (None, OUTPUTS[o].device)]:
             del self._sent[out]
-        owners = {w[0] for o, w in self.guards.owners.items() if hit(o)}
+        asked = set().union(*self._asked.values()) if target is None else \
+            self._asked.get(target, set())
         for rule in self._rules:
-            if rule.cfg.name in owners:
+            if rule.cfg.name in asked:
                 rule.trigger.rearm()
         self._release()
 
@@ -382,6 +384,8 @@ class Engine:
     def _emit_action(self, rule: str, trigger: str, evidence: dict[str, Any],
                      commands: list[Command], t: float, sample: int | None) -> None:
         self.counts["actions"][rule] += 1
+        for c in commands:
+            self._asked.setdefault(c.target, set()).add(rule)
         self.sink.emit(ACTION, action_payload(rule, trigger, evidence, commands, t), sample)
 
     def _suppress(self, rule: str, guard: str, reason: str, t: float,

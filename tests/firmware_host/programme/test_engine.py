@@ -145,9 +145,11 @@ def test_forget_after_a_refusal_lets_the_rule_ask_again():
                           {"kind": "ramp", "target": "mattress.head", "to": 20.0, "over": "2m",
                            "step": "1m"}))
     assert run(eng, [grip(1, "power")]) != []
-    assert run(eng, [grip(2, "power")]) == []  # same intent: nothing new
-    eng.forget("hand")  # the safety layer refused it
-    assert [c.target for c in run(eng, [grip(3, "power")])] == ["hand"]
+    eng.forget("hand")  # the safety layer refused what this call asked for
+    assert [c.target for c in run(eng, [grip(2, "power")])] == ["hand"]
+    assert run(eng, [grip(3, "power")]) == []  # same intent: nothing new
+    eng.forget("hand")  # nothing was asked of the hand by that call: nothing to ask again
+    assert run(eng, [grip(4, "power")]) == []
     assert len(actions(sink, "g")) == 2
     run(eng, [stage(30, "N2")])
     eng.forget(None)
