@@ -20,7 +20,7 @@ class ComfortConfig:
 
     head_deg: float = setting(10.0, min=0.0, max=45.0, doc="head elevation")
     feet_deg: float = setting(0.0, min=0.0, max=30.0, doc="feet elevation")
-    temperature_c: float = setting(28.0, min=10.0, max=40.0, doc="surface temperature")
+    temperature_c: float = setting(28.0, min=15.0, max=40.0, doc="surface temperature")
 
 
 @dataclass(frozen=True)

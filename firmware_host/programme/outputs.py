@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from actuators.base import Command
+from actuators.mattress_protocol import ELEVATION_MAX_DEG, TEMPERATURE_RANGE_C
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,9 @@ class Output:
     comfort
         Key of :class:`~firmware_host.programme.config.ComfortConfig` holding the output's
         comfort value (``""``: the comfort value is 0, or none for a hand).
+    lo, hi
+        Set-points a rule may ask for (the device's own range; the ``[safety]`` bounds,
+        usually narrower, are applied by the safety layer).
     """
 
     name: str
@@ -38,6 +42,8 @@ class Output:
     kind: str
     resolution: float
     comfort: str = ""
+    lo: float = 0.0
+    hi: float = 0.0
 
     def set(self, value: float, pattern: str = "continuous") -> Command:
         """The command that sets this output to ``value``."""
@@ -65,11 +71,14 @@ class Output:
 
 
 OUTPUTS: dict[str, Output] = {o.name: o for o in (
-    Output("mattress.head", "mattress", "elevation", 0.1, "head_deg"),
-    Output("mattress.feet", "mattress", "elevation", 0.1, "feet_deg"),
-    Output("mattress.temperature", "mattress", "temperature", 0.05, "temperature_c"),
-    Output("mattress.vibration", "mattress", "vibration", 1.0),
-    Output("vibration", "vibration", "vibration", 1.0),
+    Output("mattress.head", "mattress", "elevation", 0.1, "head_deg", 0.0,
+           ELEVATION_MAX_DEG["head"]),
+    Output("mattress.feet", "mattress", "elevation", 0.1, "feet_deg", 0.0,
+           ELEVATION_MAX_DEG["feet"]),
+    Output("mattress.temperature", "mattress", "temperature", 0.05, "temperature_c",
+           *TEMPERATURE_RANGE_C),
+    Output("mattress.vibration", "mattress", "vibration", 1.0, "", 0.0, 100.0),
+    Output("vibration", "vibration", "vibration", 1.0, "", 0.0, 100.0),
     Output("hand", "hand", "grip", 0.0),
     Output("servo_hand", "servo_hand", "grip", 0.0),
 )}

@@ -163,6 +163,14 @@ class ActionConfig:
             if offsets != sorted(set(offsets)):
                 raise ValueError(f"points = {[list(p) for p in self.points]!r}: offsets must "
                                  "increase strictly")
+        if self.target in settable:
+            out = OUTPUTS[self.target]
+            values = [("value", self.value), ("to", self.to)]
+            values += [(f"points[{i}][1]", v) for i, (_, v) in enumerate(self.points)]
+            for key, v in values:
+                if v is not None and not out.lo <= v <= out.hi:
+                    raise ValueError(f"{key} = {v!r} is outside what {self.target} takes; "
+                                     f"allowed: {out.lo:g} to {out.hi:g}")
         if self.force is not None and not 0.0 <= self.force <= 1.0:
             raise ValueError(f"force = {self.force!r} is outside 0 to 1")
 

@@ -41,7 +41,7 @@ CONFIG = {
          "trigger": {"kind": "stage", "stages": ["N2", "N3"], "min_probability": 0.1},
          "actions": [{"kind": "ramp", "target": "mattress.head", "to": 0.0, "over": "2s",
                       "step": "0.5s"},
-                     {"kind": "set", "target": "mattress.temperature", "value": 10.0},
+                     {"kind": "set", "target": "mattress.temperature", "value": 15.0},
                      {"kind": "stop", "target": "mattress.vibration"}]},
         {"name": "grip", "trigger": {"kind": "intent", "min_probability": 0.1,
                                      "labels": ["power", "open", "pinch", "tripod", "key",
