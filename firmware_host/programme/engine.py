@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from actuators.base import Command
+from actuators.vocabulary import GRIP_PATTERNS
 from firmware_host.decision import Decision
 from firmware_host.events import EventSink
 from firmware_host.programme.config import ProgrammeConfig
@@ -35,7 +36,13 @@ from firmware_host.programme.outputs import OUTPUTS, expand
 from firmware_host.programme.profiles import Profile, ramp
 from firmware_host.programme.rules import ActionConfig, RuleConfig
 from firmware_host.programme.timing import clock_s, local_clock
-from firmware_host.programme.triggers import Fire, NightContext, Trigger, make_trigger
+from firmware_host.programme.triggers import (
+    Fire,
+    NightContext,
+    Trigger,
+    intent_of,
+    make_trigger,
+)
 
 DEFAULT_GRIP_FORCE = 0.5
 
@@ -330,8 +337,8 @@ class Engine:
         d = fire.decision
         pattern = a.grip
         if pattern == "intent":
-            pattern = d.label if d is not None else ""
-        if pattern not in ("open", "power", "pinch", "tripod", "key", "point"):
+            pattern = intent_of(d.label) if d is not None else ""
+        if pattern not in GRIP_PATTERNS:
             return None
         force = a.force
         if force is None:

@@ -12,15 +12,17 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from actuators.vocabulary import GRIP_PATTERNS, VIBRATION_PATTERNS
 from firmware_host.config.fields import setting
 from firmware_host.programme.outputs import OUTPUTS, TARGETS, expand
 from firmware_host.programme.timing import clock_s, duration_s, window_s
+from firmware_host.vocabulary import GRIP_INTENTS, STAGES
 
-STAGES = ("W", "N1", "N2", "N3", "REM")
-SLEEP_STAGES = ("N1", "N2", "N3", "REM")
-GRIP_PATTERNS = ("open", "power", "pinch", "tripod", "key", "point")
-INTENT_LABELS = ("rest", *GRIP_PATTERNS, "rejected")
-VIBRATION_PATTERNS = ("continuous", "pulse", "wave")
+SLEEP_STAGES = tuple(s for s in STAGES if s != "W")
+#: Intent labels a trigger may name: the decoder's classes, and rejected windows.
+INTENT_LABELS = (*GRIP_INTENTS, "rejected")
+#: Vibration patterns a rule may ask for ("off" is what 0 means).
+RUNNING_PATTERNS = tuple(p for p in VIBRATION_PATTERNS if p != "off")
 
 #: Trigger kind -> the trigger keys it uses (besides ``kind``).
 TRIGGER_KEYS: dict[str, tuple[str, ...]] = {
@@ -127,7 +129,7 @@ class ActionConfig:
     step: str | float = setting("1m", doc="ramp/profile/restore: time between set-point updates")
     points: tuple[tuple[str, float], ...] = setting(
         (), doc="profile: [[offset, value], ...] after the firing, offsets increasing")
-    pattern: str = setting("continuous", choices=VIBRATION_PATTERNS, doc="vibration pattern")
+    pattern: str = setting("continuous", choices=RUNNING_PATTERNS, doc="vibration pattern")
     grip: str = setting("intent", choices=("intent", *GRIP_PATTERNS),
                         doc="grip: the pattern, or 'intent' for the decoded one")
     force: float | None = setting(None, doc="grip: fixed force (default: the decoded force)")

@@ -20,6 +20,7 @@ from firmware_host.decision import Decision
 from firmware_host.programme.journal import decision_evidence, when
 from firmware_host.programme.rules import SLEEP_STAGES, TriggerConfig
 from firmware_host.programme.timing import inside, local_clock, night_s, offset_after_start, window_s
+from firmware_host.vocabulary import GRIP_LABELS, REST_LABELS
 
 EVIDENCE_KEPT = 8
 
@@ -366,7 +367,7 @@ class IntentTrigger(Trigger):
         if d.kind != "grip":
             return None
         rejected = bool(d.details.get("rejected", False))
-        label = "rejected" if rejected else d.label
+        label = "rejected" if rejected else intent_of(d.label)
         p = probability(d)
         match = label in self.cfg.labels and (rejected or p >= self.cfg.min_probability)
         force = _number(d.details.get("force"))
@@ -423,6 +424,14 @@ class FeatureTrigger(Trigger):
         if out is not None and out.fire:
             out.evidence["feature"] = {"name": self.cfg.feature, "value": v}
         return out
+
+
+def intent_of(label: str) -> str:
+    """A decoder's label in the loop's vocabulary: ``"rest"``, a grip pattern, or itself
+    (labels of other datasets such as ``"chuck_grip"`` are mapped)."""
+    if label in REST_LABELS:
+        return "rest"
+    return GRIP_LABELS.get(label, label)
 
 
 def _number(x: Any) -> float | None:

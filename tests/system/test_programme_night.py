@@ -8,7 +8,6 @@ at 05:15 so the 06:30-07:00 wake window falls inside the run.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 from collections import Counter
@@ -18,9 +17,9 @@ import pytest
 
 from firmware_host.cli import main
 from firmware_host.config import parse_config
-from firmware_host.runtime import build as assembly
-from firmware_host.runtime.loop import Controller
-from firmware_host.session import Session, SessionRecorder
+from firmware_host.runtime.hooks import RunObserver
+from firmware_host.runtime.run import Run
+from firmware_host.session import Session
 from firmware_host.synthetic.night import SyntheticNight
 
 DURATION_S = 2 * 3600.0
@@ -33,25 +32,22 @@ pytestmark = pytest.mark.skipif(
     "tested one by one in tests/firmware_host/programme")
 
 
+class _SampleTimed(RunObserver):
+    """Times the programme's decisions by their samples (what the lead wires into Run)."""
+
+    name = "sample-timed-programme"
+
+    def on_opened(self, run: Run) -> None:
+        run.actuation.policy.set_sample_rate(run.source.sfreq)
+
+
 def _run(path: Path, duration_s: float = DURATION_S, tick_s: float = 0.25) -> Session:
-    """A night through the real loop (what ``somnoloop run`` assembles), decisions timed by
-    their samples."""
+    """A night through the real loop (what ``somnoloop run`` runs), at max speed."""
     cfg = parse_config({"name": "programme-night", "recorder": {"fsync": False},
                         "run": {"tick_s": tick_s},
                         "programme": {"simulated_night_start": NIGHT_START}})
-    plan = assembly.RunPlan(duration_s=duration_s, speed=float("inf"))
-    clock = assembly.make_clock(plan)
-    source = assembly.build_source(cfg, clock, plan)
-    source.open()
-    recorder = SessionRecorder(path, clock, fsync=False)
-    recorder.start(sfreq=source.sfreq, channel_names=source.channel_names,
-                   channel_types=source.channel_types, config=dataclasses.asdict(cfg),
-                   extra={"config_name": cfg.name, "source": cfg.source.kind})
-    pipeline = assembly.build_pipeline(cfg, source)
-    actuation = assembly.build_actuation(cfg, clock, recorder)
-    actuation.policy.set_sample_rate(source.sfreq)
-    Controller(source, pipeline, recorder, clock, duration_s=duration_s, tick_s=tick_s,
-               stale_after_s=cfg.run.stale_after_s, actuation=actuation).run()
+    Run(cfg, duration=f"{duration_s:g}s", speed="max", session_dir=path,
+        observers=[_SampleTimed()]).run()
     return Session(path)
 
 

@@ -122,3 +122,17 @@ def test_ramp_starts_from_what_was_sent_else_the_comfort_value(first):
     out = run(eng, [stage(30, "N1"), stage(60, "N2")], until=600)
     expected = {0.0: [4.0, 12.0, 20.0], 10.0: [10.0, 15.0, 20.0]}[first]
     assert [c.params["degrees"] for c in out] == expected
+
+
+def test_every_output_belongs_to_a_known_actuator_kind_and_speaks_its_protocol():
+    from actuators.mattress_protocol import decode_command, encode_command
+    from firmware_host.actuation.kinds import ACTUATOR_NAMES
+    from firmware_host.programme.outputs import DEVICES, OUTPUTS
+
+    assert set(DEVICES) <= set(ACTUATOR_NAMES)
+    for out in OUTPUTS.values():
+        if out.device == "mattress":
+            for v in (out.lo, out.hi):  # the whole range a rule may ask is on the wire
+                cmd = out.set(v, "wave")
+                decoded = decode_command(encode_command(cmd.action, cmd.params))
+                assert decoded["action"] == cmd.action, decoded

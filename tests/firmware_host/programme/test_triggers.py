@@ -152,3 +152,13 @@ def test_feature_trigger_reads_nested_details_with_dwell():
     (fired,) = actions(sink, "so")
     assert fired["t"] == 210.0 and fired["evidence"]["feature"] == {"name": "bands.so_power",
                                                                     "value": 5.0}
+
+
+def test_intent_labels_of_other_datasets_are_read_in_the_loop_vocabulary():
+    eng, sink = make(rule("grip", {"kind": "intent", "labels": ["tripod"]},
+                          {"kind": "grip", "target": "hand"}),
+                     rule("hold", {"kind": "intent", "labels": ["rest"]},
+                          {"kind": "stop", "target": "hand"}, priority=1))
+    out = run(eng, [grip(1, "chuck_grip"), grip(2, "relax"), grip(3, "thumbs_up")])
+    assert [(c.action, c.params.get("pattern")) for c in out] == [("grip", "tripod"),
+                                                                   ("stop", None)]
