@@ -8,6 +8,7 @@ import pytest
 from tests.firmware_host.programme.helpers import (
     SET_HEAD,
     actions,
+    grip,
     hypnogram,
     make,
     rule,
@@ -125,3 +126,13 @@ def test_manual_override_of_one_output_leaves_the_others_automated():
     out = run(eng, [stage(30, "W")])
     assert [c.params["zone"] for c in out] == ["feet"]
     assert [s["rule"] for s in suppressed(sink, "manual_override")] == ["head"]
+
+
+def test_hysteresis_on_an_intent_keeps_the_grip_through_a_dip_in_confidence():
+    eng, sink = make(rule("g", {"kind": "intent", "labels": ["power"], "min_probability": 0.7},
+                          {"kind": "grip", "target": "hand"}, exit_probability=0.5))
+    out = run(eng, [grip(1, "power", 0.9), grip(2, "power", 0.6), grip(3, "power", 0.9),
+                    grip(4, "power", 0.3), grip(5, "power", 0.9, force=0.7)])
+    assert [a["t"] for a in actions(sink, "g")] == [1.0, 5.0]
+    assert [s["t"] for s in suppressed(sink, "hysteresis")] == [3.0]
+    assert [c.params["force"] for c in out] == [0.5, 0.7]
