@@ -5,12 +5,15 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+import hypothesis.strategies as st
 import pytest
+from hypothesis import given, settings
 
 from firmware_host.cli import main
 from firmware_host.config import ConfigError, load_config, parse_config
 from firmware_host.programme import ProgrammeConfig
 from firmware_host.programme.defaults import default_rules
+from firmware_host.programme.rules import ActionConfig, GuardsConfig, TriggerConfig
 
 CONFIGS = Path(__file__).resolve().parents[3] / "configs"
 
@@ -146,3 +149,38 @@ def test_night_start_must_be_a_clock_time_or_auto():
     with pytest.raises(ConfigError, match="night_start = '11pm' is not a clock time"):
         parse_config({"programme": {"night_start": "11pm"}})
     assert parse_config({"programme": {"night_start": "22:15"}}).programme.night_start == "22:15"
+
+
+def _keys(cls: type) -> list[str]:
+    import dataclasses
+
+    return [f.name for f in dataclasses.fields(cls)]
+
+
+_JUNK = st.one_of(
+    st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(), st.text(max_size=8),
+    st.sampled_from(["N2", "W", "mattress", "hand", "06:30", "24:00", "5m", "-1", "0", "stage",
+                     "ramp", "grip", "intent", "clock", "rest", "wave"]),
+    st.lists(st.sampled_from(["N2", "06:30", "07:00", "power", 1.0, "x", ["0", 1.0]]),
+             max_size=3),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(st.sampled_from(_keys(TriggerConfig)), _JUNK, max_size=4),
+       st.dictionaries(st.sampled_from(_keys(ActionConfig)), _JUNK, max_size=4),
+       st.dictionaries(st.sampled_from(_keys(GuardsConfig)), _JUNK, max_size=3),
+       st.sampled_from(["stage", "clock", "intent", "feature", "transition", "signal"]),
+       st.sampled_from(["set", "ramp", "profile", "grip", "restore", "hold"]))
+def test_junk_in_any_rule_key_gives_a_config_error_or_a_valid_rule(trigger, action, guards,
+                                                                      tkind, akind):
+    rule = {"name": "fuzz", "trigger": {"kind": tkind, **trigger},
+            "actions": [{"kind": akind, "target": "mattress.head", **action}],
+            "guards": guards}
+    try:
+        cfg = parse_config({"programme": {"rules": [rule]}})
+    except ConfigError as exc:
+        assert "\n" not in str(exc) and str(exc)
+        return
+    (parsed,) = cfg.programme.rules
+    assert parsed.trigger.dwell_s >= 0 and parsed.guards.min_interval_s >= 0
