@@ -1,4 +1,4 @@
-"""Whole-system tests: the real loop (sources, stages, policy, safety, serial drivers talking to
+"""Whole-system tests: the real loop (sources, stages, programme, safety, serial drivers talking to
 device simulators over ptys, recorder) on synthetic nights, replayed as fast as possible."""
 
 from __future__ import annotations
