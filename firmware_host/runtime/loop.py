@@ -182,13 +182,15 @@ class Controller:
         now = self.clock.now()
         chunk = self.source.read()
         n = 0
+        decisions: list[Decision] = []
         if chunk is not None and chunk.n_samples:
             chunk = self._trim_to_duration(chunk)
             n = chunk.n_samples
             self._record(chunk)
             decisions = self._decide(chunk)
-            self._act(decisions, now)
             self._last_data_t = now
+        # Also without decisions: clock rules and running profiles advance while data is late.
+        self._act(decisions, now)
         if self.actuation is not None:
             try:
                 self.actuation.tick(now, self._signal_ok(now))
@@ -305,7 +307,7 @@ class Controller:
         return decisions
 
     def _act(self, decisions: list[Decision], now: float) -> None:
-        if self.actuation is None or not decisions:
+        if self.actuation is None:
             return
         try:
             self.actuation.on_decisions(decisions, now)

@@ -122,7 +122,10 @@ class Run:
             self.recorder.close({"stop_reason": f"startup failed: {exc}"})
             self.source.close()
             raise
-        self.summary.unavailable = dict(getattr(self.actuation, "unavailable", {}))
+        # Rules are timed by the samples of their decisions, so a night gives the same
+        # actions at any speed and in any chunking.
+        self.actuation.programme.set_sample_rate(self.source.sfreq)
+        self.summary.unavailable = dict(self.actuation.unavailable)
         self.controller = Controller(
             self.source, pipeline, self.recorder, self.clock, duration_s=self.plan.duration_s,
             tick_s=cfg.run.realtime_tick_s if self.plan.speed == 1 else cfg.run.tick_s,

@@ -175,9 +175,9 @@ def test_policy_replaceable_safety_not(no_leaked_threads):
     try:
         assert act.actuators == {} and act.simulators == []
         with pytest.raises(TypeError, match="ProgrammeConfig"):
-            act.update_policy(SafetyConfig(on_violation="refuse"))  # type: ignore[arg-type]
-        act.update_policy(ProgrammeConfig(rules=()))
-        assert act.policy.config.rules == ()
+            act.update_programme(SafetyConfig(on_violation="refuse"))  # type: ignore[arg-type]
+        act.update_programme(ProgrammeConfig(rules=()))
+        assert act.programme.config.rules == ()
         with pytest.raises(AttributeError):
             act.safety.config = SafetyConfig()  # type: ignore[misc]
     finally:

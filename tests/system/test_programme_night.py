@@ -17,7 +17,6 @@ import pytest
 
 from firmware_host.cli import main
 from firmware_host.config import parse_config
-from firmware_host.runtime.hooks import RunObserver
 from firmware_host.runtime.run import Run
 from firmware_host.session import Session
 from firmware_host.synthetic.night import SyntheticNight
@@ -32,22 +31,12 @@ pytestmark = pytest.mark.skipif(
     "tested one by one in tests/firmware_host/programme")
 
 
-class _SampleTimed(RunObserver):
-    """Times the programme's decisions by their samples (what the lead wires into Run)."""
-
-    name = "sample-timed-programme"
-
-    def on_opened(self, run: Run) -> None:
-        run.actuation.policy.set_sample_rate(run.source.sfreq)
-
-
 def _run(path: Path, duration_s: float = DURATION_S, tick_s: float = 0.25) -> Session:
     """A night through the real loop (what ``somnoloop run`` runs), at max speed."""
     cfg = parse_config({"name": "programme-night", "recorder": {"fsync": False},
                         "run": {"tick_s": tick_s},
                         "programme": {"simulated_night_start": NIGHT_START}})
-    Run(cfg, duration=f"{duration_s:g}s", speed="max", session_dir=path,
-        observers=[_SampleTimed()]).run()
+    Run(cfg, duration=f"{duration_s:g}s", speed="max", session_dir=path).run()
     return Session(path)
 
 
