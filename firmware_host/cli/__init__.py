@@ -24,6 +24,7 @@ COMMANDS: tuple[str, ...] = (
     "cmd_stage_eval",
     "cmd_stage",
     "cmd_bench",
+    "cmd_doctor",
 )
 
 
