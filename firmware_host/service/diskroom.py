@@ -87,7 +87,7 @@ class DiskWatch(RunObserver):
     Parameters
     ----------
     path
-        Any path on the data partition (the sessions root).
+        Any path on the data partition (default: the run's session directory).
     low_free_bytes, critical_free_bytes
         Thresholds of :func:`check_disk`.
     interval_s
@@ -101,11 +101,11 @@ class DiskWatch(RunObserver):
 
     name = "disk"
 
-    def __init__(self, path: str | Path, *, low_free_bytes: int, critical_free_bytes: int,
+    def __init__(self, path: str | Path | None = None, *, low_free_bytes: int, critical_free_bytes: int,
                  interval_s: float = 30.0, alarms: AlarmManager | None = None,
                  usage: Callable[[str | Path], Usage] = shutil.disk_usage,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
-        self.path = Path(path)
+        self.path = None if path is None else Path(path)
         self.low = low_free_bytes
         self.critical = critical_free_bytes
         self.interval_s = interval_s
@@ -118,6 +118,8 @@ class DiskWatch(RunObserver):
 
     def on_opened(self, run: Run) -> None:
         """Check at once: a full disk is reported before the night starts."""
+        if self.path is None:
+            self.path = Path(run.session_dir)
         self._check(run)
 
     def on_iteration(self, run: Run, info: IterationInfo) -> None:
@@ -127,8 +129,8 @@ class DiskWatch(RunObserver):
 
     def _check(self, run: Run) -> None:
         self._last_check = self._monotonic()
-        room = check_disk(self.path, low_free_bytes=self.low, critical_free_bytes=self.critical,
-                          usage=self._usage)
+        room = check_disk(self.path or Path(run.session_dir), low_free_bytes=self.low,
+                          critical_free_bytes=self.critical, usage=self._usage)
         previous, self.room = self.room, room
         if previous is not None and previous.level == room.level:
             return

@@ -6,8 +6,12 @@ import socket
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from firmware_host.chunk import Chunk
 from firmware_host.clock import FakeClock
 from firmware_host.events import ListSink
+from firmware_host.session import SessionRecorder
 
 
 class NotifySocket:
@@ -44,3 +48,20 @@ class FakeRun:
         """Keep the fault (the real run journals it)."""
         self.faults.append((where, exc))
         self.recorder.emit("fault", {"where": where, "error": f"{type(exc).__name__}: {exc}"})
+
+
+def record(root: Path, name: str, seconds: float, *, close: bool = True,
+           night: str = "2026-11-30") -> Path:
+    """A real session of ``seconds`` of 2-channel data at 100 Hz."""
+    rec = SessionRecorder(root / name, FakeClock(), flush_interval_s=0.5, fsync=False)
+    rec.start(sfreq=100.0, channel_names=("a", "b"), channel_types=("eeg", "eeg"), config={},
+              extra={"night": {"date": night, "trigger": "rollover"}})
+    n = int(seconds * 100)
+    idx = np.arange(n)
+    rec.write_chunk(Chunk(np.vstack([idx, -idx]).astype(float), 0, 100.0, ("a", "b"), ("eeg", "eeg"),
+                          idx / 100.0))
+    if close:
+        rec.close()
+    else:
+        rec.flush()  # a killed run: data on disk, no stop event, files left open
+    return root / name

@@ -306,3 +306,15 @@ def test_doctor_bad_config_is_exit_2(tmp_path, capsys) -> None:
     assert main(["doctor", "--config", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "service.rollover" in err and "Traceback" not in err
+
+
+def test_default_pin_factory_off_a_pi_is_absent_for_real() -> None:
+    """On a machine without GPIO, gpiozero's default factory really fails to load."""
+    try:
+        factory = d.load_pin_factory("default")
+    except Exception:  # noqa: BLE001 - whatever gpiozero raises is the failing path
+        check = d.check_pin_factory(hardware_cfg("/dev/x", factory="default"), d.Probes())
+        assert check.ok is False and "does not load" in check.detail
+    else:
+        factory.close()
+        pytest.skip(f"this machine has GPIO ({type(factory).__name__})")

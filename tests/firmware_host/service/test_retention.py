@@ -17,27 +17,10 @@ from firmware_host.service.inventory import EXPORT_MARKER, REPORT_DIR, SessionIn
 from firmware_host.service.nights import NightPolicy, night_of, on_tick
 from firmware_host.service.retention import apply_retention, plan_retention
 from firmware_host.session import Session, SessionRecorder
-from tests.firmware_host.service.doubles import FakeRun
+from tests.firmware_host.service.doubles import FakeRun, record
 
 CET = dt.timezone(dt.timedelta(hours=1), "CET")
 GB = 10**9
-
-
-def record(root: Path, name: str, seconds: float, *, close: bool = True,
-           night: str = "2026-11-30") -> Path:
-    """A real session of ``seconds`` of 2-channel data at 100 Hz."""
-    rec = SessionRecorder(root / name, FakeClock(), flush_interval_s=0.5, fsync=False)
-    rec.start(sfreq=100.0, channel_names=("a", "b"), channel_types=("eeg", "eeg"), config={},
-              extra={"night": {"date": night, "trigger": "rollover"}})
-    n = int(seconds * 100)
-    idx = np.arange(n)
-    rec.write_chunk(Chunk(np.vstack([idx, -idx]).astype(float), 0, 100.0, ("a", "b"), ("eeg", "eeg"),
-                          idx / 100.0))
-    if close:
-        rec.close()
-    else:
-        rec.flush()  # a killed run: data on disk, no stop event, files left open
-    return root / name
 
 
 def test_plan_deletes_oldest_reported_until_under_budget() -> None:
