@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from actuators.protocol import Frame
+from actuators.vocabulary import ELEVATION_ZONES, FIRMNESS_ZONES, VIBRATION_PATTERNS
 
 # --- message types -------------------------------------------------------------------
 MSG_COMMAND = 0x01
@@ -42,9 +43,6 @@ OPCODE_NAMES = {
 }
 
 # --- zones / patterns ----------------------------------------------------------------
-ELEVATION_ZONES = ("head", "feet")
-FIRMNESS_ZONES = ("head", "torso", "legs")
-VIBRATION_PATTERNS = ("off", "continuous", "pulse", "wave")
 
 #: Device limits (the device NACKs with OUT_OF_RANGE outside them; the host safety layer
 #: keeps commands far tighter).

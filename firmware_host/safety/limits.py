@@ -26,13 +26,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from actuators.base import Command
+from actuators.vocabulary import ELEVATION_ZONES, FINGERS, FIRMNESS_ZONES, GRIP_PATTERNS, VIBRATION_PATTERNS
 from firmware_host.safety.config import HandLimits, SafetyConfig
 
-GRIP_PATTERNS = ("open", "power", "pinch", "tripod", "key", "point")
-VIBRATION_PATTERNS = ("off", "continuous", "pulse", "wave")
-ELEVATION_ZONES = ("head", "feet")
-FIRMNESS_ZONES = ("head", "torso", "legs")
-N_FINGERS = 6
+N_FINGERS = len(FINGERS)
 #: Force of a ``set_fingers`` command that gives none (capped by the hand's force limit).
 DEFAULT_FINGER_FORCE = 0.5
 

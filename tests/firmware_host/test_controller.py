@@ -6,6 +6,7 @@ import numpy as np
 
 from firmware_host.clock import FakeClock
 from firmware_host.decision import Decision
+from firmware_host.runtime.hooks import Hooks, RunObserver
 from firmware_host.runtime.loop import Controller
 from firmware_host.runtime.pipeline import Pipeline
 from firmware_host.session import Session, SessionRecorder
@@ -58,6 +59,9 @@ class RecordingActuation:
 
     def tick(self, now, signal_ok):
         self.ticks.append((now, signal_ok))
+
+    def answered(self):
+        return True
 
     def safe_state(self, reason):
         self.safe.append(reason)
@@ -137,19 +141,22 @@ def test_stop_request_ends_the_run(tmp_path):
     rec = SessionRecorder(tmp_path / "s", clock, fsync=False)
     rec.start(sfreq=100.0, channel_names=src.channel_names, channel_types=src.channel_types,
               config={})
-    ctl = Controller(src, Pipeline([]), rec, clock, tick_s=0.25,
-                     on_tick=lambda s: s.data_s >= 10 and ctl.request_stop("signal SIGTERM"))
+
+    class StopAfter10s(RunObserver):
+        def on_iteration(self, run, info):
+            if info.data_s >= 10:
+                run.request_stop("signal SIGTERM")
+
+    ctl = Controller(src, Pipeline([]), rec, clock, tick_s=0.25, hooks=Hooks([StopAfter10s()]))
     summary = ctl.run()
     assert summary.stop_reason == "signal SIGTERM"
     assert src.closed
     assert Session(tmp_path / "s").summary()["complete"]
 
 
-def test_decision_json_matches_to_json():
+def test_decision_to_json_equals_asdict():
     from collections import namedtuple
-    from dataclasses import dataclass
-
-    from firmware_host.runtime.loop import decision_json
+    from dataclasses import asdict, dataclass
 
     pair = namedtuple("pair", "a b")
 
@@ -161,7 +168,7 @@ def test_decision_json_matches_to_json():
     d = Decision("quality", 5, "ok", {"a": 0.5}, "m",
                  {"l": [1, 2.5, {"k": (1, 2)}], "nt": pair(1, [2]), "dc": Inner(1.0, [3]),
                   "arr": np.arange(3), "np": np.float64(1.5), "none": None, 3: "x"})
-    fast, ref = decision_json(d), d.to_json()
+    fast, ref = d.to_json(), asdict(d)
     assert repr(fast) == repr(ref)
     fast["details"]["l"][2]["k"] = 0  # containers are copies, like asdict's
     assert d.details["l"][2]["k"] == (1, 2)

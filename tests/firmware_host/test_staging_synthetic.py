@@ -8,7 +8,7 @@ import pytest
 
 from firmware_host.config.schema import SyntheticSourceConfig
 from firmware_host.staging.config import StagerConfig
-from firmware_host.staging.datasets import STAGES, Recording
+from firmware_host.staging.datasets import Recording
 from firmware_host.staging.evaluate import score, stager_for, stream
 from firmware_host.staging.training import (
     SCALE_FREE,
@@ -16,6 +16,7 @@ from firmware_host.staging.training import (
     recording_features,
     transition_matrix,
 )
+from firmware_host.vocabulary import STAGES
 
 synthetic = pytest.importorskip("firmware_host.synthetic.night")
 
