@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from firmware_host.runtime.hooks import IterationInfo, RunObserver
 from firmware_host.safety.alarms import AlarmManager
+from firmware_host.service.runview import alarm_manager
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from firmware_host.runtime.run import Run
@@ -93,8 +94,8 @@ class DiskWatch(RunObserver):
     interval_s
         Monotonic seconds between two checks.
     alarms
-        The run's alarm manager (drives the status LED); default: one journalling into
-        ``run.recorder``.
+        Where alarms go; default: the run's own alarm manager (it drives the status LED),
+        else one journalling into ``run.recorder``.
     usage, monotonic
         Injected in tests.
     """
@@ -135,7 +136,7 @@ class DiskWatch(RunObserver):
         if previous is not None and previous.level == room.level:
             return
         now = run.clock.now()
-        alarms = self.alarms = self.alarms or AlarmManager(run.recorder)
+        alarms = self.alarms = self.alarms or alarm_manager(run) or AlarmManager(run.recorder)
         for code in ("disk_low", "disk_full"):
             if room.alarm is None or room.alarm[0] != code:
                 alarms.clear(code, now)

@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from firmware_host.runtime.hooks import IterationInfo, RunObserver
+from firmware_host.service.runview import active_alarms
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from firmware_host.runtime.run import Run
@@ -115,19 +116,23 @@ def _watchdog_interval(env: Mapping[str, str], pid: int) -> float | None:
     return value / 1e6 if value > 0 else None
 
 
-def status_line(info: IterationInfo) -> str:
+def status_line(info: IterationInfo, alarms: list[str] | None = None) -> str:
     """What the loop is doing, in one line for ``systemctl status``.
 
-    Reads the optional ``stage`` and ``alarms`` entries of ``info.extra`` (the current sleep
-    stage label and the codes of the active alarms).
+    Parameters
+    ----------
+    info
+        The iteration; its optional ``extra["stage"]`` is the current sleep stage label.
+    alarms
+        Codes of the active alarms, or ``None`` when unknown (then nothing is said about them).
     """
     total = int(info.data_s)
     parts = [f"recording {total // 3600:d}:{total % 3600 // 60:02d}:{total % 60:02d} of data"]
     stage = info.extra.get("stage")
     if stage:
         parts.append(f"stage {stage}")
-    alarms = info.extra.get("alarms") or ()
-    parts.append("alarms: " + ", ".join(alarms) if alarms else "no alarms")
+    if alarms is not None:
+        parts.append("alarms: " + ", ".join(alarms) if alarms else "no alarms")
     if not info.healthy:
         parts.append("UNHEALTHY")
     return "; ".join(parts)
@@ -188,7 +193,7 @@ class SystemdNotifier(RunObserver):
             fields["WATCHDOG"] = 1
             self._last_pet = now
         if info.healthy != self._last_healthy or now - self._last_status >= self.status_interval_s:
-            fields["STATUS"] = status_line(info)
+            fields["STATUS"] = status_line(info, active_alarms(run))
             self._last_status = now
             self._last_healthy = info.healthy
         if fields:

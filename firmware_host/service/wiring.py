@@ -6,7 +6,6 @@ import time
 
 from firmware_host.config.schema import Config
 from firmware_host.runtime.hooks import RunObserver
-from firmware_host.safety.alarms import AlarmManager
 from firmware_host.service.clockwatch import ClockWatch
 from firmware_host.service.diskroom import DiskWatch
 from firmware_host.service.inventory import scan_sessions
@@ -18,23 +17,17 @@ MB = 10**6
 GB = 10**9
 
 
-def service_observers(cfg: Config, alarms: AlarmManager | None = None) -> list[RunObserver]:
+def service_observers(cfg: Config) -> list[RunObserver]:
     """systemd notification, wall-clock jump journal and disk-room alarms for one run.
 
-    Parameters
-    ----------
-    cfg
-        The run's config (``[service]`` section).
-    alarms
-        The run's alarm manager, so disk alarms drive the status LED (default: alarms are
-        only journalled).
+    Disk alarms go to the run's own alarm manager (status LED) when it has one.
     """
     s = cfg.service
     return [
         SystemdNotifier(status_interval_s=s.status_interval_s),
         ClockWatch(s.clock_jump_s),
         DiskWatch(low_free_bytes=int(s.disk_low_mb * MB), critical_free_bytes=int(s.disk_critical_mb * MB),
-                  interval_s=s.disk_check_s, alarms=alarms),
+                  interval_s=s.disk_check_s),
     ]
 
 

@@ -14,6 +14,7 @@ from firmware_host.service.notify import (
     socket_address,
     status_line,
 )
+from firmware_host.service.runview import active_alarms
 from tests.firmware_host.service.doubles import FakeRun
 
 
@@ -77,9 +78,30 @@ def test_bad_watchdog_usec_is_named() -> None:
 
 
 def test_status_line_says_what_the_loop_does() -> None:
-    assert status_line(info(stage="N2", alarms=["signal_stale"])) == (
+    assert status_line(info(stage="N2"), ["signal_stale"]) == (
         "recording 1:02:05 of data; stage N2; alarms: signal_stale")
-    assert status_line(info(healthy=False)) == "recording 1:02:05 of data; no alarms; UNHEALTHY"
+    assert status_line(info(healthy=False), []) == "recording 1:02:05 of data; no alarms; UNHEALTHY"
+    assert status_line(info()) == "recording 1:02:05 of data"  # alarms unknown: nothing claimed
+
+
+def test_status_line_reads_the_runs_alarms() -> None:
+    from firmware_host.events import ListSink
+    from firmware_host.safety.alarms import AlarmManager
+
+    class Safety:
+        alarms = AlarmManager(ListSink())
+
+    class Actuation:
+        safety = Safety()
+
+    class RunWithAlarms:
+        actuation = Actuation()
+
+    run = RunWithAlarms()
+    assert active_alarms(run) == [] and active_alarms(object()) is None
+    Safety.alarms.raise_alarm("signal_stale", "medium", "no samples for 5 s", 1.0)
+    Safety.alarms.raise_alarm("estop", "high", "button", 2.0)
+    assert active_alarms(run) == ["estop", "signal_stale"]
 
 
 def test_lifecycle_ready_watchdog_status_stopping(notify_socket) -> None:
