@@ -9,7 +9,7 @@ date every sample correctly (``wall = monotonic + offset`` of its period).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from firmware_host.runtime.hooks import IterationInfo, RunObserver
@@ -26,6 +26,25 @@ def jump(old_offset_s: float, new_offset_s: float, threshold_s: float) -> float 
     """
     delta = new_offset_s - old_offset_s
     return delta if abs(delta) > threshold_s else None
+
+
+def corrected_wall(wall: float, t: float, jumps: Sequence[tuple[float, float]]) -> float:
+    """Re-date a journal row's wall-clock time with every step journalled after it.
+
+    Rows written before NTP synchronised carry the wrong wall time; adding each later step
+    gives the synchronised time, so a night's times are right in the report. Exact to one
+    loop period (a step happens somewhere between two checks).
+
+    Parameters
+    ----------
+    wall
+        The row's ``wall`` column.
+    t
+        The row's ``t`` column (run clock).
+    jumps
+        ``(t, jump_s)`` of every ``clock_jump`` row (its ``t`` column and payload).
+    """
+    return wall + sum(step for t_jump, step in jumps if t_jump > t)
 
 
 class ClockWatch(RunObserver):

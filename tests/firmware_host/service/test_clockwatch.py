@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
+from firmware_host.clock import FakeClock
 from firmware_host.runtime.hooks import IterationInfo
-from firmware_host.service.clockwatch import ClockWatch, jump
+from firmware_host.service.clockwatch import ClockWatch, corrected_wall, jump
+from firmware_host.session import Session, SessionRecorder
 from tests.firmware_host.service.doubles import FakeRun
 
 
@@ -70,3 +74,29 @@ def test_backward_step_is_journalled_too() -> None:
 def test_threshold_must_be_positive() -> None:
     with pytest.raises(ValueError, match="threshold_s must be > 0"):
         ClockWatch(0.0)
+
+
+def test_report_times_are_re_dated_after_a_journalled_jump(tmp_path) -> None:
+    """A real journal: rows before the NTP step get the step added, rows after stay."""
+    clock = FakeClock()
+    rec = SessionRecorder(tmp_path / "s", clock, fsync=False)
+    rec.start(sfreq=100.0, channel_names=("a",), channel_types=("eeg",), config={})
+    run = FakeRun(tmp_path / "s", clock)
+    run.recorder = rec
+    clocks = Clocks(time.time())
+    watch = ClockWatch(1.0, wall=clocks.wall, monotonic=clocks.monotonic)
+    watch.on_opened(run)
+    for i in range(20):
+        clock.advance(1.0)
+        if i == 10:
+            clocks.offset += 3600.0  # NTP: the true time is an hour later than the Pi thought
+        rec.emit("marker", {"i": i})
+        iterate(watch, run, clocks, 1.0, step=1.0)
+    rec.close()
+    rows = Session(tmp_path / "s").events()
+    jumps = [(e.t, e.payload["jump_s"]) for e in rows if e.kind == "clock_jump"]
+    assert len(jumps) == 1 and jumps[0][1] == pytest.approx(3600.0)
+    markers = [e for e in rows if e.kind == "marker"]
+    fixed = [corrected_wall(e.wall, e.t, jumps) for e in markers]
+    assert all(f - e.wall == pytest.approx(3600.0 if e.t < jumps[0][0] else 0.0)
+               for f, e in zip(fixed, markers, strict=True))
