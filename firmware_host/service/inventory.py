@@ -61,25 +61,30 @@ def scan_sessions(root: str | Path) -> list[SessionInfo]:
     root = Path(root)
     if not root.is_dir():
         return []
-    out = []
-    for path in root.iterdir():
-        if path.name.startswith(".") or not (path / META).is_file():
-            continue
-        try:
-            meta = json.loads((path / META).read_text())
-        except (OSError, json.JSONDecodeError):
-            continue
-        night = meta.get("night") or {}
-        out.append(SessionInfo(
-            name=path.name,
-            started_unix=float(meta.get("created_unix", path.stat().st_mtime)),
-            complete=journal_has_stop(path / EVENTS),
-            night=str(night.get("date", "")),
-            trigger=str(night.get("trigger", "rollover")),
-            size_bytes=dir_size(path),
-            reported=(path / REPORT_DIR).is_dir() or (path / EXPORT_MARKER).exists(),
-        ))
+    out = [info for path in root.iterdir() if not path.name.startswith(".")
+           if (info := read_session_info(path)) is not None]
     return sorted(out, key=lambda s: (s.started_unix, s.name))
+
+
+def read_session_info(path: str | Path) -> SessionInfo | None:
+    """The :class:`SessionInfo` of one session directory, or ``None`` when it is not one."""
+    path = Path(path)
+    if not (path / META).is_file():
+        return None
+    try:
+        meta = json.loads((path / META).read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    night = meta.get("night") or {}
+    return SessionInfo(
+        name=path.name,
+        started_unix=float(meta.get("created_unix", path.stat().st_mtime)),
+        complete=journal_has_stop(path / EVENTS),
+        night=str(night.get("date", "")),
+        trigger=str(night.get("trigger", "rollover")),
+        size_bytes=dir_size(path),
+        reported=(path / REPORT_DIR).is_dir() or (path / EXPORT_MARKER).exists(),
+    )
 
 
 def journal_has_stop(path: Path) -> bool:

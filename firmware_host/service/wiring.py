@@ -10,24 +10,28 @@ from firmware_host.service.clockwatch import ClockWatch
 from firmware_host.service.diskroom import DiskWatch
 from firmware_host.service.inventory import scan_sessions
 from firmware_host.service.nights import NightDecision, NightPolicy, on_start, parse_rollover
+from firmware_host.service.nightwatch import NightWatch, RetentionKeeper
 from firmware_host.service.notify import SystemdNotifier
-from firmware_host.service.retention import apply_retention, plan_retention
 
 MB = 10**6
 GB = 10**9
 
 
 def service_observers(cfg: Config) -> list[RunObserver]:
-    """systemd notification, wall-clock jump journal and disk-room alarms for one run.
+    """Every service observer of one run, built from ``[service]``.
 
-    Disk alarms go to the run's own alarm manager (status LED) when it has one.
+    systemd notification, the wall-clock jump journal, disk-room alarms (to the run's own
+    alarm manager, which drives the status LED), the night roll-over and retention.
     """
     s = cfg.service
+    policy = night_policy(cfg)
     return [
         SystemdNotifier(status_interval_s=s.status_interval_s),
         ClockWatch(s.clock_jump_s),
         DiskWatch(low_free_bytes=int(s.disk_low_mb * MB), critical_free_bytes=int(s.disk_critical_mb * MB),
                   interval_s=s.disk_check_s),
+        NightWatch(policy),
+        RetentionKeeper(cfg.recorder.root, int(s.retention_budget_gb * GB), policy),
     ]
 
 
@@ -37,23 +41,10 @@ def night_policy(cfg: Config) -> NightPolicy:
 
 
 def session_at_start(cfg: Config, now_unix: float | None = None) -> NightDecision:
-    """Continue this night's session (as a new segment) or start a new night, from the root."""
+    """Continue this night's session (as a new segment) or start a new night, from the root.
+
+    The run that follows stores ``{"night": {"date": d.night, "trigger": d.trigger}}`` in
+    its ``meta.json`` so later decisions read the night back.
+    """
     now = time.time() if now_unix is None else now_unix
     return on_start(now, scan_sessions(cfg.recorder.root), night_policy(cfg))
-
-
-def enforce_retention(cfg: Config, protected: set[str]) -> list[dict]:
-    """Delete the oldest reported sessions over ``[service] retention_budget_gb``.
-
-    Returns one ``retention`` journal payload per deleted session (nothing when the budget is
-    0, meaning keep everything). ``protected`` names the current night's sessions.
-    """
-    if cfg.service.retention_budget_gb <= 0:
-        return []
-    plan = plan_retention(scan_sessions(cfg.recorder.root), int(cfg.service.retention_budget_gb * GB),
-                          protected)
-    removed = apply_retention(cfg.recorder.root, plan)
-    if plan.over_budget:
-        removed.append({"action": "over_budget", "bytes": plan.after_bytes, "budget": plan.budget_bytes,
-                        "reason": "every other session is unreported or of the current night"})
-    return removed

@@ -43,6 +43,11 @@ class FakeRun:
         self.recorder = ListSink()
         self.clock = clock or FakeClock()
         self.faults: list[tuple[str, BaseException]] = []
+        self.stop_reasons: list[str] = []
+
+    def request_stop(self, reason: str) -> None:
+        """Keep the reason (the real run ends after the current iteration)."""
+        self.stop_reasons.append(reason)
 
     def fault(self, where: str, exc: BaseException) -> None:
         """Keep the fault (the real run journals it)."""

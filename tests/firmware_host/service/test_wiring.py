@@ -7,21 +7,23 @@ import datetime as dt
 from firmware_host.config import parse_config
 from firmware_host.service.clockwatch import ClockWatch
 from firmware_host.service.diskroom import DiskWatch
-from firmware_host.service.inventory import REPORT_DIR
+from firmware_host.service.nightwatch import NightWatch, RetentionKeeper
 from firmware_host.service.notify import SystemdNotifier
-from firmware_host.service.wiring import enforce_retention, night_policy, service_observers, session_at_start
+from firmware_host.service.wiring import night_policy, service_observers, session_at_start
 from tests.firmware_host.service.doubles import record
 
 
 def test_observers_from_config() -> None:
     cfg = parse_config({"service": {"status_interval_s": 2.0, "clock_jump_s": 0.5, "disk_low_mb": 800.0,
                                     "disk_critical_mb": 100.0, "disk_check_s": 10.0}})
-    notifier, clock, disk = service_observers(cfg)
+    notifier, clock, disk, nights, retention = service_observers(cfg)
     assert isinstance(notifier, SystemdNotifier) and notifier.status_interval_s == 2.0
     assert isinstance(clock, ClockWatch) and clock.threshold_s == 0.5
     assert isinstance(disk, DiskWatch)
     assert (disk.low, disk.critical, disk.interval_s) == (8 * 10**8, 10**8, 10.0)
     assert disk.path is None  # the run's session directory, known once it is opened
+    assert isinstance(nights, NightWatch) and nights.policy.rollover == dt.time(12, 0)
+    assert isinstance(retention, RetentionKeeper) and retention.budget_bytes == 0
 
 
 def test_night_policy_from_config() -> None:
@@ -36,16 +38,3 @@ def test_session_at_start_reads_the_root(tmp_path) -> None:
     decision = session_at_start(cfg)
     assert (decision.action, decision.session) == ("continue", "tonight")
     assert "interrupted" in decision.reason
-
-
-def test_enforce_retention(tmp_path) -> None:
-    for name in ("a", "b", "c"):
-        record(tmp_path, name, 20.0)
-    (tmp_path / "a" / REPORT_DIR).mkdir()
-    keep_all = parse_config({"recorder": {"root": str(tmp_path)}})
-    assert enforce_retention(keep_all, {"c"}) == []
-    tiny = parse_config({"recorder": {"root": str(tmp_path)}, "service": {"retention_budget_gb": 1e-9}})
-    removed = enforce_retention(tiny, {"c"})
-    assert [r.get("session") for r in removed] == ["a", None]
-    assert removed[-1]["action"] == "over_budget"  # b is unreported, c is tonight
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["b", "c"]
