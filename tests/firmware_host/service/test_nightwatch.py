@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from firmware_host.config import parse_config
 from firmware_host.runtime.hooks import Hooks, IterationInfo
+from firmware_host.runtime.run import Run
 from firmware_host.service.inventory import REPORT_DIR, scan_sessions
 from firmware_host.service.nights import NightPolicy
 from firmware_host.service.nightwatch import ROLLOVER_PREFIX, NightWatch, RetentionKeeper
@@ -103,3 +105,24 @@ def test_retention_without_budget_keeps_everything(tmp_path) -> None:
     run = FakeRun(tmp_path / "old")
     RetentionKeeper(tmp_path, 0, POLICY).on_opened(run)
     assert run.recorder.of_kind("retention") == [] and len(scan_sessions(tmp_path)) == 1
+
+
+def test_a_real_run_ends_its_night_at_the_rollover(tmp_path) -> None:
+    """The lead's Run on the synthetic night at max speed, its wall clock 2 min before 12:00."""
+    cfg = parse_config({"recorder": {"root": str(tmp_path)}})
+    holder: dict[str, Run] = {}
+    start = unix("2026-11-30 11:58")
+
+    def wall() -> float:  # the wall clock follows the run's (simulated) clock
+        run = holder["run"]
+        return start + (run.clock.now() if run.clock is not None else 0.0)
+
+    watch = NightWatch(POLICY, check_s=0.0, wall=wall)
+    run = Run(cfg, duration="10m", speed="max", session_dir=tmp_path / "night", actuation="dry",
+              observers=[watch])
+    holder["run"] = run
+    run.open()
+    summary = run.run()
+    assert summary.stop_reason == ROLLOVER_PREFIX + "roll-over at 12:00: night 2026-11-29 ended"
+    assert 120.0 <= summary.data_s <= 121.0
+    assert watch.ended is not None and watch.ended.night == "2026-11-30"
