@@ -17,22 +17,33 @@ MB = 10**6
 GB = 10**9
 
 
-def service_observers(cfg: Config) -> list[RunObserver]:
-    """Every service observer of one run, built from ``[service]``.
+def service_observers(cfg: Config, *, nights: bool) -> list[RunObserver]:
+    """The service observers of one run, built from ``[service]``.
 
-    systemd notification, the wall-clock jump journal, disk-room alarms (to the run's own
-    alarm manager, which drives the status LED), the night roll-over and retention.
+    Always: systemd notification (a no-op outside systemd), the wall-clock jump journal and
+    disk-room alarms (to the run's own alarm manager, which drives the status LED).
+
+    Parameters
+    ----------
+    cfg
+        The run's config.
+    nights
+        Also the night roll-over and retention: true for the device's open-ended run
+        (duration ``until-stopped``), false for a run of fixed length, which must not stop at
+        12:00 nor delete sessions.
     """
     s = cfg.service
     policy = night_policy(cfg)
-    return [
+    observers: list[RunObserver] = [
         SystemdNotifier(status_interval_s=s.status_interval_s),
         ClockWatch(s.clock_jump_s),
         DiskWatch(low_free_bytes=int(s.disk_low_mb * MB), critical_free_bytes=int(s.disk_critical_mb * MB),
                   interval_s=s.disk_check_s),
-        NightWatch(policy),
-        RetentionKeeper(cfg.recorder.root, int(s.retention_budget_gb * GB), policy),
     ]
+    if nights:
+        observers += [NightWatch(policy),
+                      RetentionKeeper(cfg.recorder.root, int(s.retention_budget_gb * GB), policy)]
+    return observers
 
 
 def night_policy(cfg: Config) -> NightPolicy:

@@ -1,17 +1,22 @@
-"""End to end: a real run notifies a datagram socket the test owns.
+"""End to end: a real run notifies a datagram socket the test owns, and stops on SIGTERM.
 
 Two ways in: the lead's :class:`~firmware_host.runtime.run.Run` with the service observers
 attached (runs now), and the ``somnoloop run`` command itself (skipped until ``cmd_run``
-attaches ``service_observers(cfg)``).
+attaches ``service_observers(cfg)``). Like under systemd, an 8-h run is
+stopped with SIGTERM once the test has seen enough. The stager and the EMG decoder are off:
+the notifier does not care, and the loop then keeps real time even with
+``NUMBA_DISABLE_JIT=1`` on a loaded machine.
 """
 
 from __future__ import annotations
 
 import inspect
 import os
+import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,16 +24,18 @@ import pytest
 from firmware_host.cli import cmd_run
 
 ROOT = Path(__file__).resolve().parents[3]
+LIGHT = "[stager]\nenabled = false\n[emg]\nenabled = false\n"
 
 pytestmark = pytest.mark.slow
 
-#: The Run with the service observers, in a process of its own (as under systemd).
-#: With a 4th argument, the loop thread hangs that many seconds once 6 s of data are in.
+#: The Run with the service observers, in a process of its own (as under systemd). With a
+#: 3rd argument, the loop thread hangs that many seconds once 4 s of data are in.
 RUN_SCRIPT = """
 import sys, time
 from firmware_host.config import load_config
 from firmware_host.runtime.hooks import RunObserver
 from firmware_host.runtime.run import Run
+from firmware_host.runtime.signals import stop_on_signals
 from firmware_host.service.wiring import service_observers
 
 class Hang(RunObserver):
@@ -36,84 +43,92 @@ class Hang(RunObserver):
     def __init__(self, seconds):
         self.seconds = seconds
     def on_iteration(self, run, info):
-        if self.seconds and info.data_s >= 6:
+        if self.seconds and info.data_s >= 4:
             time.sleep(self.seconds)
             self.seconds = 0
 
-cfg = load_config(None)
-run = Run(cfg, duration=sys.argv[2], speed=sys.argv[3], session_dir=sys.argv[1],
-          observers=[*service_observers(cfg), Hang(float(sys.argv[4]) if len(sys.argv) > 4 else 0)])
-run.open()
-summary = run.run()
+cfg = load_config(sys.argv[2])
+run = Run(cfg, duration="8h", speed="1", session_dir=sys.argv[1],
+          observers=[*service_observers(cfg, nights=True), Hang(float(sys.argv[3]) if len(sys.argv) > 3 else 0)])
+with stop_on_signals(run.request_stop):
+    run.open()
+    summary = run.run()
 sys.exit(0 if not summary.stop_reason.startswith("error") else 1)
 """
 
+Messages = list[tuple[float, dict[str, str]]]
 
-def collect(notify_socket, argv: list[str], arrivals: list[float] | None = None) -> list[dict[str, str]]:
-    """Run ``argv`` with ``NOTIFY_SOCKET`` set; every datagram it sent, in order.
 
-    ``arrivals`` receives the monotonic time each datagram was read (50-ms polling).
-    """
+def collect(notify_socket, argv: list[str], enough: Callable[[Messages], bool]) -> Messages:
+    """Run ``argv`` with ``NOTIFY_SOCKET`` set, SIGTERM it once ``enough``; every datagram it
+    sent with the monotonic time it was read (50-ms polling)."""
     env = dict(os.environ, NOTIFY_SOCKET=notify_socket.env_value, WATCHDOG_USEC="1000000",
                WATCHDOG_PID="", PYTHONPATH=str(ROOT))
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    messages: list[dict[str, str]] = []
+    messages: Messages = []
     deadline = time.monotonic() + 300
+    terminated = False
     while proc.poll() is None and time.monotonic() < deadline:
-        new = notify_socket.messages()
-        messages += new
-        if arrivals is not None:
-            arrivals += [time.monotonic()] * len(new)
+        messages += [(time.monotonic(), m) for m in notify_socket.messages()]
+        if not terminated and enough(messages):
+            proc.send_signal(signal.SIGTERM)
+            terminated = True
         time.sleep(0.05)
     if proc.poll() is None:
         proc.kill()
-        pytest.fail(f"{argv[:4]} did not finish within 300 s")
-    new = notify_socket.messages()
-    messages += new
-    if arrivals is not None:
-        arrivals += [time.monotonic()] * len(new)
+        pytest.fail(f"no clean end within 300 s; datagrams: {[m for _, m in messages][-5:]}")
+    messages += [(time.monotonic(), m) for m in notify_socket.messages()]
     assert proc.returncode == 0, proc.stderr.read()
     return messages
 
 
-def check_lifecycle(messages: list[dict[str, str]]) -> None:
+def pets_after(messages: Messages, predicate: Callable[[dict[str, str]], bool]) -> int:
+    """WATCHDOG=1 datagrams after the first one matching ``predicate``."""
+    start = next((i for i, (_, m) in enumerate(messages) if predicate(m)), len(messages))
+    return sum("WATCHDOG" in m for _, m in messages[start + 1:])
+
+
+def check_lifecycle(messages: Messages) -> None:
     """READY, then periodic WATCHDOG and STATUS lines, then STOPPING last."""
-    keys = [set(m) for m in messages]
-    ready = next(i for i, k in enumerate(keys) if "READY" in k)
-    stopping = next(i for i, k in enumerate(keys) if "STOPPING" in k)
-    assert ready < stopping == len(messages) - 1
-    assert messages[0]["STATUS"].startswith("starting")
-    pets = [i for i, k in enumerate(keys) if "WATCHDOG" in k]
-    assert pets and pets[0] >= ready and len(pets) >= 5  # every 0.5 s once ready
-    statuses = [m["STATUS"] for m in messages[ready + 1:stopping] if "STATUS" in m]
+    msgs = [m for _, m in messages]
+    ready = next(i for i, m in enumerate(msgs) if "READY" in m)
+    stopping = next(i for i, m in enumerate(msgs) if "STOPPING" in m)
+    assert ready < stopping == len(msgs) - 1
+    assert msgs[0]["STATUS"].startswith("starting")
+    pets = [i for i, m in enumerate(msgs) if "WATCHDOG" in m]
+    assert pets[0] >= ready and len(pets) >= 6
+    statuses = [m["STATUS"] for m in msgs[ready + 1:stopping] if "STATUS" in m]
     assert statuses and all("of data" in s and "alarms" in s for s in statuses)
-    assert messages[stopping]["STATUS"] == "stopping: duration reached"
+    assert msgs[stopping]["STATUS"] == "stopping: signal SIGTERM"
+
+
+def light_config(tmp_path: Path) -> Path:
+    path = tmp_path / "light.toml"
+    path.write_text(LIGHT + f'[recorder]\nroot = "{tmp_path}"\n')
+    return path
 
 
 def test_run_with_service_observers_notifies(notify_socket, tmp_path) -> None:
-    # 12 s of synthetic data in real time (a loaded machine makes a faster run late, so
-    # unhealthy): a pet every 0.5 s while healthy.
-    messages = collect(notify_socket, [sys.executable, "-c", RUN_SCRIPT, str(tmp_path / "night"), "12s", "1"])
+    argv = [sys.executable, "-c", RUN_SCRIPT, str(tmp_path / "night"), str(light_config(tmp_path))]
+    messages = collect(notify_socket, argv, lambda ms: pets_after(ms, lambda m: "READY" in m) >= 6)
     check_lifecycle(messages)
 
 
 def test_a_hung_loop_stops_petting_the_watchdog(notify_socket, tmp_path) -> None:
     """The loop thread hangs 3 s: no WATCHDOG=1 for that long (systemd, at 1 s, would kill it),
-    and the first iteration after it is late, so unhealthy: still no pet, and the status says so."""
-    arrivals: list[float] = []
-    messages = collect(notify_socket, [sys.executable, "-c", RUN_SCRIPT, str(tmp_path / "night"),
-                                       "15s", "1", "3"], arrivals)
-    pets = [t for t, m in zip(arrivals, messages, strict=True) if "WATCHDOG" in m]
-    gaps = [b - a for a, b in zip(pets, pets[1:], strict=False)]
-    assert max(gaps) >= 2.9  # the hang: no pet for 3 s
-    assert any(m.get("STATUS", "").endswith("UNHEALTHY") for m in messages)
+    and the first iteration after it is late, so unhealthy: no pet, and the status says so."""
+    argv = [sys.executable, "-c", RUN_SCRIPT, str(tmp_path / "night"), str(light_config(tmp_path)), "3"]
+    messages = collect(notify_socket, argv,
+                       lambda ms: pets_after(ms, lambda m: m.get("STATUS", "").endswith("UNHEALTHY")) >= 4)
+    pets = [t for t, m in messages if "WATCHDOG" in m]
+    assert max(b - a for a, b in zip(pets, pets[1:], strict=False)) >= 2.9  # the hang
     check_lifecycle(messages)
 
 
 @pytest.mark.skipif("service_observers" not in inspect.getsource(cmd_run),
                     reason="cmd_run does not attach firmware_host.service.wiring.service_observers yet")
 def test_somnoloop_run_notifies(notify_socket, tmp_path) -> None:
-    argv = [sys.executable, "-m", "firmware_host", "run", "--quiet", "--session-dir",
-            str(tmp_path / "night"), "--duration", "12s", "--speed", "1"]
-    messages = collect(notify_socket, argv)
+    argv = [sys.executable, "-m", "firmware_host", "run", "--quiet", "--config", str(light_config(tmp_path)),
+            "--session-dir", str(tmp_path / "night"), "--duration", "8h", "--speed", "1"]
+    messages = collect(notify_socket, argv, lambda ms: pets_after(ms, lambda m: "READY" in m) >= 6)
     check_lifecycle(messages)

@@ -16,7 +16,7 @@ from tests.firmware_host.service.doubles import record
 def test_observers_from_config() -> None:
     cfg = parse_config({"service": {"status_interval_s": 2.0, "clock_jump_s": 0.5, "disk_low_mb": 800.0,
                                     "disk_critical_mb": 100.0, "disk_check_s": 10.0}})
-    notifier, clock, disk, nights, retention = service_observers(cfg)
+    notifier, clock, disk, nights, retention = service_observers(cfg, nights=True)
     assert isinstance(notifier, SystemdNotifier) and notifier.status_interval_s == 2.0
     assert isinstance(clock, ClockWatch) and clock.threshold_s == 0.5
     assert isinstance(disk, DiskWatch)
@@ -24,6 +24,7 @@ def test_observers_from_config() -> None:
     assert disk.path is None  # the run's session directory, known once it is opened
     assert isinstance(nights, NightWatch) and nights.policy.rollover == dt.time(12, 0)
     assert isinstance(retention, RetentionKeeper) and retention.budget_bytes == 0
+    assert [type(o) for o in service_observers(cfg, nights=False)] == [SystemdNotifier, ClockWatch, DiskWatch]
 
 
 def test_night_policy_from_config() -> None:
