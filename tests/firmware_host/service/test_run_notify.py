@@ -48,8 +48,9 @@ class Hang(RunObserver):
             self.seconds = 0
 
 cfg = load_config(sys.argv[2])
+hang = Hang(float(sys.argv[3]) if len(sys.argv) > 3 else 0)
 run = Run(cfg, duration="8h", speed="1", session_dir=sys.argv[1],
-          observers=[*service_observers(cfg, nights=True), Hang(float(sys.argv[3]) if len(sys.argv) > 3 else 0)])
+          observers=[*service_observers(cfg, nights=False), hang])
 with stop_on_signals(run.request_stop):
     run.open()
     summary = run.run()
