@@ -171,6 +171,7 @@ class SystemdNotifier(RunObserver):
         self._last_status = -float("inf")
         self._last_healthy: bool | None = None
         self._failing = False
+        self._ready = False
 
     def on_opened(self, run: Run) -> None:
         """Say that the run is starting (the source and actuators are being checked)."""
@@ -178,6 +179,7 @@ class SystemdNotifier(RunObserver):
 
     def on_ready(self, run: Run) -> None:
         """``READY=1``: systemd considers the service started from here."""
+        self._ready = True
         fields: dict[str, str | int] = {"READY": 1}
         if self.notifier.watchdog_s is not None:
             fields["WATCHDOG"] = 1
@@ -185,7 +187,12 @@ class SystemdNotifier(RunObserver):
         self._send(STATUS="ready: source streaming, actuators answered", **fields)
 
     def on_iteration(self, run: Run, info: IterationInfo) -> None:
-        """Pet the watchdog while healthy; refresh the status line, rate-limited."""
+        """Pet the watchdog while healthy; refresh the status line, rate-limited.
+
+        Before ``on_ready`` the "starting" status stands and nothing else is sent.
+        """
+        if not self._ready:
+            return
         now = self._monotonic()
         fields: dict[str, str | int] = {}
         watchdog_s = self.notifier.watchdog_s

@@ -128,6 +128,15 @@ def test_lifecycle_ready_watchdog_status_stopping(notify_socket) -> None:
     assert notify_socket.messages() == [{"STOPPING": "1", "STATUS": "stopping: signal SIGTERM"}]
 
 
+def test_nothing_but_starting_before_ready(notify_socket) -> None:
+    env = {"NOTIFY_SOCKET": notify_socket.env_value, "WATCHDOG_USEC": "1000000"}
+    observer = SystemdNotifier(Notifier(environ=env), monotonic=Ticker())
+    observer.on_opened(object())  # type: ignore[arg-type]
+    observer.on_iteration(object(), info(healthy=False))  # type: ignore[arg-type]
+    assert [m["STATUS"] for m in notify_socket.messages()] == [
+        "starting: source open, waiting for data and actuators"]
+
+
 def test_no_watchdog_while_unhealthy(notify_socket) -> None:
     ticker = Ticker()
     env = {"NOTIFY_SOCKET": notify_socket.env_value, "WATCHDOG_USEC": "2000000"}

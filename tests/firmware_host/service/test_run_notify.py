@@ -89,6 +89,10 @@ def pets_after(messages: Messages, predicate: Callable[[dict[str, str]], bool]) 
     return sum("WATCHDOG" in m for _, m in messages[start + 1:])
 
 
+def unhealthy(message: dict[str, str]) -> bool:
+    return message.get("STATUS", "").endswith("UNHEALTHY")
+
+
 def check_lifecycle(messages: Messages) -> None:
     """READY, then periodic WATCHDOG and STATUS lines, then STOPPING last."""
     msgs = [m for _, m in messages]
@@ -120,9 +124,10 @@ def test_a_hung_loop_stops_petting_the_watchdog(notify_socket, tmp_path) -> None
     and the first iteration after it is late, so unhealthy: no pet, and the status says so."""
     argv = [sys.executable, "-c", RUN_SCRIPT, str(tmp_path / "night"), str(light_config(tmp_path)), "3"]
     messages = collect(notify_socket, argv,
-                       lambda ms: pets_after(ms, lambda m: m.get("STATUS", "").endswith("UNHEALTHY")) >= 4)
+                       lambda ms: pets_after(ms, unhealthy) >= 4)
     pets = [t for t, m in messages if "WATCHDOG" in m]
     assert max(b - a for a, b in zip(pets, pets[1:], strict=False)) >= 2.9  # the hang
+    assert any(unhealthy(m) and "loop_late" in m["STATUS"] for _, m in messages)  # the loop's alarm
     check_lifecycle(messages)
 
 
