@@ -27,6 +27,9 @@ from firmware_host.service.inventory import SessionInfo
 
 NIGHT_TRIGGERS = ("rollover", "lights_off")
 
+#: A run's stop reason that means "open the next night's run", not "the service is stopping".
+ROLLOVER_PREFIX = "night ended: "
+
 
 def parse_rollover(text: str) -> dt.time:
     """``"HH:MM"`` (24-hour local time) to a :class:`datetime.time`.

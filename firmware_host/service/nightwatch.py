@@ -16,14 +16,20 @@ from typing import TYPE_CHECKING, Any
 
 from firmware_host.runtime.hooks import IterationInfo, RunObserver
 from firmware_host.service.inventory import SessionInfo, read_session_info, scan_sessions
-from firmware_host.service.nights import NightDecision, NightPolicy, on_lights_off, on_tick, session_night
+from firmware_host.service.nights import (
+    ROLLOVER_PREFIX,
+    NightDecision,
+    NightPolicy,
+    on_lights_off,
+    on_tick,
+    session_night,
+)
 from firmware_host.service.retention import apply_retention, plan_retention
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from firmware_host.runtime.run import Run
 
-#: Stop reasons that mean "open the next night's session", not "the service is stopping".
-ROLLOVER_PREFIX = "night ended: "
+__all__ = ["ROLLOVER_PREFIX", "NightWatch", "RetentionKeeper"]
 
 
 class NightWatch(RunObserver):

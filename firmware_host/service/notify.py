@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from firmware_host.runtime.hooks import IterationInfo, RunObserver
+from firmware_host.service.nights import ROLLOVER_PREFIX
 from firmware_host.service.runview import active_alarms
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -174,8 +175,15 @@ class SystemdNotifier(RunObserver):
         self._ready = False
 
     def on_opened(self, run: Run) -> None:
-        """Say that the run is starting (the source and actuators are being checked)."""
-        self._send(STATUS="starting: source open, waiting for data and actuators")
+        """Say that the run is starting (the source and actuators are being checked).
+
+        Also a pet: when the next night's run opens in the same process, the watchdog keeps
+        counting, and opening is progress; a start that then hangs is still caught.
+        """
+        fields: dict[str, str | int] = {"STATUS": "starting: source open, waiting for data and actuators"}
+        if self.notifier.watchdog_s is not None:
+            fields["WATCHDOG"] = 1
+        self._send(**fields)
 
     def on_ready(self, run: Run) -> None:
         """``READY=1``: systemd considers the service started from here."""
@@ -207,7 +215,19 @@ class SystemdNotifier(RunObserver):
             self._send(**fields)
 
     def on_stopping(self, run: Run, reason: str) -> None:
-        """``STOPPING=1`` with the reason in the status line."""
+        """``STOPPING=1`` with the reason in the status line — except at a night's roll-over.
+
+        A run that ends because its night ended is followed by the next night's run in the
+        same process; ``STOPPING=1`` would make systemd wait for the process to exit and kill
+        it after ``TimeoutStopSec``. Then only the status changes (and the watchdog is petted,
+        so closing one night and opening the next has a whole watchdog period).
+        """
+        if reason.startswith(ROLLOVER_PREFIX):
+            fields: dict[str, str | int] = {"STATUS": f"{reason}; opening the next night"}
+            if self.notifier.watchdog_s is not None:
+                fields["WATCHDOG"] = 1
+            self._send(**fields)
+            return
         self._send(STOPPING=1, STATUS=f"stopping: {reason}")
 
     def on_closed(self, run: Run, summary: RunSummary) -> None:

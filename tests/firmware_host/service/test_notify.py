@@ -7,6 +7,7 @@ import os
 import pytest
 
 from firmware_host.runtime.hooks import Hooks, IterationInfo
+from firmware_host.service.nights import ROLLOVER_PREFIX
 from firmware_host.service.notify import (
     Notifier,
     NotifyError,
@@ -112,7 +113,7 @@ def test_lifecycle_ready_watchdog_status_stopping(notify_socket) -> None:
     observer.on_opened(run)  # type: ignore[arg-type]
     observer.on_ready(run)  # type: ignore[arg-type]
     msgs = notify_socket.messages()
-    assert msgs[0]["STATUS"].startswith("starting")
+    assert msgs[0]["STATUS"].startswith("starting") and msgs[0]["WATCHDOG"] == "1"
     assert msgs[1]["READY"] == "1" and msgs[1]["WATCHDOG"] == "1"
     # 0.1-s iterations over 30 s: a pet every 5 s (WATCHDOG_USEC / 2), a status every 5 s.
     for _ in range(300):
@@ -128,8 +129,17 @@ def test_lifecycle_ready_watchdog_status_stopping(notify_socket) -> None:
     assert notify_socket.messages() == [{"STOPPING": "1", "STATUS": "stopping: signal SIGTERM"}]
 
 
+def test_rollover_is_no_stop_for_systemd(notify_socket) -> None:
+    env = {"NOTIFY_SOCKET": notify_socket.env_value, "WATCHDOG_USEC": "20000000"}
+    observer = SystemdNotifier(Notifier(environ=env), monotonic=Ticker())
+    observer.on_stopping(object(), ROLLOVER_PREFIX + "roll-over at 12:00: night 2026-11-29 ended")  # type: ignore[arg-type]
+    (msg,) = notify_socket.messages()
+    assert "STOPPING" not in msg and msg["WATCHDOG"] == "1"
+    assert msg["STATUS"].endswith("night 2026-11-29 ended; opening the next night")
+
+
 def test_nothing_but_starting_before_ready(notify_socket) -> None:
-    env = {"NOTIFY_SOCKET": notify_socket.env_value, "WATCHDOG_USEC": "1000000"}
+    env = {"NOTIFY_SOCKET": notify_socket.env_value}
     observer = SystemdNotifier(Notifier(environ=env), monotonic=Ticker())
     observer.on_opened(object())  # type: ignore[arg-type]
     observer.on_iteration(object(), info(healthy=False))  # type: ignore[arg-type]
