@@ -66,13 +66,24 @@ class Notifier:
         (default: :data:`os.environ`).
     pid
         This process's id (compared with ``WATCHDOG_PID``).
+
+    An environment this class cannot use (an unsupported address, a malformed
+    ``WATCHDOG_USEC``) disables what it concerns and is kept in :attr:`problem`: a notifier
+    never stops a night from being recorded.
     """
 
     def __init__(self, environ: Mapping[str, str] | None = None, pid: int | None = None) -> None:
         env = os.environ if environ is None else environ
         raw = env.get("NOTIFY_SOCKET", "")
-        self.address: str | bytes | None = socket_address(raw) if raw else None
-        self.watchdog_s = _watchdog_interval(env, os.getpid() if pid is None else pid)
+        #: Why notification (or the watchdog) is off despite the environment, or ``""``.
+        self.problem = ""
+        self.address: str | bytes | None = None
+        self.watchdog_s: float | None = None
+        try:
+            self.address = socket_address(raw) if raw else None
+            self.watchdog_s = _watchdog_interval(env, os.getpid() if pid is None else pid)
+        except NotifyError as exc:
+            self.problem = str(exc)
         self._sock: socket.socket | None = None
 
     @property
@@ -179,11 +190,18 @@ class SystemdNotifier(RunObserver):
 
         Also a pet: when the next night's run opens in the same process, the watchdog keeps
         counting, and opening is progress; a start that then hangs is still caught.
+
+        Raises
+        ------
+        NotifyError
+            When the environment could not be used (journalled as a fault; the run goes on).
         """
         fields: dict[str, str | int] = {"STATUS": "starting: source open, waiting for data and actuators"}
         if self.notifier.watchdog_s is not None:
             fields["WATCHDOG"] = 1
         self._send(**fields)
+        if self.notifier.problem:
+            raise NotifyError(self.notifier.problem)
 
     def on_ready(self, run: Run) -> None:
         """``READY=1``: systemd considers the service started from here."""

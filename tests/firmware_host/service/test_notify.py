@@ -73,9 +73,18 @@ def test_watchdog_interval_from_environment(env, expected) -> None:
     assert Notifier(environ=env, pid=4242).watchdog_s == expected
 
 
-def test_bad_watchdog_usec_is_named() -> None:
-    with pytest.raises(NotifyError, match="WATCHDOG_USEC='abc'"):
-        Notifier(environ={"WATCHDOG_USEC": "abc"})
+@pytest.mark.parametrize(("env", "message"), [
+    ({"WATCHDOG_USEC": "abc"}, "WATCHDOG_USEC='abc' must be a whole number"),
+    ({"NOTIFY_SOCKET": "vsock:2:1234"}, "allowed: an absolute socket path"),
+])
+def test_unusable_environment_is_one_fault_not_a_crash(env, message) -> None:
+    notifier = Notifier(environ=env)
+    assert message in notifier.problem and notifier.watchdog_s is None
+    run = FakeRun()
+    hooks = Hooks([SystemdNotifier(notifier)])
+    hooks.call("on_opened", run)
+    hooks.call("on_iteration", run, info())
+    assert [(where, type(exc)) for where, exc in run.faults] == [("observer:systemd", NotifyError)]
 
 
 def test_status_line_says_what_the_loop_does() -> None:
