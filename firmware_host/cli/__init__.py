@@ -23,6 +23,7 @@ COMMANDS: tuple[str, ...] = (
     "cmd_check_config",
     "cmd_sim",
     "cmd_calibrate_emg",
+    "cmd_doctor",
 )
 
 

@@ -14,6 +14,7 @@ from firmware_host.config.fields import setting
 from firmware_host.emg.config import EmgDecoderConfig
 from firmware_host.programme.config import ProgrammeConfig
 from firmware_host.safety.config import SafetyConfig
+from firmware_host.service.config import ServiceConfig
 from firmware_host.stages.filtering import FilterConfig
 from firmware_host.stages.quality import QualityConfig
 from firmware_host.staging.config import StagerConfig
@@ -136,3 +137,4 @@ class Config:
     safety: SafetyConfig = setting(factory=SafetyConfig)
     programme: ProgrammeConfig = setting(factory=ProgrammeConfig)
     stager: StagerConfig = setting(factory=StagerConfig)
+    service: ServiceConfig = setting(factory=ServiceConfig)
