@@ -33,6 +33,8 @@ TIMESTAMP_TOLERANCE_S = 0.001
 ZSTD_LEVEL = 3
 #: Blocks between two attempts to find a grid on a channel that had none.
 GRID_RETRY_BLOCKS = 64
+#: Largest number of grid steps the smallest difference between two values may span.
+MAX_STEPS_PER_DIFF = 64
 #: Largest ADC count magnitude accepted on a grid (beyond it the grid is float granularity).
 MAX_COUNT = 2**31 - 1
 
@@ -76,23 +78,33 @@ def on_grid(x: np.ndarray, scale: float) -> np.ndarray | None:
 def detect_scale(x: np.ndarray) -> float | None:
     """A grid step on which every value of ``x`` lies exactly, or ``None``.
 
-    The step is estimated as the smallest difference between distinct values, then refined to
-    the value ``x[i] / k[i]`` that rebuilds ``x`` exactly (float rounding of ``k × scale`` makes
-    the raw difference a few ulps off the true scale).
+    The smallest difference ``d`` between distinct values is ``m`` grid steps for some small
+    integer ``m`` (a few hundred samples of a real signal always hold values one or a few ADC
+    counts apart); the smallest ``m ≤`` :data:`MAX_STEPS_PER_DIFF` that makes every other
+    difference a whole number of steps gives the step, which is then refined to the value
+    ``x[i] / k[i]`` that rebuilds ``x`` exactly (float rounding puts raw differences a few
+    ulps off the true scale). Sparse values (a few samples spread over the whole ADC range)
+    may go undetected; a source can then give its scale (:class:`SampleEncoder` ``scales``).
     """
     if not np.all(np.isfinite(x)):
         return None
     u = np.unique(x)
-    nz = u[u != 0]
-    if nz.size == 0:
-        return 1.0
     if u.size == 1:
-        return float(abs(u[0]))
-    step = float(np.min(np.diff(u)))
-    if not step > np.max(np.abs(u)) / MAX_COUNT:
+        return float(abs(u[0])) or 1.0
+    top = float(np.max(np.abs(u)))
+    diffs = np.unique(np.diff(u))[:32]
+    ratio = diffs / diffs[0]
+    m = np.arange(1, MAX_STEPS_PER_DIFF + 1)[:, None]
+    q = ratio[None, :] * m
+    whole = np.all(np.abs(q - np.rint(q)) <= 1e-6 * np.maximum(q, 1.0), axis=1)
+    if not whole.any():
         return None
-    k = np.rint(nz / step)
-    for cand in (step, *np.unique(nz / k)[:8].tolist()):
+    step = float(diffs[0]) / int(m[np.argmax(whole), 0])
+    if not step > top / MAX_COUNT:
+        return None
+    k = np.rint(u / step)
+    ratios, counts = np.unique(u[k != 0] / k[k != 0], return_counts=True)
+    for cand in (step, *ratios[np.argsort(-counts)][:8].tolist()):
         if on_grid(x, float(cand)) is not None:
             return float(cand)
     return None

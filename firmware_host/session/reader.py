@@ -171,9 +171,12 @@ class Session:
         """Index ranges missing between consecutive blocks, each with its cause."""
         out = []
         damage = self.damage()
-        prev: BlockInfo | None = None
+        segments = self.meta.get("segments") or [{"first_sample": 0}]
+        start = int(segments[0].get("first_sample") or 0)
+        # a virtual empty block where the session starts, so a lost head is a gap too
+        prev = BlockInfo(0, 0, start, 0, 0, 0, 0.0, 0.0)
         for b in self.blocks():
-            if prev is not None and b.first_sample > prev.end_sample:
+            if b.first_sample > prev.end_sample:
                 lo, hi = prev.offset + prev.size, b.offset
                 hit = [d for d in damage if lo <= d.offset < hi]
                 if hit:
