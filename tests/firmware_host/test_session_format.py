@@ -11,7 +11,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from firmware_host.chunk import Chunk
 from firmware_host.clock import FakeClock
 from firmware_host.config import load_config
 from firmware_host.session import Session, SessionRecorder
