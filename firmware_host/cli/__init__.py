@@ -17,6 +17,7 @@ from firmware_host.config import ConfigError
 COMMANDS: tuple[str, ...] = (
     "cmd_run",
     "cmd_info",
+    "cmd_sessions",
     "cmd_check_config",
     "cmd_sim",
     "cmd_emg_eval",

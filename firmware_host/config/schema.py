@@ -78,13 +78,21 @@ class ReplaySourceConfig:
 
 
 @dataclass(frozen=True)
+class SessionSourceConfig:
+    """``[source.session]``: one of our own recorded sessions replayed at any speed."""
+
+    path: str = setting("", doc="session directory to replay (any format somnoloop wrote)")
+
+
+@dataclass(frozen=True)
 class SourceConfig:
     """``[source]``: which source the loop reads."""
 
-    kind: str = setting("synthetic", choices=("synthetic", "brainflow", "replay"))
+    kind: str = setting("synthetic", choices=("synthetic", "brainflow", "replay", "session"))
     synthetic: SyntheticSourceConfig = setting(factory=SyntheticSourceConfig)
     brainflow: BrainFlowSourceConfig = setting(factory=BrainFlowSourceConfig)
     replay: ReplaySourceConfig = setting(factory=ReplaySourceConfig)
+    session: SessionSourceConfig = setting(factory=SessionSourceConfig)
 
 
 @dataclass(frozen=True)
@@ -108,7 +116,10 @@ class RunConfig:
 class RecorderConfig:
     """``[recorder]``: where and how sessions are written."""
 
-    root: str = setting("sessions", doc="folder that holds one sub-folder per session")
+    root: str = setting(
+        "", doc="folder that holds one sub-folder per session; '' = $STATE_DIRECTORY under "
+        "systemd, else the platform's per-user data dir (~/.local/share/somnoloop/sessions)"
+    )
     flush_interval_s: float = setting(0.5, min=0.05, max=1.0, doc="samples reach disk at least this often")
     fsync: bool = setting(True, doc="fsync on every flush (survives power loss, not only kill -9)")
 

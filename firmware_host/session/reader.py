@@ -236,11 +236,21 @@ class Session:
             ``(first_sample, data (n_channels, n) float64 µV, timestamps (n,))``.
         """
         stop = self.end_sample if stop is None else stop
-        wanted = [b for b in self.blocks() if b.first_sample < stop and b.end_sample > start]
+        yield from self.decode([b for b in self.blocks() if b.first_sample < stop and b.end_sample > start])
+
+    def decode(self, blocks: list[BlockInfo]):
+        """Decode the given intact blocks (from :meth:`blocks`) in order.
+
+        Yields
+        ------
+        tuple
+            ``(first_sample, data (n_channels, n) float64 µV, timestamps (n,))``; a block whose
+            payload does not decode is skipped.
+        """
         if self.format == 1:
-            yield from _iter_v1(self.samples_path, wanted)
+            yield from _iter_v1(self.samples_path, blocks)
             return
-        for info, data, ts in iter_decoded(self.samples_path, wanted):
+        for info, data, ts in iter_decoded(self.samples_path, blocks):
             yield info.first_sample, data, ts
 
     def size_bytes(self) -> int:

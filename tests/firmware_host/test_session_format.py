@@ -21,6 +21,12 @@ from firmware_host.sources.synthetic import SyntheticSource
 from firmware_host.synthetic.night import SyntheticNight
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "session_v1"
+
+
+@pytest.fixture
+def v1_session(tmp_path) -> Path:
+    """A copy of the format-1 fixture (reading a WAL journal leaves -shm files beside it)."""
+    return Path(shutil.copytree(FIXTURE, tmp_path / "v1"))
 #: Cyton µV per count at gain 24: 4.5 V / 24 / (2^23 - 1) × 1e6, as BrainFlow computes it.
 CYTON_LSB = 4.5 / float(2**23 - 1) / 24 * 1e6
 
@@ -175,9 +181,9 @@ def test_flipped_bit_mid_night_loses_one_block_and_info_names_it(real_session, t
 
 
 # --------------------------------------------------------------------------- format 1
-def test_format_1_fixture_still_reads():
+def test_format_1_fixture_still_reads(v1_session):
     """A 3-s session written by the format-1 recorder (commit 7b50323) reads unchanged."""
-    s = Session(FIXTURE)
+    s = Session(v1_session)
     assert s.format == 1
     data, idx, ts = s.read()
     assert data.shape == (13, 625)
@@ -192,9 +198,8 @@ def test_format_1_fixture_still_reads():
     assert summary["stages"] == {"N2": 1}
 
 
-def test_format_1_corruption_is_reported(tmp_path):
-    target = tmp_path / "s"
-    shutil.copytree(FIXTURE, target)
+def test_format_1_corruption_is_reported(v1_session):
+    target = v1_session
     raw = bytearray((target / SAMPLES).read_bytes())
     raw[len(raw) // 2] ^= 0xFF
     (target / SAMPLES).write_bytes(bytes(raw))
