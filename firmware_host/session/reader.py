@@ -136,7 +136,7 @@ class Session:
             elif self.format == 1:
                 self._scan = _scan_v1(path)
             else:
-                self._scan = scan_file(path)
+                self._scan = _torn_before_restart(scan_file(path))
         return self._scan
 
     def blocks(self) -> list[BlockInfo]:
@@ -179,10 +179,10 @@ class Session:
             if b.first_sample > prev.end_sample:
                 lo, hi = prev.offset + prev.size, b.offset
                 hit = [d for d in damage if lo <= d.offset < hi]
-                if hit:
-                    cause = "corrupt" if any(d.cause == "corrupt" for d in hit) else "torn"
-                elif b.segment != prev.segment:
+                if b.segment != prev.segment:
                     cause = "restart"
+                elif hit:
+                    cause = "corrupt" if any(d.cause == "corrupt" for d in hit) else "torn"
                 else:
                     cause = "source"
                 out.append(Gap(prev.end_sample, b.first_sample, cause))
@@ -314,7 +314,10 @@ class Session:
         gaps = self.gaps()
         damage = self.damage()
         events = self.event_counts()
-        closed = events.get("stop", 0) >= events.get("start", 0) > 0
+        last_start, last_stop = self._query(
+            "SELECT MAX(CASE WHEN kind='start' THEN id END), MAX(CASE WHEN kind='stop' THEN id END) "
+            "FROM events")[0]
+        closed = last_stop is not None and (last_start is None or last_stop > last_start)
         lost = [g for g in gaps if g.cause != "source"]
         tail = next((d for d in damage if d.offset + d.size == self.scan().size
                      and d.cause == "torn"), None)
@@ -347,6 +350,19 @@ class Session:
             "complete": closed and not damage and not lost,
             "torn_tail": None if tail is None else f"{tail.detail}: {tail.size} bytes at {tail.offset}",
         }
+
+
+def _torn_before_restart(scan: Scan) -> Scan:
+    """Damage right before a new segment's first block is the dead run's torn last write."""
+    starts = {b.offset: b for b in scan.blocks}
+    ends = {b.offset + b.size: b for b in scan.blocks}
+    for i, d in enumerate(scan.damage):
+        before, after = ends.get(d.offset), starts.get(d.offset + d.size)
+        if before is not None and after is not None and after.segment != before.segment:
+            scan.damage[i] = Damage(d.offset, d.size, "torn",
+                                    f"last block of segment {before.segment} cut short when its "
+                                    f"run died")
+    return scan
 
 
 def _scan_v1(path: Path) -> Scan:

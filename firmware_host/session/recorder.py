@@ -241,8 +241,12 @@ class SessionRecorder:
             self._origin = float(ts[0]) - start / sfreq
         if self._encoder is None:
             raise RuntimeError("SessionRecorder.start() must be called before samples are written")
-        os.write(self._fd, encode_block(self._encoder, start, data, ts, sfreq=sfreq,
-                                        origin=self._origin, segment=self.segment))
+        step = max(1, round(self.block_s * sfreq))  # a long chunk still makes short blocks
+        out = b"".join(
+            encode_block(self._encoder, start + i, data[:, i:i + step], ts[i:i + step], sfreq=sfreq,
+                         origin=self._origin, segment=self.segment)
+            for i in range(0, data.shape[1], step))
+        os.write(self._fd, out)
 
     def emit(self, kind: str, payload: dict[str, Any], sample: int | None = None) -> None:
         """Queue a journal event (committed at the next flush), after the retention policy.
