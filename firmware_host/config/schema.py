@@ -39,6 +39,10 @@ class SyntheticSourceConfig:
     forearm_channels: tuple[str, ...] = setting(FOREARM_DEFAULT, doc="forearm EMG channel names")
     artefacts: bool = setting(True, doc="insert movement, electrode-pop and flat-line artefacts")
     gestures: bool = setting(True, doc="insert scripted forearm grip gestures")
+    adc_lsb_uv: float = setting(
+        0.0, min=0.0, max=10.0, doc="deliver samples on this ADC grid (µV per count) like a real "
+        "amplifier, e.g. 0.022351744455307063 for a Cyton at gain 24; 0 = unquantised floats"
+    )
 
 
 @dataclass(frozen=True)

@@ -65,12 +65,13 @@ def _unshuffle(raw: bytes, dtype: str, n: int) -> np.ndarray:
 
 
 def on_grid(x: np.ndarray, scale: float) -> np.ndarray | None:
-    """Integer counts ``k`` with ``k × scale == x`` exactly, or ``None`` if ``x`` is off that grid."""
+    """Integer counts ``k`` with ``k × scale`` bitwise equal to ``x``, or ``None`` (off that grid)."""
     if not scale > 0 or not np.isfinite(scale):
         return None
     with np.errstate(all="ignore"):
         k = np.rint(x / scale)
-        if not np.all(np.abs(k) <= MAX_COUNT) or not np.array_equal(k * scale, x):
+        if not np.all(np.abs(k) <= MAX_COUNT) or not np.array_equal(
+                (k * scale).view(np.int64), np.ascontiguousarray(x, dtype=np.float64).view(np.int64)):
             return None
     return k.astype(np.int64)
 
@@ -136,32 +137,42 @@ class SampleEncoder:
         """``"int"`` or ``"f32"`` per channel, as the last block was stored."""
         return ["int" if s else "f32" for s in self._scale]
 
-    def _counts(self, c: int, x: np.ndarray) -> np.ndarray | None:
-        scale = self._scale[c]
-        if scale is not None:
-            k = on_grid(x, scale)
-            if k is not None:
-                return k
+    def _counts(self, data: np.ndarray) -> list[np.ndarray | None]:
+        """Exact integer counts of each row of ``data``, or ``None`` for rows off every grid.
+
+        Every row is checked against its known scale in one vectorised pass; only rows that
+        fail are (re)detected, and a row without a grid is retried every
+        :data:`GRID_RETRY_BLOCKS` blocks, so the steady state costs one pass.
+        """
+        scales = np.array([s if s else np.nan for s in self._scale])[:, None]
+        with np.errstate(all="ignore"):
+            k = np.rint(data / scales)
+            same = (k * scales).view(np.int64) == data.view(np.int64)  # bitwise: -0.0 is not 0.0
+            ok = np.all(same & (np.abs(k) <= MAX_COUNT), axis=1)
+        out: list[np.ndarray | None] = [k[c].astype(np.int64) if ok[c] else None
+                                        for c in range(data.shape[0])]
+        for c in np.flatnonzero(~ok).tolist():
             self._scale[c] = None
-        if self._retry[c] > 0:
-            self._retry[c] -= 1
-            return None
-        scale = detect_scale(x)
-        k = on_grid(x, scale) if scale is not None else None
-        if k is None:
-            self._retry[c] = GRID_RETRY_BLOCKS
-            return None
-        self._scale[c] = scale
-        return k
+            if self._retry[c] > 0:
+                self._retry[c] -= 1
+                continue
+            scale = detect_scale(data[c])
+            counts = on_grid(data[c], scale) if scale is not None else None
+            if counts is None:
+                self._retry[c] = GRID_RETRY_BLOCKS
+            else:
+                self._scale[c] = scale
+                out[c] = counts
+        return out
 
     def encode(self, data: np.ndarray, first_sample: int, sfreq: float, origin: float,
                timestamps: np.ndarray) -> bytes:
         """The compressed payload of one block (``data`` is ``(n_channels, n)`` float64)."""
+        data = np.asarray(data, dtype=np.float64)
         n_ch, n = data.shape
         modes = bytearray()
         ints, floats = [], []
-        for c in range(n_ch):
-            k = self._counts(c, data[c])
+        for c, k in enumerate(self._counts(data)):
             if k is None:
                 modes += _CHANNEL.pack(MODE_F32, 0.0)
                 floats.append(data[c])

@@ -68,7 +68,15 @@ class SessionRecorder:
         Whether flushes reach the disk (``fsync``) or only the OS.
     block_s
         Seconds of data per sample block (≤ ``flush_interval_s`` keeps the loss bound).
+
+    Attributes
+    ----------
+    thin_journal
+        Class-wide switch of the retention policy (:mod:`.retention`); ``False`` keeps every
+        event, which only the storage benchmark and debugging want.
     """
+
+    thin_journal: bool = True
 
     def __init__(self, path: str | Path, clock: Clock, *, flush_interval_s: float = 0.5,
                  fsync: bool = True, block_s: float = BLOCK_S, _resume: bool = False) -> None:
@@ -158,7 +166,7 @@ class SessionRecorder:
         self.sfreq = float(sfreq)
         self.n_channels = n_channels
         self._encoder = SampleEncoder(n_channels, tuple(scales) if scales else None)
-        self._retention = Retention(self.sfreq)
+        self._retention = Retention(self.sfreq) if self.thin_journal else None
 
     def start(self, *, sfreq: float, channel_names: tuple[str, ...], channel_types: tuple[str, ...],
               config: dict[str, Any], extra: dict[str, Any] | None = None,

@@ -72,4 +72,4 @@ def _synthetic(cfg: SourceConfig, clock: Clock, duration_s: float) -> Source:
         night = SyntheticNight(syn, duration_s, hypnogram=hypnogram)
     except ValueError as exc:
         raise SourceError(f"[source.synthetic]: {exc}") from None
-    return SyntheticSource(night, clock)
+    return SyntheticSource(night, clock, adc_lsb_uv=syn.adc_lsb_uv)
