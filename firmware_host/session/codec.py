@@ -42,6 +42,7 @@ MODE_F32 = 0
 MODE_INT = 1
 _PARAMS = struct.Struct("<BBI")  # width, reserved, n_irregular
 _CHANNEL = struct.Struct("<Bd")  # mode, scale
+_CHANNEL_DTYPE = np.dtype([("mode", "u1"), ("scale", "<f8")])  # the same, packed (9 bytes)
 _WIDTHS = {1: "<u1", 2: "<u2", 4: "<u4", 8: "<u8"}
 
 _COMPRESSOR = zstandard.ZstdCompressor(level=ZSTD_LEVEL)
@@ -213,21 +214,22 @@ def decode(payload: bytes, n_channels: int, n: int, first_sample: int, sfreq: fl
         raw = _DECOMPRESSOR.decompress(payload)
         width, _, n_irr = _PARAMS.unpack_from(raw, 0)
         pos = _PARAMS.size
-        modes = [_CHANNEL.unpack_from(raw, pos + c * _CHANNEL.size) for c in range(n_channels)]
+        table = np.frombuffer(raw, _CHANNEL_DTYPE, n_channels, pos)
         pos += n_channels * _CHANNEL.size
-        int_rows = [c for c, (m, _) in enumerate(modes) if m == MODE_INT]
-        f32_rows = [c for c, (m, _) in enumerate(modes) if m == MODE_F32]
+        if int(table["mode"].max(initial=0)) > MODE_INT:
+            raise CodecError(f"block has unknown channel modes {sorted(set(table['mode'].tolist()))}")
+        int_rows = np.flatnonzero(table["mode"] == MODE_INT)
+        f32_rows = np.flatnonzero(table["mode"] == MODE_F32)
         data = np.empty((n_channels, n))
-        if int_rows:
+        if int_rows.size:
             size = len(int_rows) * n * width
             z = _unshuffle(raw[pos:pos + size], _WIDTHS[width], len(int_rows) * n)
             pos += size
             z = z.astype(np.int64).reshape(len(int_rows), n)
             d = (z >> 1) ^ -(z & 1)
-            k = np.cumsum(d, axis=1)
-            for r, c in enumerate(int_rows):
-                data[c] = k[r].astype(np.float64) * modes[c][1]
-        if f32_rows:
+            k = np.cumsum(d, axis=1).astype(np.float64)
+            data[int_rows] = k * table["scale"][int_rows, None]
+        if f32_rows.size:
             size = len(f32_rows) * n * 4
             f = _unshuffle(raw[pos:pos + size], "<f4", len(f32_rows) * n)
             pos += size
@@ -237,8 +239,8 @@ def decode(payload: bytes, n_channels: int, n: int, first_sample: int, sfreq: fl
             idx = np.frombuffer(raw, "<u4", n_irr, pos)
             ts[idx] = np.frombuffer(raw, "<f8", n_irr, pos + 4 * n_irr)
             pos += 12 * n_irr
-        if pos != len(raw) or any(m not in (MODE_F32, MODE_INT) for m, _ in modes):
-            raise CodecError(f"block payload has {len(raw) - pos} unexpected bytes or bad modes")
+        if pos != len(raw):
+            raise CodecError(f"block payload has {len(raw) - pos} unexpected bytes")
     except (zstandard.ZstdError, struct.error, ValueError, KeyError, StopIteration) as exc:
         raise CodecError(f"undecodable block payload: {exc}") from None
     return data, ts

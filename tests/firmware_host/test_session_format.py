@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from firmware_host.clock import FakeClock
 from firmware_host.config import load_config
-from firmware_host.session import Session, SessionRecorder
+from firmware_host.session import Session, SessionError, SessionRecorder
 from firmware_host.session.blocks import scan_bytes
 from firmware_host.session.codec import SampleEncoder, decode, detect_scale
 from firmware_host.session.recorder import SAMPLES
@@ -157,7 +157,10 @@ def test_corrupting_any_byte_range_costs_only_the_blocks_it_touches(real_session
         assert original[first] == value
     s = Session(target)
     lost = {blk.first_sample for blk in blocks} - set(got)
-    if lost:  # every lost block is named: inside a gap with a damage cause, or in the lost tail
+    if not bad:  # nothing left is an error, never an empty night
+        with pytest.raises(SessionError, match="empty"):
+            s.summary()
+    elif lost:  # every lost block is named: inside a gap with a damage cause, or in the lost tail
         summary = s.summary()
         assert summary["complete"] is False and summary["damage"]
         for first in lost:
