@@ -210,3 +210,30 @@ def test_format_1_corruption_is_reported(v1_session):
     assert summary["complete"] is False
     assert "CRC" in summary["damage"][0]["detail"]
     assert 0 < summary["n_samples"] < 625
+
+
+def test_synthetic_source_on_an_adc_grid_is_stored_as_counts(tmp_path):
+    """``source.synthetic.adc_lsb_uv`` delivers a board's grid; the recorder keeps it bit-exact."""
+    from firmware_host.config.schema import SourceConfig, SyntheticSourceConfig
+    from firmware_host.sources.factory import make_source
+
+    clock = FakeClock()
+    cfg = SourceConfig(synthetic=SyntheticSourceConfig(adc_lsb_uv=CYTON_LSB))
+    src = make_source(cfg, clock, 4.0)
+    rec = SessionRecorder(tmp_path / "s", clock, fsync=False)
+    rec.start(sfreq=src.sfreq, channel_names=src.channel_names, channel_types=src.channel_types,
+              config={})
+    src.open()
+    sent = []
+    while not src.finished:
+        clock.advance(0.25)
+        if (chunk := src.read()) is not None:
+            sent.append(chunk.data)
+            rec.write_chunk(chunk)
+    rec.close()
+    want = np.concatenate(sent, axis=1)
+    np.testing.assert_array_equal(np.rint(want / CYTON_LSB) * CYTON_LSB, want)
+    got, _, _ = Session(tmp_path / "s").read()
+    np.testing.assert_array_equal(got.view(np.int64), want.view(np.int64))  # bit for bit
+    f32_size = want.size * 4
+    assert (tmp_path / "s" / SAMPLES).stat().st_size < 0.5 * f32_size
