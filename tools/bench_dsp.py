@@ -10,7 +10,7 @@ import argparse
 import sys
 
 from firmware_host.cli import cmd_bench
-from firmware_host.cli.errors import UsageError
+from firmware_host.errors import UsageError
 
 
 def main(argv: list[str]) -> int:

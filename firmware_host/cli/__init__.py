@@ -10,8 +10,8 @@ import sys
 from collections.abc import Sequence
 
 from firmware_host import __version__
-from firmware_host.cli.errors import UsageError
 from firmware_host.config import ConfigError
+from firmware_host.errors import UsageError
 
 #: Sub-command modules under ``firmware_host.cli``, in help order.
 COMMANDS: tuple[str, ...] = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from firmware_host.cli.errors import UsageError
+from firmware_host.errors import UsageError
 
 
 def register(sub: argparse._SubParsersAction) -> None:

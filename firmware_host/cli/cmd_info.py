@@ -8,7 +8,7 @@ import json
 from rich.console import Console
 from rich.table import Table
 
-from firmware_host.cli.errors import UsageError
+from firmware_host.errors import UsageError
 from firmware_host.session import Session, SessionError
 
 

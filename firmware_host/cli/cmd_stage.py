@@ -7,7 +7,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from firmware_host.cli.errors import UsageError
+from firmware_host.errors import UsageError
 
 
 def register(sub: argparse._SubParsersAction) -> None:

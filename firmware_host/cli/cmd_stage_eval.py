@@ -8,7 +8,7 @@ import os
 import warnings
 from pathlib import Path
 
-from firmware_host.cli.errors import UsageError
+from firmware_host.errors import UsageError
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from firmware_host.bench_dsp import run_dsp_bench
 from firmware_host.cli import cmd_bench
-from firmware_host.cli.errors import UsageError
+from firmware_host.errors import UsageError
 
 REQUIRED = (
     "block_filter_us",

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from firmware_host.cli import cmd_stage_eval
-from firmware_host.cli.errors import UsageError
+from firmware_host.errors import UsageError
 
 DATA = Path(os.environ.get("SOMNOLOOP_DATA",
                            Path(__file__).resolve().parents[2] / ".." / "shared" / "data"))
