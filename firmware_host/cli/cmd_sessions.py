@@ -11,8 +11,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from firmware_host.cli.errors import UsageError
 from firmware_host.config import load_config
+from firmware_host.errors import UsageError
 from firmware_host.session import Session, SessionError
 from firmware_host.session.paths import default_root
 from firmware_host.session.recorder import META
