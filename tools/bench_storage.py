@@ -1,4 +1,4 @@
-"""Storage benchmark (issue 18): ``python tools/bench_storage.py [--hours 8] [--json]``.
+"""Storage benchmark (issue 18): ``python tools/bench_storage.py [--hours 8]``.
 
 Prints the figures of :func:`firmware_host.session.bench.bench_storage` (a default 13-channel
 250-Hz night written in format 2 and in format 1 in the same run) as JSON.
@@ -20,7 +20,6 @@ def main() -> None:
                    help="hours of unquantised floats to write (scaled to the night)")
     p.add_argument("--journal-hours", type=float, default=0.5,
                    help="hours of the whole loop run to measure the journal (scaled)")
-    p.add_argument("--json", action="store_true", help="JSON (the only output; kept for symmetry)")
     args = p.parse_args()
     print(json.dumps(bench_storage(args.hours, float32_hours=args.float32_hours,
                                    journal_hours=args.journal_hours), indent=2))

@@ -1,4 +1,4 @@
-"""Format 1 of ``samples.bin`` (sessions written before format 2): read-only support.
+"""Format 1 of ``samples.bin`` (sessions written before format 2).
 
 Each block is::
 
@@ -10,7 +10,8 @@ Each block is::
 
 The blocks have no sync marker, so a corrupt block hides everything after it: the scan stops
 there and reports why. New sessions are written in format 2 (:mod:`.blocks`); this module
-stays so that old sessions still read, and so that the storage benchmark can compare.
+stays so that old sessions still read (:mod:`.reader`), and its writer so that the storage
+benchmark can compare both formats on the same chunks.
 """
 
 from __future__ import annotations
