@@ -41,8 +41,7 @@ MAX_COUNT = 2**31 - 1
 MODE_F32 = 0
 MODE_INT = 1
 _PARAMS = struct.Struct("<BBI")  # width, reserved, n_irregular
-_CHANNEL = struct.Struct("<Bd")  # mode, scale
-_CHANNEL_DTYPE = np.dtype([("mode", "u1"), ("scale", "<f8")])  # the same, packed (9 bytes)
+_CHANNEL_DTYPE = np.dtype([("mode", "u1"), ("scale", "<f8")])  # per channel, packed (9 bytes)
 _WIDTHS = {1: "<u1", 2: "<u2", 4: "<u4", 8: "<u8"}
 
 _COMPRESSOR = zstandard.ZstdCompressor(level=ZSTD_LEVEL)
@@ -138,8 +137,8 @@ class SampleEncoder:
         """``"int"`` or ``"f32"`` per channel, as the last block was stored."""
         return ["int" if s else "f32" for s in self._scale]
 
-    def _counts(self, data: np.ndarray) -> list[np.ndarray | None]:
-        """Exact integer counts of each row of ``data``, or ``None`` for rows off every grid.
+    def _counts(self, data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(k, ok)``: rounded counts of every row and which rows lie exactly on their grid.
 
         Every row is checked against its known scale in one vectorised pass; only rows that
         fail are (re)detected, and a row without a grid is retried every
@@ -150,8 +149,6 @@ class SampleEncoder:
             k = np.rint(data / scales)
             same = (k * scales).view(np.int64) == data.view(np.int64)  # bitwise: -0.0 is not 0.0
             ok = np.all(same & (np.abs(k) <= MAX_COUNT), axis=1)
-        out: list[np.ndarray | None] = [k[c].astype(np.int64) if ok[c] else None
-                                        for c in range(data.shape[0])]
         for c in np.flatnonzero(~ok).tolist():
             self._scale[c] = None
             if self._retry[c] > 0:
@@ -163,34 +160,32 @@ class SampleEncoder:
                 self._retry[c] = GRID_RETRY_BLOCKS
             else:
                 self._scale[c] = scale
-                out[c] = counts
-        return out
+                k[c] = counts
+                ok[c] = True
+        return k, ok
 
     def encode(self, data: np.ndarray, first_sample: int, sfreq: float, origin: float,
                timestamps: np.ndarray) -> bytes:
         """The compressed payload of one block (``data`` is ``(n_channels, n)`` float64)."""
         data = np.asarray(data, dtype=np.float64)
         n_ch, n = data.shape
-        modes = bytearray()
-        ints, floats = [], []
-        for c, k in enumerate(self._counts(data)):
-            if k is None:
-                modes += _CHANNEL.pack(MODE_F32, 0.0)
-                floats.append(data[c])
-            else:
-                modes += _CHANNEL.pack(MODE_INT, self._scale[c])
-                ints.append(k)
+        k, ok = self._counts(data)
+        table = np.zeros(n_ch, _CHANNEL_DTYPE)
+        table["mode"] = np.where(ok, MODE_INT, MODE_F32)
+        table["scale"] = [s if s and ok[c] else 0.0 for c, s in enumerate(self._scale)]
         width = 1
-        parts = [bytes(modes)]
-        if ints:
-            k = np.vstack(ints)
-            d = np.diff(k, axis=1, prepend=0)
+        parts = [table.tobytes()]
+        if ok.any():
+            counts = k[ok].astype(np.int64)
+            d = np.empty_like(counts)
+            d[:, 0] = counts[:, 0]
+            np.subtract(counts[:, 1:], counts[:, :-1], out=d[:, 1:])
             z = ((d << 1) ^ (d >> 63)).view(np.uint64)
             top = int(z.max()) if z.size else 0
             width = next(w for w in (1, 2, 4, 8) if top < 1 << (8 * w))
             parts.append(_shuffle(z.astype(_WIDTHS[width])))
-        if floats:
-            parts.append(_shuffle(np.vstack(floats).astype("<f4")))
+        if not ok.all():
+            parts.append(_shuffle(data[~ok].astype("<f4")))
         grid = origin + np.arange(first_sample, first_sample + n) / sfreq
         with np.errstate(invalid="ignore"):
             irregular = np.flatnonzero(~(np.abs(timestamps - grid) <= TIMESTAMP_TOLERANCE_S))
@@ -215,7 +210,7 @@ def decode(payload: bytes, n_channels: int, n: int, first_sample: int, sfreq: fl
         width, _, n_irr = _PARAMS.unpack_from(raw, 0)
         pos = _PARAMS.size
         table = np.frombuffer(raw, _CHANNEL_DTYPE, n_channels, pos)
-        pos += n_channels * _CHANNEL.size
+        pos += n_channels * _CHANNEL_DTYPE.itemsize
         if int(table["mode"].max(initial=0)) > MODE_INT:
             raise CodecError(f"block has unknown channel modes {sorted(set(table['mode'].tolist()))}")
         int_rows = np.flatnonzero(table["mode"] == MODE_INT)
