@@ -47,6 +47,10 @@ def run(args: argparse.Namespace) -> int:
     for g in summary["gaps"]:
         table.add_row("", f"samples {g['start']}–{g['stop']} ({g['samples'] / summary['sfreq']:.2f} s): "
                       f"{GAP_WHY[g['cause']]}")
+    if summary["lost_tail_samples"]:
+        n = summary["lost_tail_samples"]
+        table.add_row("", f"{n} samples ({n / summary['sfreq']:.2f} s) after the last intact block: "
+                      "lost in a block cut short by a kill or power cut")
     for d in summary["damage"]:
         table.add_row("lost bytes", f"{d['bytes']} at byte {d['offset']}: {d['cause']} ({d['detail']})")
     table.add_row("events", ", ".join(f"{k} {v}" for k, v in summary["events"].items()))

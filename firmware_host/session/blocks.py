@@ -129,6 +129,24 @@ def scan_bytes(buf: mmap.mmap | bytes) -> Scan:
     return out
 
 
+def peek_body(path: Path, offset: int) -> tuple[int, int] | None:
+    """``(first_sample, n_samples)`` of a damaged block at ``offset`` if its frame checks.
+
+    The body header is not covered by a verified CRC here (the block is damaged), so callers
+    must check the values for plausibility; ``None`` if the frame itself is not intact.
+    """
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        head = fh.read(FRAME.size + BODY.size)
+    if len(head) < FRAME.size + BODY.size:
+        return None
+    sync, length, crc = FRAME.unpack_from(head, 0)
+    if sync != SYNC or zlib.crc32(head[:12]) != crc or length < BODY.size:
+        return None
+    first, n, *_ = BODY.unpack_from(head, FRAME.size)
+    return first, n
+
+
 def _add_damage(scan: Scan, offset: int, size: int, cause: str, detail: str) -> None:
     """Record a damaged range, merging it with an adjacent one of the same cause."""
     if scan.damage and scan.damage[-1].offset + scan.damage[-1].size == offset \

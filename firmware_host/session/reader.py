@@ -21,7 +21,15 @@ import numpy as np
 
 from firmware_host.events import EVENT_KINDS
 from firmware_host.session import format_v1
-from firmware_host.session.blocks import SYNC, BlockInfo, Damage, Scan, iter_decoded, scan_file
+from firmware_host.session.blocks import (
+    SYNC,
+    BlockInfo,
+    Damage,
+    Scan,
+    iter_decoded,
+    peek_body,
+    scan_file,
+)
 from firmware_host.session.recorder import EVENTS, META, SAMPLES
 
 #: Gap causes: samples the source never delivered, lost while the process was down between
@@ -189,6 +197,22 @@ class Session:
             prev = b
         return out
 
+    def lost_tail_samples(self) -> int:
+        """Samples in a torn block after the last intact one (0 if none or not readable).
+
+        Read from the torn block's own header, which no CRC confirms: counted only when it
+        starts where the last intact block ends and holds at most one second of samples.
+        """
+        blocks, damage = self.blocks(), self.damage()
+        end = max((b.offset + b.size for b in blocks), default=0)
+        tail = [d for d in damage if d.offset >= end]
+        if self.format != 2 or not tail:
+            return 0
+        hint = peek_body(self.samples_path, tail[0].offset)
+        if hint is None or hint[0] != self.end_sample or not 0 < hint[1] <= self.sfreq:
+            return 0
+        return hint[1]
+
     def segments(self) -> list[Segment]:
         """The session's segments in order (one unless it was continued after a crash)."""
         out: list[Segment] = []
@@ -337,7 +361,8 @@ class Session:
             "missing_samples": sum(g.n_missing for g in gaps),
             "gaps": [{"start": g.start, "stop": g.stop, "samples": g.n_missing, "cause": g.cause}
                      for g in gaps],
-            "lost_samples": sum(g.n_missing for g in lost),
+            "lost_samples": sum(g.n_missing for g in lost) + self.lost_tail_samples(),
+            "lost_tail_samples": self.lost_tail_samples(),
             "damage": [{"offset": d.offset, "bytes": d.size, "cause": d.cause, "detail": d.detail}
                        for d in damage],
             "damaged_bytes": sum(d.size for d in damage),

@@ -82,6 +82,8 @@ def test_torn_tail_is_ignored_and_earlier_blocks_survive(tmp_path, cut):
     assert s.n_samples == 100
     assert s.summary()["torn_tail"]
     assert s.damage()[-1].cause == "torn"
+    # the torn block's own header still says which 25 samples were lost, when enough of it is left
+    assert s.summary()["lost_tail_samples"] == (25 if blocks[-1].size - cut >= 48 else 0)
     rec.close()
 
 
