@@ -1,6 +1,6 @@
 """Storage benchmark (issue 18): ``python tools/bench_storage.py [--hours 8]``.
 
-Prints the figures of :func:`firmware_host.session.bench.bench_storage` (a default 13-channel
+Prints the figures of :func:`somnoloop_lab.bench_storage.bench_storage` (a default 13-channel
 250-Hz night written in format 2 and in format 1 in the same run) as JSON.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from firmware_host.session.bench import bench_storage
+from somnoloop_lab.bench_storage import bench_storage
 
 
 def main() -> None:

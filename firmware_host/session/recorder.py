@@ -12,7 +12,8 @@ when the samples stop being contiguous, and at every flush. At least every
 sample file ``fsync``-ed, so a kill or a power cut costs at most that much plus the chunk in
 flight.
 
-A run that died mid-night continues the same session with :meth:`SessionRecorder.resume`:
+A run that died mid-night continues the same session with
+:func:`~firmware_host.session.resume.resume_session`:
 a new *segment* whose sample indices carry on after the last intact block plus the time the
 process was down, journalled as a ``segment`` event and a ``gap``.
 """
@@ -30,7 +31,7 @@ import numpy as np
 from firmware_host import __version__
 from firmware_host.chunk import Chunk
 from firmware_host.clock import Clock
-from firmware_host.session.blocks import encode_block, scan_file
+from firmware_host.session.blocks import encode_block
 from firmware_host.session.codec import TIMESTAMP_TOLERANCE_S, SampleEncoder
 from firmware_host.session.journal import Journal
 from firmware_host.session.retention import Retention
@@ -113,52 +114,29 @@ class SessionRecorder:
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
-    def resume(cls, path: str | Path, clock: Clock, *, gap_s: float | None = None,
-               flush_interval_s: float = 0.5, fsync: bool = True, block_s: float = BLOCK_S
-               ) -> SessionRecorder:
-        """Continue an interrupted session as a new segment.
+    def continue_segment(cls, path: str | Path, clock: Clock, *, meta: dict[str, Any], segment: int,
+                         previous_end: int, gap_s: float, flush_interval_s: float = 0.5,
+                         fsync: bool = True, block_s: float = BLOCK_S) -> SessionRecorder:
+        """Reopen a session directory to write segment ``segment`` (see :func:`.resume.resume_session`).
 
-        Parameters
-        ----------
-        path
-            A format-2 session directory (usually one whose run was killed).
-        clock
-            The new run's clock.
-        gap_s
-            How long nothing was recorded; by default the wall time since the journal's last
-            commit. Sample indices resume ``round(gap_s × sfreq)`` after the last intact block.
-
-        Raises
-        ------
-        SessionError
-            If the directory is not a format-2 session.
+        Sample indices of the new segment start ``round(gap_s × sfreq)`` after
+        ``previous_end``; the ``segment`` event and the ``gap`` (cause ``restart``) are
+        journalled at once.
         """
-        from firmware_host.session.reader import Session, SessionError
-
-        old = Session(path)
-        if old.format != 2:
-            raise SessionError(f"{old.path} is a format-{old.format} session; only format-2 "
-                               f"sessions can be continued")
-        scan = scan_file(old.path / SAMPLES) if (old.path / SAMPLES).exists() else None
-        end = max((b.end_sample for b in scan.blocks), default=0) if scan else 0
-        segment = max((b.segment for b in scan.blocks), default=0) + 1 if scan else 1
-        segment = max(segment, len(old.meta.get("segments", [])))
-        if gap_s is None:
-            last_wall = old.last_wall()
-            gap_s = max(0.0, time.time() - last_wall) if last_wall is not None else 0.0
-        gap = max(0, round(gap_s * old.sfreq))
-        rec = cls(old.path, clock, flush_interval_s=flush_interval_s, fsync=fsync, block_s=block_s,
+        rec = cls(path, clock, flush_interval_s=flush_interval_s, fsync=fsync, block_s=block_s,
                   _resume=True)
-        rec.meta = dict(old.meta)
+        rec.meta = dict(meta)
         rec.segment = segment
-        rec.sample_offset = end + gap
-        rec._configure(old.sfreq, len(old.channel_names), rec.meta.get("adc_scales"))
+        rec._configure(float(meta["sfreq"]), len(meta["channel_names"]), meta.get("adc_scales"))
+        gap = max(0, round(gap_s * rec.sfreq))
+        rec.sample_offset = previous_end + gap
         now = clock.now()
-        rec.journal.add(now, "segment", {"segment": segment, "previous_end_sample": end,
-                                         "gap_s": gap_s, "first_sample": end + gap}, end + gap)
+        rec.journal.add(now, "segment", {"segment": segment, "previous_end_sample": previous_end,
+                                         "gap_s": gap_s, "first_sample": previous_end + gap},
+                        previous_end + gap)
         if gap:
             rec.journal.add(now, "gap", {"missing": gap, "detected_by": "recorder",
-                                         "cause": "restart"}, end)
+                                         "cause": "restart"}, previous_end)
         rec.flush()
         return rec
 

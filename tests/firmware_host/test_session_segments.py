@@ -13,7 +13,7 @@ import pytest
 
 from firmware_host.chunk import Chunk
 from firmware_host.clock import FakeClock
-from firmware_host.session import Session, SessionError, SessionRecorder
+from firmware_host.session import Session, SessionError, SessionRecorder, resume_session
 from firmware_host.session.recorder import SAMPLES
 
 NAMES = ("a", "b")
@@ -43,7 +43,7 @@ def test_resume_after_a_torn_tail_continues_the_session(tmp_path):
     assert first.n_samples == 150 and first.summary()["closed"] is False
 
     clock = FakeClock()
-    rec2 = SessionRecorder.resume(path, clock, gap_s=3.0, fsync=False)
+    rec2 = resume_session(path, clock, gap_s=3.0, fsync=False)
     _start(rec2)
     for k in range(3):  # the new run's source starts at sample 0 again
         rec2.write_chunk(_chunk(k * 50, 50))
@@ -74,7 +74,7 @@ def test_resume_refuses_another_layout_and_format_1(tmp_path):
     _start(rec)
     rec.write_chunk(_chunk(0, 50))
     rec.close()
-    rec2 = SessionRecorder.resume(path, FakeClock(), gap_s=0.0, fsync=False)
+    rec2 = resume_session(path, FakeClock(), gap_s=0.0, fsync=False)
     with pytest.raises(ValueError, match="cannot continue"):
         rec2.start(sfreq=250.0, channel_names=NAMES, channel_types=TYPES, config={})
     rec2.close()
@@ -83,7 +83,7 @@ def test_resume_refuses_another_layout_and_format_1(tmp_path):
     (old / "meta.json").write_text('{"format": "somnoloop-session/1", "sfreq": 1, '
                                    '"channel_names": [], "channel_types": []}')
     with pytest.raises(SessionError, match="format-1"):
-        SessionRecorder.resume(old, FakeClock())
+        resume_session(old, FakeClock())
 
 
 WRITER = textwrap.dedent("""
@@ -121,7 +121,7 @@ def test_sigkill_then_resume_reads_everything_back(tmp_path):
     before = Session(path)
     end = before.end_sample
     assert end >= 400 and before.gaps() == []
-    rec = SessionRecorder.resume(path, FakeClock(), gap_s=1.0, fsync=False)
+    rec = resume_session(path, FakeClock(), gap_s=1.0, fsync=False)
     _start(rec)
     rec.write_chunk(_chunk(0, 200))
     rec.close()

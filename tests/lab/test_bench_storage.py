@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from firmware_host.session.bench import bench_storage
+from somnoloop_lab.bench_storage import bench_storage
 
 KEYS = ("night_mb", "journal_mb", "write_mb_s", "read_mb_s", "old_night_mb", "old_read_mb_s",
         "night_size_ratio", "read_time_ratio", "block_write_us", "samples_bit_exact")
