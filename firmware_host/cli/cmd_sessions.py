@@ -13,12 +13,10 @@ from rich.table import Table
 
 from firmware_host.config import load_config
 from firmware_host.errors import UsageError
+from firmware_host.service.inventory import EXPORT_MARKER, REPORT_DIR
 from firmware_host.session import Session, SessionError
 from firmware_host.session.paths import default_root
 from firmware_host.session.recorder import META
-
-#: Files a nightly report may be written as, inside the session directory.
-REPORT_NAMES = ("report.html", "report.pdf")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,7 +29,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def describe(path: Path) -> dict[str, Any]:
-    """One session's row: date, duration, size, complete, report; ``error`` if unreadable."""
+    """One session's row: date, duration, size, complete, report; ``error`` if unreadable.
+
+    ``report`` is the session's ``report/`` folder (or its export marker) as the service's
+    inventory defines them, ``None`` when the night was not reported yet.
+    """
     row: dict[str, Any] = {"path": str(path), "name": path.name}
     try:
         s = Session(path)
@@ -45,7 +47,9 @@ def describe(path: Path) -> dict[str, Any]:
         row.update(duration_s=summary["duration_s"], complete=summary["complete"],
                    closed=summary["closed"], lost_samples=summary["lost_samples"],
                    segments=len(summary["segments"]), config_name=summary["config_name"])
-    row["report"] = next((str(path / n) for n in REPORT_NAMES if (path / n).exists()), None)
+    report = path / REPORT_DIR
+    row["report"] = str(report) if report.is_dir() else (
+        str(path / EXPORT_MARKER) if (path / EXPORT_MARKER).exists() else None)
     return row
 
 

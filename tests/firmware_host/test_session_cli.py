@@ -55,14 +55,15 @@ def test_new_session_dir_is_fresh_and_safe(tmp_path):
 def test_sessions_lists_date_duration_size_complete_report(tmp_path, capsys):
     _session(tmp_path / "n1")
     rec = _session(tmp_path / "n2", seconds=2, close=False)
-    (tmp_path / "n1" / "report.html").write_text("<html></html>")
+    (tmp_path / "n1" / "report").mkdir()
+    (tmp_path / "n1" / "report" / "index.html").write_text("<html></html>")
     (tmp_path / "not-a-session").mkdir()
     assert main(["sessions", str(tmp_path), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     rows = {r["name"]: r for r in out["sessions"]}
     assert set(rows) == {"n1", "n2"}
     assert rows["n1"]["duration_s"] == 4.0 and rows["n1"]["complete"] is True
-    assert rows["n1"]["report"].endswith("report.html") and rows["n1"]["size_bytes"] > 0
+    assert rows["n1"]["report"].endswith("report") and rows["n1"]["size_bytes"] > 0
     assert rows["n2"]["complete"] is False and rows["n2"]["report"] is None
     assert main(["sessions", str(tmp_path)]) == 0
     text = capsys.readouterr().out
