@@ -41,7 +41,7 @@ class SyntheticSourceConfig:
     artefacts: bool = setting(True, doc="insert movement, electrode-pop and flat-line artefacts")
     gestures: bool = setting(True, doc="insert scripted forearm grip gestures")
     adc_lsb_uv: float = setting(
-        0.0, min=0.0, max=10.0, doc="deliver samples on this ADC grid (µV per count) like a real "
+        0.022351744455307063, min=0.0, max=10.0, doc="deliver samples on this ADC grid (µV per count) like a real "
         "amplifier, e.g. 0.022351744455307063 for a Cyton at gain 24; 0 = unquantised floats"
     )
 
