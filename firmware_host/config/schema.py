@@ -13,6 +13,7 @@ from firmware_host.actuation.policy import PolicyConfig
 from firmware_host.config.durations import parse_duration, parse_speed
 from firmware_host.config.fields import setting
 from firmware_host.emg.config import EmgDecoderConfig
+from firmware_host.neurofeedback.config import NeurofeedbackConfig, TraineeConfig
 from firmware_host.safety.config import SafetyConfig
 from firmware_host.stages.filtering import FilterConfig
 from firmware_host.stages.quality import QualityConfig
@@ -39,6 +40,11 @@ class SyntheticSourceConfig:
     forearm_channels: tuple[str, ...] = setting(FOREARM_DEFAULT, doc="forearm EMG channel names")
     artefacts: bool = setting(True, doc="insert movement, electrode-pop and flat-line artefacts")
     gestures: bool = setting(True, doc="insert scripted forearm grip gestures")
+    mode: str = setting(
+        "night", choices=("night", "neurofeedback"),
+        doc="'night' (sleep PSG) or 'neurofeedback' (a seated daytime trainee, [.trainee])",
+    )
+    trainee: TraineeConfig = setting(factory=TraineeConfig)
 
 
 @dataclass(frozen=True)
@@ -128,3 +134,4 @@ class Config:
     safety: SafetyConfig = setting(factory=SafetyConfig)
     policy: PolicyConfig = setting(factory=PolicyConfig)
     stager: StagerConfig = setting(factory=StagerConfig)
+    neurofeedback: NeurofeedbackConfig = setting(factory=NeurofeedbackConfig)
