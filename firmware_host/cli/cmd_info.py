@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from firmware_host.errors import UsageError
+from firmware_host.neurofeedback.summary import neurofeedback_summary
 from firmware_host.session import Session, SessionError
 
 
@@ -23,9 +24,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print the session summary."""
     try:
-        summary = Session(args.session).summary()
+        session = Session(args.session)
+        summary = session.summary()
     except SessionError as exc:
         raise UsageError(str(exc)) from None
+    nf = neurofeedback_summary(session)
+    if nf is not None:
+        summary["neurofeedback"] = nf
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0
@@ -44,4 +49,8 @@ def run(args: argparse.Namespace) -> int:
     if summary["torn_tail"]:
         table.add_row("tail", summary["torn_tail"] + " (ignored; earlier data intact)")
     Console().print(table)
+    if nf is not None:
+        from firmware_host.neurofeedback.display import block_table
+
+        Console().print(block_table(nf))
     return 0

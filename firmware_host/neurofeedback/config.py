@@ -295,3 +295,24 @@ class TraineeConfig:
     clench_every_s: float = setting(
         40.0, min=0.0, max=3600.0, doc="mean interval between jaw clenches; 0 = none"
     )
+
+
+def check_synthetic_layout(cfg: object) -> None:
+    """Check ``cfg.neurofeedback`` against the synthetic source's layout (``check-config``).
+
+    Other sources are checked when the run opens them (their channels are known only then).
+
+    Raises
+    ------
+    ValueError
+        As :func:`check_protocol`.
+    """
+    nf = cfg.neurofeedback
+    if not nf.enabled or cfg.source.kind != "synthetic":
+        return
+    syn = cfg.source.synthetic
+    groups = {"eeg": syn.eeg_channels, "eog": syn.eog_channels, "emg": syn.emg_channels,
+              "forearm_emg": syn.forearm_channels}
+    names = tuple(n for ns in groups.values() for n in ns)
+    types = tuple(t for t, ns in groups.items() for _ in ns)
+    check_protocol(nf, syn.sfreq, names, types)

@@ -27,7 +27,7 @@ from firmware_host.chunk import Chunk
 from firmware_host.decision import Decision
 from firmware_host.neurofeedback.config import NeurofeedbackConfig, check_protocol, session_blocks
 from firmware_host.neurofeedback.features import GATE_NAMES, FeatureFrontEnd
-from firmware_host.neurofeedback.plan import DONE, SessionPlan
+from firmware_host.neurofeedback.plan import DONE, Position, SessionPlan
 from firmware_host.neurofeedback.threshold import AdaptiveThreshold, ThresholdChange
 from firmware_host.stages.base import StageOutput
 
@@ -109,6 +109,10 @@ class NeurofeedbackStage:
         self._seen = -1
         self._criterion_since: int | None = None
         self._expected = None
+
+    def position(self, sample: int) -> Position:
+        """Where ``sample`` falls in the session plan (the plan starts at the first sample seen)."""
+        return self.plan.at(sample - (self._origin if self._origin is not None else sample))
 
     # ----------------------------------------------------------------- update
     def update(self, chunk: Chunk) -> StageOutput:
