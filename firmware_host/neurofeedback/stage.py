@@ -86,6 +86,11 @@ class NeurofeedbackStage:
         self.n_updates = 0
         self.inhibit_limits: list[float] | None = None
         self._origin: int | None = None
+        self.brainflow = None
+        if cfg.brainflow_metric:
+            from firmware_host.neurofeedback.brainflow_metrics import BrainFlowScore
+
+            self.brainflow = BrainFlowScore(cfg.brainflow_metric, sfreq, len(rows))
         self.restart()
 
     # ----------------------------------------------------------------- state
@@ -103,6 +108,8 @@ class NeurofeedbackStage:
     def reset(self) -> None:
         """Restart the signal path after a gap (filters, smoothing, gates); the plan goes on."""
         self.front.reset()
+        if self.brainflow is not None:
+            self.brainflow.reset()
         self._smoothed: float | None = None
         self._pending: deque[_Pending] = deque()
         self._runs: dict[str, list[tuple[int, int]]] = {}
@@ -138,6 +145,8 @@ class NeurofeedbackStage:
                                                    False), ["non_finite"], last)[0])
             return StageOutput(chunk, decisions)
         up = self.front.process(data)
+        if self.brainflow is not None:
+            self.brainflow.push(data[self.front.rows])
         self._mark_triggers(chunk.first_sample, up.gates)
         for j, off in enumerate(up.offsets):
             self._pending.append(_Pending(chunk.first_sample + int(off), float(chunk.timestamps[off]),
@@ -225,6 +234,8 @@ class NeurofeedbackStage:
             "gated_by": gated_by, "feedback": pos.phase == "training", "t": p.t,
             "feature_sample": sample,
         }
+        if self.brainflow is not None:
+            details[f"brainflow_{self.brainflow.metric}"] = self.brainflow.score
         raw = self._feature(powers) if powers is not None else None
         if raw is not None:
             a = self.cfg.smoothing

@@ -1,0 +1,152 @@
+"""The neurofeedback stage and the synthetic trainee, chunk by chunk (no loop, no threads)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import signal
+
+from firmware_host.chunk import Chunk
+from firmware_host.config import parse_config
+from firmware_host.neurofeedback.stage import NeurofeedbackStage, build_neurofeedback_stage
+from firmware_host.synthetic.trainee import SyntheticTrainee
+
+BLOCKS = ["baseline 20s", "training 30s", "rest 5s", "training 30s"]
+
+
+def _cfg(nf: dict | None = None, trainee: dict | None = None):
+    return parse_config({
+        "source": {"synthetic": {"mode": "neurofeedback", "eeg_channels": ["Cz", "Pz"],
+                                 "eog_channels": ["E1", "E2"], "emg_channels": ["Chin"],
+                                 "forearm_channels": [], "trainee": trainee or {}}},
+        "neurofeedback": {"enabled": True, "channels": ["Pz"], "blocks": BLOCKS,
+                          "threshold": {"adapt_every_s": 2.0}, **(nf or {})},
+    })
+
+
+def _chunks(tr: SyntheticTrainee, sizes, stop: int | None = None):
+    stop = tr.n_samples if stop is None else stop
+    pos, i = 0, 0
+    while pos < stop:
+        size = max(1, sizes[i % len(sizes)])
+        hi = min(stop, pos + size)
+        yield Chunk(tr.generate(pos, hi), pos, tr.sfreq, tr.channel_names, tr.channel_types,
+                    np.arange(pos, hi) / tr.sfreq)
+        pos, i = hi, i + 1
+
+
+def _run(cfg, tr, sizes, stop=None):
+    stage = NeurofeedbackStage(cfg.neurofeedback, tr.sfreq, tr.channel_names, tr.channel_types)
+    out = []
+    for chunk in _chunks(tr, sizes, stop):
+        out += stage.update(chunk).decisions
+    return out
+
+
+@pytest.fixture(scope="module")
+def trainee():
+    cfg = _cfg()
+    return cfg, SyntheticTrainee(cfg.source.synthetic, 90.0)
+
+
+@settings(max_examples=6, deadline=None)
+@given(sizes=st.lists(st.integers(1, 300), min_size=1, max_size=6))
+def test_decisions_do_not_depend_on_chunking(trainee, sizes) -> None:
+    cfg, tr = trainee
+    stop = 40 * 250  # baseline and the start of training
+    ref = _run(cfg, tr, [25], stop)
+    got = _run(cfg, tr, sizes, stop)
+    assert [(d.kind, d.sample, d.label) for d in got] == [(d.kind, d.sample, d.label) for d in ref]
+    feats = [d.details["feature"] for d in got if d.kind == "neurofeedback"]
+    assert feats == [d.details["feature"] for d in ref if d.kind == "neurofeedback"]
+
+
+def test_phases_thresholds_and_update_rate(trainee) -> None:
+    cfg, tr = trainee
+    ds = _run(cfg, tr, [25])
+    phases = [d for d in ds if d.kind == "neurofeedback_phase"]
+    assert [p.label for p in phases] == ["baseline", "training", "rest", "training", "done"]
+    assert [p.details["previous"] for p in phases[:2]] == [None, "baseline"]
+    updates = [d for d in ds if d.kind == "neurofeedback"]
+    assert len(updates) == pytest.approx(4 * 90, abs=2)  # 4 updates/s
+    thresholds = [d for d in ds if d.kind == "neurofeedback_threshold"]
+    assert thresholds[0].label == "baseline" and thresholds[0].sample == phases[1].sample
+    assert {d.label for d in thresholds[1:]} == {"adapt"}
+    base = [d for d in updates if d.details["phase"] == "baseline"]
+    assert {d.label for d in base} <= {"no_reward", "gated"} and base[0].details["threshold"] is None
+    train = [d for d in updates if d.details["phase"] == "training"]
+    assert {"reward", "no_reward", "gated"} <= {d.label for d in train}
+    assert all(d.details["feedback"] for d in train)
+    assert not any(d.details["feedback"] for d in updates if d.details["phase"] in ("rest", "done"))
+    # every update used samples up to its confirmation time, never beyond the chunk
+    assert all(d.sample - d.details["feature_sample"] <= round(0.1 * 250) for d in updates)
+
+
+def test_relative_feature_equals_scipy_band_power(trainee) -> None:
+    cfg, tr = trainee
+    nf = parse_config({"neurofeedback": {"enabled": True, "channels": ["Pz"], "smoothing": 1.0,
+                                         "blocks": BLOCKS}}).neurofeedback
+    stage = NeurofeedbackStage(nf, tr.sfreq, tr.channel_names, tr.channel_types)
+    ds = [d for c in _chunks(tr, [50], 20 * 250) for d in stage.update(c).decisions
+          if d.kind == "neurofeedback"]
+    x = tr.generate(0, 20 * 250)[1]
+    powers = []
+    for lo, hi in ((8.0, 12.0), (4.0, 30.0)):
+        sos = signal.butter(4, [lo, hi], btype="bandpass", fs=250.0, output="sos")
+        y = signal.sosfilt(sos, x, zi=signal.sosfilt_zi(sos) * x[0])[0]
+        powers.append(np.convolve(y**2, np.ones(250) / 250)[:x.size])
+    for d in ds[-10:]:
+        k = d.details["feature_sample"]
+        assert d.details["powers"]["band"] == pytest.approx(powers[0][k], rel=1e-9)
+        assert d.details["raw_feature"] == pytest.approx(powers[0][k] / powers[1][k], rel=1e-9)
+
+
+def test_gap_and_non_finite_restart_the_signal_path(trainee) -> None:
+    cfg, tr = trainee
+    stage = NeurofeedbackStage(cfg.neurofeedback, tr.sfreq, tr.channel_names, tr.channel_types)
+    chunks = list(_chunks(tr, [250], 30 * 250))
+    for c in chunks[:10]:
+        stage.update(c)
+    ds = [d for c in chunks[15:] for d in stage.update(c).decisions if d.kind == "neurofeedback"]
+    before = [d for d in ds if d.details["feature_sample"] < 10 * 250]  # decided at the gap
+    after = [d for d in ds if d.details["feature_sample"] >= 15 * 250]
+    assert before and all(d.sample < 10 * 250 for d in before)
+    assert "warmup" in after[0].details["gated_by"] and after[0].details["phase"] == "baseline"
+    warm = [d.details["feature_sample"] for d in after if "warmup" not in d.details["gated_by"]]
+    assert warm and warm[0] - 15 * 250 >= 250  # a whole power window after the gap
+    data = chunks[0].data.copy()
+    data[1, 5] = np.nan
+    bad = Chunk(data, 30 * 250, tr.sfreq, tr.channel_names, tr.channel_types, chunks[0].timestamps + 30)
+    out = stage.update(bad).decisions
+    assert out[-1].label == "gated" and out[-1].details["gated_by"] == ["non_finite"]
+
+
+def test_build_stage_from_config() -> None:
+    cfg = _cfg()
+    tr = SyntheticTrainee(cfg.source.synthetic, 10.0)
+    assert isinstance(build_neurofeedback_stage(cfg, tr), NeurofeedbackStage)
+    assert build_neurofeedback_stage(parse_config({}), tr) is None
+    with pytest.raises(ValueError, match="'O1' is not an EEG channel"):
+        build_neurofeedback_stage(_cfg({"channels": ["O1"]}), tr)
+
+
+def test_trainee_is_seeded_chunking_invariant_and_knows_its_truth() -> None:
+    cfg = _cfg(trainee={"learning": 1.0})
+    a = SyntheticTrainee(cfg.source.synthetic, 60.0)
+    b = SyntheticTrainee(cfg.source.synthetic, 60.0)
+    whole = a.generate(0, a.n_samples)
+    parts = np.concatenate([b.generate(lo, min(lo + 977, b.n_samples))
+                            for lo in range(0, b.n_samples, 977)], axis=1)
+    np.testing.assert_array_equal(whole, parts)
+    assert a.channel_types == ("eeg", "eeg", "eog", "eog", "emg")
+    kinds = {e.kind for e in a.transients} | {e.kind for e in a.artefacts}
+    assert kinds == {"blink", "saccade", "clench"}
+    blink = next(e for e in a.transients if e.kind == "blink")
+    assert np.abs(whole[2, blink.start_sample:blink.stop_sample]).max() > 150  # on EOG
+    clench = a.artefacts[0]
+    hf = signal.sosfilt(signal.butter(4, 60, "highpass", fs=250, output="sos"), whole[0])
+    inside = hf[clench.start_sample:clench.stop_sample].std()
+    assert inside > 5 * hf[:clench.start_sample].std()
+    assert a.trained_gain(a.n_samples - 1) / a.trained_gain(0) == pytest.approx(2.0, rel=0.35)
