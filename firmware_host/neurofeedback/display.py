@@ -69,7 +69,8 @@ class NeurofeedbackDisplay(RunObserver):
     def __enter__(self) -> NeurofeedbackDisplay:
         if self.live:
             self._live = Live(Text("neurofeedback: waiting for data"), console=self.console,
-                              refresh_per_second=5, transient=False)
+                              refresh_per_second=5, transient=False, redirect_stdout=False,
+                              redirect_stderr=False)
             self._live.__enter__()
         return self
 
@@ -99,10 +100,12 @@ class NeurofeedbackDisplay(RunObserver):
             self._live.update(self.render(info.data_s))
 
     def on_closed(self, run: Any, summary: RunSummary) -> None:
-        """Print the per-block summary from the session record."""
-        self.__exit__(None, None, None)
+        """Draw the final state, then print the per-block summary from the session record."""
         if self.stage is None:
             self.stage = find_stage(run)
+        if self._live is not None and self.stage is not None and self.stage.recent:
+            self._live.update(self.render(summary.data_s), refresh=True)
+        self.__exit__(None, None, None)
         if self.stage is None:
             return
         nf = neurofeedback_summary(Session(run.session_dir))
