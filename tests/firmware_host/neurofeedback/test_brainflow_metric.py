@@ -7,11 +7,9 @@ import pytest
 
 from firmware_host.chunk import Chunk
 from firmware_host.config import parse_config
+from firmware_host.neurofeedback import brainflow_metrics
 from firmware_host.neurofeedback.stage import NeurofeedbackStage
 from firmware_host.synthetic.trainee import SyntheticTrainee
-
-brainflow_metrics = pytest.importorskip("firmware_host.neurofeedback.brainflow_metrics",
-                                        reason="brainflow is not installed")
 
 
 def _scorer(metric: str, n_channels: int = 1):
