@@ -28,7 +28,7 @@ from firmware_host.clock import Clock
 from firmware_host.config import Config
 from firmware_host.decision import Decision
 from firmware_host.events import EventSink
-from firmware_host.safety import SafetyConfig, SafetyLayer
+from firmware_host.safety import AlarmManager, SafetyConfig, SafetyLayer
 from firmware_host.safety.estop import EStopError
 
 
@@ -162,6 +162,11 @@ class Actuation:
         for act in self._stepped:
             act.update(now)
         self._show(now)
+
+    @property
+    def alarms(self) -> AlarmManager:
+        """The run's alarms (shown on the status LED); the loop raises its own here too."""
+        return self.safety.alarms
 
     def answered(self) -> bool:
         """Every configured actuator was opened and has answered (readiness)."""

@@ -21,6 +21,7 @@ from firmware_host.runtime.commands import CommandQueue
 from firmware_host.runtime.hooks import Hooks, IterationInfo
 from firmware_host.runtime.pipeline import Pipeline
 from firmware_host.runtime.summary import RunSummary, TallySink
+from firmware_host.safety.alarms import AlarmManager
 from firmware_host.session.recorder import SessionRecorder
 from firmware_host.sources.base import Source
 
@@ -38,6 +39,11 @@ class ActuationPort(Protocol):
 
     def answered(self) -> bool:
         """Has every configured actuator answered at least once."""
+        ...
+
+    @property
+    def alarms(self) -> AlarmManager:
+        """Where alarms are raised (the status LED shows them)."""
         ...
 
     def safe_state(self, reason: str) -> None:
@@ -109,6 +115,8 @@ class Controller:
         self._stage_failing = False
         self._sfreq: float | None = None
         self._ready = False
+        #: The loop's own alarms (``loop_late``) go where the actuation side shows alarms.
+        self.alarms = actuation.alarms if actuation is not None else AlarmManager(self.sink)
 
     @property
     def ready(self) -> bool:
@@ -134,7 +142,9 @@ class Controller:
             while not self._stop_reason:
                 next_tick += self.tick_s
                 late = self.clock.now() - next_tick
-                self.clock.sleep(next_tick - self.clock.now())
+                self._sleep_until(next_tick)
+                if self._stop_reason:
+                    break
                 self.commands.apply_pending(self.clock.now(), self.sink)
                 t0 = time.monotonic()
                 n = self._iterate()
@@ -156,6 +166,16 @@ class Controller:
         return self.summary
 
     # ----------------------------------------------------------------- internals
+    def _sleep_until(self, t: float) -> None:
+        """Wait for clock time ``t`` in slices of at most 0.1 real seconds, so a stop request
+        (SIGTERM) is honoured promptly even at a very slow replay speed."""
+        slice_s = 0.1 * self.clock.speed
+        while not self._stop_reason:
+            remaining = t - self.clock.now()
+            if remaining <= 0:
+                return
+            self.clock.sleep(min(remaining, slice_s))
+
     def _iterate(self) -> int:
         now = self.clock.now()
         chunk = self.source.read()
@@ -182,10 +202,27 @@ class Controller:
         if not self._ready and self.summary.n_samples > 0 and self._actuation_answered():
             self._ready = True
             self.hooks.call("on_ready", self.owner)
-        healthy = self._ready and self._signal_ok(now) and late_s <= max(1.0, 4 * self.tick_s)
+        on_time = self._watch_pace(now, late_s, processing_s)
+        healthy = self._ready and self._signal_ok(now) and on_time
         self.hooks.call("on_iteration", self.owner, IterationInfo(
             now=now, data_s=self.summary.data_s, n_samples=n_samples,
             processing_s=processing_s, healthy=healthy, late_s=late_s))
+
+    def _watch_pace(self, now: float, late_s: float, processing_s: float) -> bool:
+        """Raise ``loop_late`` (low priority) while iterations start more than
+        ``max(1 s, 4 periods)`` late — a slow stage or an overloaded CPU — and clear it once
+        the loop is back on time. The loop keeps going: it reads the larger chunks the
+        source has buffered meanwhile, so no sample is lost."""
+        limit = max(1.0, 4 * self.tick_s)
+        if late_s > limit:
+            self.alarms.raise_alarm(
+                "loop_late", "low",
+                f"loop {late_s:.2f} s behind its {self.tick_s * 1000:g} ms period "
+                f"(last iteration took {processing_s * 1000:.0f} ms of CPU time)", now)
+            return False
+        if late_s <= self.tick_s and self.alarms.is_active("loop_late"):
+            self.alarms.clear("loop_late", now)
+        return True
 
     def _actuation_answered(self) -> bool:
         if self.actuation is None:

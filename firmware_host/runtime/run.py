@@ -73,6 +73,7 @@ class Run:
         self.recorder: SessionRecorder | None = None
         self.actuation: Any = None
         self.controller: Controller | None = None
+        self._stop_reason = ""
 
     # ----------------------------------------------------------------- life
     @property
@@ -101,14 +102,14 @@ class Run:
             self.source.open()
         except SourceError as exc:
             raise UsageError(str(exc)) from None
-        try:
+        try:  # stages first: a config that cannot run leaves no session behind
+            pipeline = build.build_pipeline(cfg, self.source)
             self.recorder = build.start_recorder(cfg, self.session_dir, self.clock, self.plan, self.source)
         except BaseException:
             self.source.close()
             raise
         sink = TallySink(self.recorder, self.summary)
         try:
-            pipeline = build.build_pipeline(cfg, self.source)
             self.actuation = build.build_actuation(cfg, self.clock, sink, self._actuation_mode)
         except BaseException as exc:
             sink.emit("fault", {"where": "startup", "error": f"{type(exc).__name__}: {exc}"})
@@ -118,8 +119,11 @@ class Run:
         self.summary.unavailable = dict(getattr(self.actuation, "unavailable", {}))
         self.controller = Controller(
             self.source, pipeline, self.recorder, self.clock, duration_s=self.plan.duration_s,
-            tick_s=cfg.run.tick_s, stale_after_s=cfg.run.stale_after_s, actuation=self.actuation,
+            tick_s=cfg.run.realtime_tick_s if self.plan.speed == 1 else cfg.run.tick_s,
+            stale_after_s=cfg.run.stale_after_s, actuation=self.actuation,
             hooks=self.hooks, commands=self.commands, owner=self, summary=self.summary)
+        if self._stop_reason:
+            self.controller.request_stop(self._stop_reason)
         self.hooks.call("on_opened", self)
 
     def run(self) -> RunSummary:
@@ -134,7 +138,12 @@ class Run:
         return summary
 
     def request_stop(self, reason: str = "stop requested") -> None:
-        """End the run after the current iteration (safe from signal handlers)."""
+        """End the run after the current iteration (safe from signal handlers).
+
+        Asked before the loop exists (Ctrl-C during start-up), the run ends as soon as it
+        is built: nothing iterates, everything opened is closed and the session says why.
+        """
+        self._stop_reason = self._stop_reason or reason
         if self.controller is not None:
             self.controller.request_stop(reason)
 

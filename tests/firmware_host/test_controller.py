@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
-from firmware_host.clock import FakeClock
+from firmware_host.clock import FakeClock, RealClock
 from firmware_host.decision import Decision
+from firmware_host.events import ListSink
 from firmware_host.runtime.hooks import Hooks, RunObserver
 from firmware_host.runtime.loop import Controller
 from firmware_host.runtime.pipeline import Pipeline
@@ -62,6 +65,15 @@ class RecordingActuation:
 
     def answered(self):
         return True
+
+    @property
+    def alarms(self):
+        from firmware_host.safety.alarms import AlarmManager
+
+        if not hasattr(self, "_alarms"):
+            self.alarm_sink = ListSink()
+            self._alarms = AlarmManager(self.alarm_sink)
+        return self._alarms
 
     def safe_state(self, reason):
         self.safe.append(reason)
@@ -172,3 +184,33 @@ def test_decision_to_json_equals_asdict():
     assert repr(fast) == repr(ref)
     fast["details"]["l"][2]["k"] = 0  # containers are copies, like asdict's
     assert d.details["l"][2]["k"] == (1, 2)
+
+
+class SlowStage:
+    """Takes ``delay_s`` of real time per chunk while the first ``slow_until`` samples pass."""
+
+    name = "slow"
+
+    def __init__(self, delay_s: float, slow_until: int) -> None:
+        self.delay_s, self.slow_until = delay_s, slow_until
+
+    def update(self, chunk):
+        if chunk.first_sample < self.slow_until:
+            time.sleep(self.delay_s)
+        return StageOutput(chunk, [])
+
+    def reset(self):
+        pass
+
+
+def test_a_slow_stage_raises_loop_late_keeps_every_sample_and_clears(tmp_path):
+    clock = RealClock(1.0)
+    act = RecordingActuation()
+    src = RampSource(clock, 600)  # 6 s at 100 Hz, real time
+    _ctl, summary = _run(tmp_path, src, [SlowStage(0.4, slow_until=250)], clock,
+                         duration_s=6.0, tick_s=0.01, actuation=act)
+    assert summary.n_samples == 600  # nothing lost: later reads return what was buffered
+    _, idx, _ = Session(tmp_path / "s").read()
+    np.testing.assert_array_equal(idx, np.arange(600))
+    states = [(p["code"], p["state"]) for k, _, p in act.alarm_sink.events if k == "alarm"]
+    assert ("loop_late", "active") in states and ("loop_late", "cleared") in states

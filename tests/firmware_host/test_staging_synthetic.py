@@ -16,9 +16,8 @@ from firmware_host.staging.training import (
     recording_features,
     transition_matrix,
 )
+from firmware_host.synthetic import night as synthetic
 from firmware_host.vocabulary import STAGES
-
-synthetic = pytest.importorskip("firmware_host.synthetic.night")
 
 # every stage, in blocks, 80 epochs = 40 min
 HYP = (["W"] * 8 + ["N1"] * 6 + ["N2"] * 16 + ["N3"] * 14 + ["N2"] * 6 + ["REM"] * 14
