@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from firmware_host.config.durations import parse_duration
 from firmware_host.config.fields import setting
@@ -297,7 +297,7 @@ class TraineeConfig:
     )
 
 
-def check_synthetic_layout(cfg: object) -> None:
+def check_synthetic_layout(cfg: Any) -> None:
     """Check ``cfg.neurofeedback`` against the synthetic source's layout (``check-config``).
 
     Other sources are checked when the run opens them (their channels are known only then).

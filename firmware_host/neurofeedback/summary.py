@@ -46,6 +46,7 @@ def _block_figures(rows: list[dict[str, Any]], key: str) -> dict[str, Any]:
     return {
         "n_updates": n,
         "reward_rate": hits / len(clean) if clean else None,
+        "rewarded_fraction": hits / n if n else None,
         "feature_mean": _mean(features),
         "gated_fraction": (n - len(clean)) / n if n else None,
         "threshold_start": thresholds[0] if thresholds else None,
@@ -61,9 +62,12 @@ def neurofeedback_summary(session: Session) -> dict[str, Any] | None:
     dict or None
         ``protocol``, ``feature``, ``target_reward_rate``, ``n_updates``, ``gated_fraction``,
         ``gated_by`` (update counts per gate), ``threshold_changes``, ``baselines`` and
-        ``blocks`` (one per training block: ``block``, ``training_block``, ``reward_rate``,
-        ``feature_mean``, ``baseline_mean``, ``gated_fraction``, ``n_updates``,
-        ``threshold_start``, ``threshold_end``) and ``transfer_blocks``.
+        ``blocks`` (one per training block: ``block``, ``training_block``, ``reward_rate`` —
+        rewarded share of the clean updates, what the threshold holds at the target —,
+        ``rewarded_fraction`` — rewarded share of all updates, i.e. of the block's time —,
+        ``feature_mean`` (clean updates), ``baseline_mean`` (the latest baseline before it),
+        ``gated_fraction``, ``n_updates``, ``threshold_start``, ``threshold_end``) and
+        ``transfer_blocks`` (the same, with the share that *would* have been rewarded).
     """
     updates = [e.payload for e in session.decisions("neurofeedback")]
     if not updates:

@@ -16,12 +16,17 @@ knows its truth: :attr:`SyntheticTrainee.transients` (blinks, saccades) and
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from scipy import fft as sfft
 
 from firmware_host.synthetic import filters
 from firmware_host.synthetic.layout import Layout
 from firmware_host.synthetic.truth import ArtefactEvent, TransientEvent
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from firmware_host.config.schema import SyntheticSourceConfig
 
 BLOCK_S = 10.0
 FILTER_S = 4.0
@@ -51,7 +56,7 @@ class SyntheticTrainee:
         Length of the session in seconds.
     """
 
-    def __init__(self, cfg: object, duration_s: float) -> None:
+    def __init__(self, cfg: SyntheticSourceConfig, duration_s: float) -> None:
         if not duration_s > 0:
             raise ValueError(f"duration_s must be > 0, got {duration_s}")
         self.cfg = cfg

@@ -63,6 +63,12 @@ def test_info_json_has_the_neurofeedback_object(session, capsys) -> None:
         assert {"reward_rate", "feature_mean", "baseline_mean", "gated_fraction"} <= set(block)
     assert nf["gated_by"]["eog"] > 0 and nf["gated_by"]["emg"] > 0
     assert nf["threshold_changes"] > 20  # baseline + an adaptation every 5 s of training
+    for block in nf["blocks"]:
+        assert block["rewarded_fraction"] == pytest.approx(
+            block["reward_rate"] * (1 - block["gated_fraction"]), rel=1e-9)
+    assert main(["info", str(sess.path)]) == 0
+    text = capsys.readouterr().out
+    assert "neurofeedback (alpha_up" in text and "transfer 1" in text
 
 
 def test_reward_rate_tracks_the_target(session) -> None:

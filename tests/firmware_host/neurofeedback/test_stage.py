@@ -84,23 +84,40 @@ def test_phases_thresholds_and_update_rate(trainee) -> None:
     assert all(d.sample - d.details["feature_sample"] <= round(0.1 * 250) for d in updates)
 
 
-def test_relative_feature_equals_scipy_band_power(trainee) -> None:
+def _scipy_power(x: np.ndarray, band: tuple[float, float]) -> np.ndarray:
+    """Causal Butterworth band-pass (steady start) then a 1-s trailing mean of squares."""
+    sos = signal.butter(4, band, btype="bandpass", fs=250.0, output="sos")
+    y = signal.sosfilt(sos, x, zi=signal.sosfilt_zi(sos) * x[0])[0]
+    return np.convolve(y**2, np.ones(250) / 250)[:x.size]
+
+
+@pytest.mark.parametrize(("protocol", "channels", "combine"), [
+    ("alpha_up", ["Pz"], "average"),
+    ("theta_beta_down", ["Cz", "Pz"], "average"),
+    ("smr_up", ["Cz", "Pz"], "difference"),
+])
+def test_feature_equals_scipy_band_power(trainee, protocol, channels, combine) -> None:
     cfg, tr = trainee
-    nf = parse_config({"neurofeedback": {"enabled": True, "channels": ["Pz"], "smoothing": 1.0,
+    nf = parse_config({"neurofeedback": {"enabled": True, "protocol": protocol, "channels": channels,
+                                         "combine": combine, "smoothing": 1.0,
                                          "blocks": BLOCKS}}).neurofeedback
     stage = NeurofeedbackStage(nf, tr.sfreq, tr.channel_names, tr.channel_types)
     ds = [d for c in _chunks(tr, [50], 20 * 250) for d in stage.update(c).decisions
           if d.kind == "neurofeedback"]
-    x = tr.generate(0, 20 * 250)[1]
-    powers = []
-    for lo, hi in ((8.0, 12.0), (4.0, 30.0)):
-        sos = signal.butter(4, [lo, hi], btype="bandpass", fs=250.0, output="sos")
-        y = signal.sosfilt(sos, x, zi=signal.sosfilt_zi(sos) * x[0])[0]
-        powers.append(np.convolve(y**2, np.ones(250) / 250)[:x.size])
+    data = tr.generate(0, 20 * 250)
+    x = data[0] - data[1] if combine == "difference" else data[[tr.channel_names.index(c)
+                                                                 for c in channels]].mean(axis=0)
+    spec = nf.feature_spec
+    band = _scipy_power(x, spec.band)
+    ref = _scipy_power(x, spec.reference_band)
+    inhibits = [_scipy_power(x, b) for b in spec.inhibit_bands]
     for d in ds[-10:]:
         k = d.details["feature_sample"]
-        assert d.details["powers"]["band"] == pytest.approx(powers[0][k], rel=1e-9)
-        assert d.details["raw_feature"] == pytest.approx(powers[0][k] / powers[1][k], rel=1e-9)
+        assert d.details["powers"]["band"] == pytest.approx(band[k], rel=1e-9)
+        want = band[k] if spec.kind == "absolute" else band[k] / ref[k]
+        assert d.details["raw_feature"] == pytest.approx(want, rel=1e-9)
+        for i, power in enumerate(inhibits):
+            assert d.details["powers"][f"inhibit{i}"] == pytest.approx(power[k], rel=1e-9)
 
 
 def test_gap_and_non_finite_restart_the_signal_path(trainee) -> None:
