@@ -27,7 +27,7 @@ from firmware_host.chunk import Chunk
 from firmware_host.decision import Decision
 from firmware_host.neurofeedback.config import NeurofeedbackConfig, check_protocol, session_blocks
 from firmware_host.neurofeedback.features import GATE_NAMES, FeatureFrontEnd
-from firmware_host.neurofeedback.plan import DONE, Position, SessionPlan
+from firmware_host.neurofeedback.plan import Position, SessionPlan
 from firmware_host.neurofeedback.threshold import AdaptiveThreshold, ThresholdChange
 from firmware_host.stages.base import StageOutput
 
@@ -261,7 +261,7 @@ class NeurofeedbackStage:
             "feature": feature, "raw_feature": raw, "threshold": self.threshold.value,
             "would_reward": would_reward if self.threshold.value is not None else None,
             "inhibit_ok": inhibit_ok,
-            "powers": (dict(zip(self.front.band_names, (float(p) for p in powers), strict=True))
+            "powers": (dict(zip(self.front.band_names, (float(v) for v in powers), strict=True))
                        if powers is not None else {}),
             "gates": (dict(zip(GATE_NAMES, (None if not np.isfinite(g) else float(g) for g in gates),
                                strict=True)) if gates is not None else {}),
@@ -274,8 +274,6 @@ class NeurofeedbackStage:
                     self._baseline_inhibit.append(np.array(inhibit))
             elif pos.phase == "training":
                 change = self.threshold.observe(sample / self.sfreq, feature, would_reward)
-        if pos.phase == DONE:
-            details["feedback"] = False
         decision = Decision(KIND, decided_at, label, {}, MODEL, details)
         self.recent.append(decision)
         self.n_updates += 1
