@@ -117,6 +117,10 @@ class GateConfig:
     emg_rms_max_uv: float = setting(
         3.0, min=0.0, max=1e5, doc="muscle-band RMS above this = clench/EMG; 0 = off"
     )
+    flat_rms_min_uv: float = setting(
+        0.5, min=0.0, max=100.0,
+        doc="broadband RMS below this = flat line / lost electrode (never rewarded, even down); 0 = off",
+    )
     amplitude_rms_max_uv: float = setting(
         60.0, min=0.0, max=1e5, doc="broadband (>0.5 Hz) RMS of the trained signal above this; 0 = off"
     )

@@ -6,7 +6,7 @@ Every update (``update_hz`` per second) it emits one ``Decision(kind="neurofeedb
   closed (whatever the phase), ``no_reward`` in baseline, rest, transfer and after the plan;
 * details: ``feature`` (smoothed), ``raw_feature``, ``threshold``, ``phase``, ``block``
   (index into ``blocks``), ``training_block`` (n-th training/transfer block), ``gated_by``
-  (``warmup``, ``eog``, ``emg``, ``amplitude``, ``non_finite``), ``feedback`` (true only in
+  (``warmup``, ``eog``, ``emg``, ``amplitude``, ``flat``, ``non_finite``), ``feedback`` (true only in
   training), ``would_reward`` (the criterion, also outside training), ``inhibit_ok``,
   ``powers`` (µV² per band), ``gates`` (µV RMS per gate), ``t`` (time stamp of the sample).
 
@@ -75,8 +75,13 @@ class NeurofeedbackStage:
         self.front = FeatureFrontEnd(cfg, sfreq, rows, eog)
         self.plan = SessionPlan(session_blocks(cfg.blocks), sfreq)
         self.threshold = AdaptiveThreshold(cfg.threshold, self.spec.direction)
-        self._gate_limits = dict(zip(GATE_NAMES, (cfg.gates.eog_rms_max_uv, cfg.gates.emg_rms_max_uv,
-                                                  cfg.gates.amplitude_rms_max_uv), strict=True))
+        g = cfg.gates
+        #: (gate, measure row, limit, fires above the limit?) — a limit of 0 switches a gate off.
+        rules = (("eog", "eog", g.eog_rms_max_uv, True), ("emg", "emg", g.emg_rms_max_uv, True),
+                 ("amplitude", "amplitude", g.amplitude_rms_max_uv, True),
+                 ("flat", "amplitude", g.flat_rms_min_uv, False))
+        self._gate_rules = [(name, GATE_NAMES.index(measure), limit, above)
+                            for name, measure, limit, above in rules if limit > 0]
         self._hold = round(cfg.gates.hold_s * sfreq)
         self._confirm = round(cfg.gates.confirm_s * sfreq)
         self._n_inhibit = len(self.spec.inhibit_bands)
@@ -173,12 +178,10 @@ class NeurofeedbackStage:
         return out
 
     def _mark_triggers(self, first_sample: int, measures: np.ndarray) -> None:
-        """Record the runs of samples where each gate measure exceeds its limit."""
-        for name, row in zip(GATE_NAMES, measures, strict=True):
-            limit = self._gate_limits[name]
-            if limit <= 0:
-                continue
-            over = np.flatnonzero(np.isfinite(row) & (row > limit))
+        """Record the runs of samples where each gate's measure is past its limit."""
+        for name, index, limit, above in self._gate_rules:
+            row = measures[index]
+            over = np.flatnonzero(np.isfinite(row) & ((row > limit) if above else (row < limit)))
             if not over.size:
                 continue
             breaks = np.flatnonzero(np.diff(over) > 1)

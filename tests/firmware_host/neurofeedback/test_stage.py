@@ -167,3 +167,22 @@ def test_trainee_is_seeded_chunking_invariant_and_knows_its_truth() -> None:
     inside = hf[clench.start_sample:clench.stop_sample].std()
     assert inside > 5 * hf[:clench.start_sample].std()
     assert a.trained_gain(a.n_samples - 1) / a.trained_gain(0) == pytest.approx(2.0, rel=0.35)
+
+
+def test_a_flat_line_is_never_rewarded_even_when_training_down(trainee) -> None:
+    cfg, tr = trainee
+    nf = parse_config({"neurofeedback": {"enabled": True, "protocol": "theta_beta_down", "channels": ["Pz"],
+                                         "blocks": ["baseline 20s", "training 30s"]}}).neurofeedback
+    stage = NeurofeedbackStage(nf, tr.sfreq, tr.channel_names, tr.channel_types)
+    ds = []
+    for c in _chunks(tr, [50], 40 * 250):
+        if c.first_sample >= 30 * 250:  # the Pz electrode comes off: a constant offset
+            data = c.data.copy()
+            data[1] = 123.0
+            c = Chunk(data, c.first_sample, c.sfreq, c.channel_names, c.channel_types, c.timestamps)
+        ds += [d for d in stage.update(c).decisions if d.kind == "neurofeedback"]
+    before = [d for d in ds if 22 * 250 <= d.details["feature_sample"] < 30 * 250]
+    after = [d for d in ds if d.details["feature_sample"] >= 30 * 250]
+    assert any(d.label == "reward" for d in before)
+    assert after and all(d.label == "gated" for d in after)
+    assert all("flat" in d.details["gated_by"] for d in after if d.details["feature_sample"] >= 33 * 250)
