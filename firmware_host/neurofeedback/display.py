@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from rich.console import Console, Group
@@ -163,4 +164,18 @@ def neurofeedback_display(run: Any, console: Console, *, quiet: bool = False) ->
     if not run.config.neurofeedback.enabled:
         return None
     live = not quiet and run.plan is not None and run.plan.speed == 1
-    return NeurofeedbackDisplay(console, live=live)
+    return NeurofeedbackDisplay(Console(quiet=True) if quiet else console, live=live)
+
+
+def attach_neurofeedback_display(run: Any, console: Console, *,
+                                 quiet: bool = False) -> AbstractContextManager[Any]:
+    """Attach :func:`neurofeedback_display` to an opened ``run``; enter the result around ``run()``.
+
+    A no-op context when neurofeedback is off. Nests with another rich live display (the
+    run's progress bar).
+    """
+    display = neurofeedback_display(run, console, quiet=quiet)
+    if display is None:
+        return nullcontext()
+    run.attach(display)
+    return display

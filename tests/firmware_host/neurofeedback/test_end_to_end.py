@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import tomllib
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,11 @@ from rich.console import Console
 
 from firmware_host.cli import main
 from firmware_host.config import parse_config
-from firmware_host.neurofeedback.display import NeurofeedbackDisplay, neurofeedback_display
+from firmware_host.neurofeedback.display import (
+    NeurofeedbackDisplay,
+    attach_neurofeedback_display,
+    neurofeedback_display,
+)
 from firmware_host.neurofeedback.latency import measure_feedback_delay
 from firmware_host.neurofeedback.summary import learning_curve_figure, neurofeedback_summary
 from firmware_host.runtime import build
@@ -171,11 +176,11 @@ def test_live_view_renders_feature_threshold_and_progress(tmp_path, monkeypatch)
     run = Run(parse_config(data), duration="15s", session_dir=tmp_path / "s", actuation="dry")
     run.open()
     assert neurofeedback_display(run, console).live is False  # max speed: summary only
-    display = NeurofeedbackDisplay(console, live=True)
+    assert isinstance(attach_neurofeedback_display(Run(parse_config({})), console), nullcontext)
+    display = NeurofeedbackDisplay(console, live=True)  # what speed 1 attaches
     run.attach(display)
     with display:
         run.run()
     text = out.getvalue()
     for piece in ("TRAINING", "block 2/2", "threshold", "rewarded", "target", "65 %", "training 1"):
         assert piece in text
-    assert neurofeedback_display(Run(parse_config({})), console) is None
