@@ -1,8 +1,8 @@
 """Neurofeedback feedback latency at speed 1: a sample's time stamp to its command past the safety layer.
 
-Runs ``configs/neurofeedback.toml`` (a 5-s baseline, then training) in real time with
-:class:`firmware_host.neurofeedback.latency.FeedbackProbe` and prints the delay statistics
-(ms). Until ``build_pipeline`` adds the neurofeedback stage itself, this script adds it the
+Runs ``configs/neurofeedback.toml`` (its plan replaced by a 5-s baseline, then training) in
+real time with :class:`firmware_host.neurofeedback.latency.FeedbackProbe` and prints the
+delay statistics (ms). Until ``build_pipeline`` adds the neurofeedback stage itself, this script adds it the
 way that wiring will (one stage appended when ``[neurofeedback] enabled``).
 
 Usage::
@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import tomllib
 from pathlib import Path
 from typing import Any
 
-from firmware_host.config import parse_config
+from firmware_host.config import load_config
 from firmware_host.neurofeedback.latency import measure_feedback_delay
 from firmware_host.neurofeedback.stage import NeurofeedbackStage, build_neurofeedback_stage
 from firmware_host.runtime import build
@@ -47,10 +46,8 @@ def main() -> None:
     p.add_argument("--actuation", choices=("dry", "devices"), default="dry")
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
-    data = tomllib.loads(CONFIG.read_text())
-    data["neurofeedback"]["blocks"] = ["baseline 5s", "training 60m"]
     _ensure_stage()
-    stats = measure_feedback_delay(parse_config(data), args.seconds, actuation=args.actuation)
+    stats = measure_feedback_delay(load_config(CONFIG), args.seconds, actuation=args.actuation)
     if args.json:
         print(json.dumps(stats))
     else:

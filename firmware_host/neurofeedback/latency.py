@@ -12,6 +12,7 @@ and the command path. ``somnoloop bench`` reports the 95th percentile.
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,9 @@ from firmware_host.config import Config
 from firmware_host.neurofeedback.display import find_stage
 from firmware_host.neurofeedback.feedback import FeedbackChanges
 from firmware_host.runtime.hooks import IterationInfo, RunObserver
+
+#: Baseline of the latency run: enough for a first threshold (the first second is warm-up).
+QUICK_BASELINE_S = 5.0
 
 
 class FeedbackProbe(RunObserver):
@@ -51,12 +55,19 @@ class FeedbackProbe(RunObserver):
                 self.delays_s.append(run.clock.now() - decision.details["t"])
 
 
+def quick_start(cfg: Config, duration_s: float) -> Config:
+    """``cfg`` with neurofeedback on and the plan replaced by a 5-s baseline, then training."""
+    nf = dataclasses.replace(cfg.neurofeedback, enabled=True,
+                             blocks=(f"baseline {QUICK_BASELINE_S:g}s", f"training {duration_s:g}s"))
+    return dataclasses.replace(cfg, neurofeedback=nf)
+
+
 def measure_feedback_delay(cfg: Config, duration_s: float = 30.0, *, actuation: str = "dry",
                            session_dir: str | Path | None = None) -> dict[str, float]:
     """Run ``cfg`` at speed 1 for ``duration_s`` and return delay statistics in ms.
 
-    The config's block plan should reach a training block within ``duration_s`` (only
-    training updates carry feedback).
+    The plan is replaced by :func:`quick_start` (only training updates carry feedback);
+    feature, gates, threshold and outputs stay as configured.
 
     Returns
     -------
@@ -72,7 +83,7 @@ def measure_feedback_delay(cfg: Config, duration_s: float = 30.0, *, actuation: 
 
     probe = FeedbackProbe()
     with tempfile.TemporaryDirectory() as tmp:
-        run = Run(cfg, duration=f"{duration_s}s", speed="1", actuation=actuation,
+        run = Run(quick_start(cfg, duration_s), duration=f"{duration_s}s", speed="1", actuation=actuation,
                   session_dir=session_dir or Path(tmp) / "latency", observers=[probe])
         run.run()
     if not probe.delays_s:

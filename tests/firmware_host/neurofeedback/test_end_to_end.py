@@ -17,7 +17,7 @@ import pytest
 from rich.console import Console
 
 from firmware_host.cli import main
-from firmware_host.config import parse_config
+from firmware_host.config import load_config, parse_config
 from firmware_host.neurofeedback.display import (
     NeurofeedbackDisplay,
     attach_neurofeedback_display,
@@ -158,10 +158,11 @@ def test_run_with_a_bad_protocol_exits_2_with_one_line(tmp_path, monkeypatch, ca
 
 
 def test_feedback_latency_at_speed_1(tmp_path, monkeypatch) -> None:
-    data = _config(blocks=["baseline 4s", "training 1m"])
     monkeypatch.setattr(build, "build_pipeline", with_neurofeedback(build.build_pipeline))
-    stats = measure_feedback_delay(parse_config(data), 12.0, session_dir=tmp_path / "s")
-    assert stats["n"] >= 25
+    stats = measure_feedback_delay(load_config(CONFIG), 12.0, session_dir=tmp_path / "s")
+    assert stats["n"] >= 20  # 7 s of training at 4 updates/s
+    phases = [e.payload["label"] for e in Session(tmp_path / "s").decisions("neurofeedback_phase")]
+    assert phases == ["baseline", "training"]  # the plan was replaced by a quick start
     assert stats["p95_ms"] <= 250.0, stats
     commands = Session(tmp_path / "s").events("command")
     assert commands and {c.payload["target"] for c in commands} == {"vibration"}
