@@ -21,6 +21,7 @@ from firmware_host.config import load_config
 from firmware_host.neurofeedback.latency import measure_feedback_delay
 from firmware_host.neurofeedback.stage import NeurofeedbackStage, build_neurofeedback_stage
 from firmware_host.runtime import build
+from firmware_host.stages.filtering import FilterStage
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "neurofeedback.toml"
 
@@ -32,8 +33,10 @@ def _ensure_stage() -> None:
         pipeline = original(cfg, source)
         if not any(isinstance(s, NeurofeedbackStage) for s in pipeline.stages):
             stage = build_neurofeedback_stage(cfg, source)
-            if stage is not None:
-                pipeline.stages.append(stage)
+            if stage is not None:  # before the display filters, which transform the chunk
+                at = next((i for i, s in enumerate(pipeline.stages) if isinstance(s, FilterStage)),
+                          len(pipeline.stages))
+                pipeline.stages.insert(at, stage)
         return pipeline
 
     build.build_pipeline = build_pipeline

@@ -185,3 +185,14 @@ def test_live_view_renders_feature_threshold_and_progress(tmp_path, monkeypatch)
     text = out.getvalue()
     for piece in ("TRAINING", "block 2/2", "threshold", "rewarded", "target", "65 %", "training 1"):
         assert piece in text
+
+
+def test_display_filters_do_not_reach_the_stage(tmp_path, monkeypatch) -> None:
+    data = _config(blocks=["baseline 10s", "training 10s"])
+    data["filters"] = {"enabled": True}
+    monkeypatch.setattr(build, "build_pipeline", with_neurofeedback(build.build_pipeline))
+    run = Run(parse_config(data), duration="20s", session_dir=tmp_path / "s", actuation="dry")
+    run.open()
+    names = [type(s).__name__ for s in run.controller.pipeline.stages]
+    assert names.index("NeurofeedbackStage") < names.index("FilterStage")
+    run.run()
