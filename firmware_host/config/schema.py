@@ -1,6 +1,6 @@
 """The configuration tree. Each TOML table maps to one frozen dataclass below.
 
-Sections owned by other modules (stager, EMG decoder, actuators, safety, policy) are defined
+Sections owned by other modules (stager, EMG decoder, actuators, safety, programme) are defined
 next to the code they configure and imported here, so each section stays with its user.
 """
 
@@ -9,12 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from firmware_host.actuation.config import ActuatorsConfig
-from firmware_host.actuation.policy import PolicyConfig
 from firmware_host.config.durations import parse_duration, parse_speed
 from firmware_host.config.fields import setting
 from firmware_host.emg.config import EmgDecoderConfig
 from firmware_host.neurofeedback.config import NeurofeedbackConfig, TraineeConfig
+from firmware_host.programme.config import ProgrammeConfig
 from firmware_host.safety.config import SafetyConfig
+from firmware_host.service.config import ServiceConfig
 from firmware_host.stages.filtering import FilterConfig
 from firmware_host.stages.quality import QualityConfig
 from firmware_host.staging.config import StagerConfig
@@ -140,6 +141,7 @@ class Config:
     quality: QualityConfig = setting(factory=QualityConfig)
     actuators: ActuatorsConfig = setting(factory=ActuatorsConfig)
     safety: SafetyConfig = setting(factory=SafetyConfig)
-    policy: PolicyConfig = setting(factory=PolicyConfig)
+    programme: ProgrammeConfig = setting(factory=ProgrammeConfig)
     stager: StagerConfig = setting(factory=StagerConfig)
+    service: ServiceConfig = setting(factory=ServiceConfig)
     neurofeedback: NeurofeedbackConfig = setting(factory=NeurofeedbackConfig)
