@@ -1,7 +1,9 @@
 """The default feedback mapping: a neurofeedback decision → actuator commands.
 
-The programme engine (or the lead's wiring) calls :func:`feedback_commands` with each
-``neurofeedback`` decision; every command it returns still passes the safety layer, which
+``configs/neurofeedback.toml`` drives the vibration through two programme rules on the
+decisions' ``details.reward``; :func:`feedback_commands` is the same default mapping as a
+function, for a caller that maps decisions directly (and for a feedback LED, which the
+programme has no output for). Every command it returns still passes the safety layer, which
 clamps intensities to ``[safety]`` and refuses unknown targets. Only decisions of a training
 block (``details["feedback"]``) give feedback; all others (baseline, rest, transfer, after
 the plan) switch it off, so a trainee is never rewarded outside training.

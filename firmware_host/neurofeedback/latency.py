@@ -1,13 +1,13 @@
-"""Feedback latency: from a sample's acquisition to its feedback command leaving the safety layer.
+"""Feedback latency: from a sample's acquisition to its feedback command past the safety layer.
 
 :func:`feedback_delay_p95_ms` runs a neurofeedback config at speed 1 for a short while with a
-:class:`FeedbackProbe` attached. After every loop iteration the probe takes the stage's new
-feedback decisions, maps them to commands (:class:`~.feedback.FeedbackChanges`), submits
-them to the run's safety layer (dry actuation by default: the layer checks and journals,
-no device moves) and records, per decision, the run clock's time minus the time stamp of
-the sample the rewarded feature ended on. That delay holds the wait for the next loop tick,
-the confirmation wait of the artefact gates (``gates.confirm_s``), the stage's processing
-and the command path. ``somnoloop bench`` reports the 95th percentile.
+:class:`FeedbackProbe` attached. The loop hands each iteration's decisions to the programme
+(whose rules on ``details.reward`` drive the vibration, see ``configs/neurofeedback.toml``)
+and the safety layer *before* it calls ``on_iteration``; there the probe records, for every
+new training update, the run clock's time minus the time stamp of the sample its feature
+ended on. That delay holds the wait for the samples (the loop tick), the confirmation wait
+of the artefact gates (``gates.confirm_s``), the stage's processing and the command path.
+``somnoloop bench`` reports the 95th percentile.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import numpy as np
 
 from firmware_host.config import Config
 from firmware_host.neurofeedback.display import find_stage
-from firmware_host.neurofeedback.feedback import FeedbackChanges
 from firmware_host.runtime.hooks import IterationInfo, RunObserver
 
 #: Baseline of the latency run: enough for a first threshold (the first second is warm-up).
@@ -29,30 +28,28 @@ QUICK_BASELINE_S = 5.0
 
 
 class FeedbackProbe(RunObserver):
-    """Measures sample → command delays of the neurofeedback stage's decisions."""
+    """Measures sample → output delays of the neurofeedback stage's training updates."""
 
     name = "feedback-probe"
 
     def __init__(self) -> None:
         self.delays_s: list[float] = []
+        #: Set when the run has no neurofeedback stage (nothing to measure).
+        self.missing_stage = False
         self._seen = 0
-        self._changes: FeedbackChanges | None = None
 
     def on_iteration(self, run: Any, info: IterationInfo) -> None:
-        """Map the new decisions to commands, submit them, record the delays."""
+        """Record the delay of every new training update (its commands were already sent)."""
         stage = find_stage(run)
         if stage is None:
-            raise RuntimeError("the neurofeedback stage is not in the run's pipeline "
-                               "(is [neurofeedback] enabled and the stage wired into build_pipeline?)")
-        if self._changes is None:
-            self._changes = FeedbackChanges(stage.cfg.outputs)
+            self.missing_stage = True
+            return
         new = min(stage.n_updates - self._seen, len(stage.recent))
         self._seen = stage.n_updates
+        now = run.clock.now()
         for decision in list(stage.recent)[len(stage.recent) - new:]:
-            for command in self._changes.update([decision]):
-                run.actuation.safety.submit(command, run.clock.now())
             if decision.details["feedback"]:
-                self.delays_s.append(run.clock.now() - decision.details["t"])
+                self.delays_s.append(now - decision.details["t"])
 
 
 def quick_start(cfg: Config, duration_s: float) -> Config:
@@ -77,7 +74,7 @@ def measure_feedback_delay(cfg: Config, duration_s: float = 30.0, *, actuation: 
     Raises
     ------
     RuntimeError
-        No training update happened within the run.
+        The pipeline has no neurofeedback stage, or no training update happened.
     """
     from firmware_host.runtime.run import Run
 
@@ -86,6 +83,9 @@ def measure_feedback_delay(cfg: Config, duration_s: float = 30.0, *, actuation: 
         run = Run(quick_start(cfg, duration_s), duration=f"{duration_s}s", speed="1", actuation=actuation,
                   session_dir=session_dir or Path(tmp) / "latency", observers=[probe])
         run.run()
+    if probe.missing_stage:
+        raise RuntimeError("the neurofeedback stage is not in the run's pipeline "
+                           "(is it wired into build_pipeline?)")
     if not probe.delays_s:
         raise RuntimeError(f"no training update within {duration_s:g} s: shorten the baseline "
                            "or run longer")

@@ -4,7 +4,8 @@ Every update (``update_hz`` per second) it emits one ``Decision(kind="neurofeedb
 
 * label ``reward`` / ``no_reward`` in a training block, ``gated`` whenever an artefact gate is
   closed (whatever the phase), ``no_reward`` in baseline, rest, transfer and after the plan;
-* details: ``feature`` (smoothed), ``raw_feature``, ``threshold``, ``phase``, ``block``
+* details: ``reward`` (1.0 for a reward, else 0.0: what a programme ``feature`` trigger
+  watches), ``feature`` (smoothed), ``raw_feature``, ``threshold``, ``phase``, ``block``
   (index into ``blocks``), ``training_block`` (n-th training/transfer block), ``gated_by``
   (``warmup``, ``eog``, ``emg``, ``amplitude``, ``flat``, ``non_finite``), ``feedback`` (true only in
   training), ``would_reward`` (the criterion, also outside training), ``inhibit_ok``,
@@ -261,6 +262,7 @@ class NeurofeedbackStage:
         else:
             label = "no_reward"
         details.update({
+            "reward": 1.0 if label == "reward" else 0.0,
             "feature": feature, "raw_feature": raw, "threshold": self.threshold.value,
             "would_reward": would_reward if self.threshold.value is not None else None,
             "inhibit_ok": inhibit_ok,

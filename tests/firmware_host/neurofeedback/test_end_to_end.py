@@ -107,6 +107,20 @@ def test_no_reward_during_any_blink_or_clench(session) -> None:
                    for u in gated)
 
 
+def test_the_programme_pulses_the_vibration_exactly_while_rewarded(session) -> None:
+    sess = session[1]
+    actions = {e.sample: e.payload for e in sess.events("action")}
+    assert {a["rule"] for a in actions.values()} == {"neurofeedback_reward", "neurofeedback_no_reward"}
+    on = False
+    for u in sess.decisions("neurofeedback"):
+        if u.sample in actions:
+            on = actions[u.sample]["rule"] == "neurofeedback_reward"
+        assert on == (u.payload["label"] == "reward"), u.payload
+    sent = [e.payload for e in sess.events("command")]
+    assert {c["target"] for c in sent} == {"vibration"} and {c["outcome"] for c in sent} == {"sent"}
+    assert {c["sent"]["pattern"] for c in sent} == {"pulse", "off"}
+
+
 def test_phases_and_thresholds_are_journalled(session) -> None:
     sess = session[1]
     phases = [e.payload["label"] for e in sess.decisions("neurofeedback_phase")]
