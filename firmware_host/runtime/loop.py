@@ -117,6 +117,7 @@ class Controller:
         self._signal_bad = ""
         self._sfreq: float | None = None
         self._ready = False
+        self._stage = ""
         #: The loop's own alarms (``loop_late``) go where the actuation side shows alarms.
         self.alarms = actuation.alarms if actuation is not None else AlarmManager(self.sink)
 
@@ -227,7 +228,8 @@ class Controller:
         healthy = self._ready and self._signal_ok(now) and on_time
         self.hooks.call("on_iteration", self.owner, IterationInfo(
             now=now, data_s=self.summary.data_s, n_samples=n_samples,
-            processing_s=processing_s, healthy=healthy, late_s=late_s))
+            processing_s=processing_s, healthy=healthy, late_s=late_s,
+            extra={"stage": self._stage} if self._stage else {}))
 
     def _watch_pace(self, now: float, late_s: float, processing_s: float) -> bool:
         """Raise ``loop_late`` (low priority) while iterations start more than
@@ -304,6 +306,7 @@ class Controller:
             self.summary.decisions[d.kind] += 1
             if d.kind == "stage" and not d.details.get("provisional"):
                 self.summary.stages[d.label] += 1
+                self._stage = d.label
         return decisions
 
     def _act(self, decisions: list[Decision], now: float) -> None:
