@@ -10,7 +10,7 @@ Per sample, causally and chunking-invariantly (every piece is a streaming ``dsp`
   channel), the trained signal's muscle band (EMG/clench), and its broadband amplitude.
 
 Every ``sfreq / update_hz`` samples (counted from the first sample after a start or gap)
-one :class:`Update` is read off the streams.
+one update (a column of :class:`Updates`) is read off the streams.
 """
 
 from __future__ import annotations
@@ -50,6 +50,8 @@ class Updates:
     warm: np.ndarray
 
 
+#: The gate measures, in the row order of :attr:`Updates.gates` (the ``flat`` gate reads
+#: ``amplitude`` from below).
 GATE_NAMES = ("eog", "emg", "amplitude")
 
 
