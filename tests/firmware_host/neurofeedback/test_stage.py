@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -9,7 +12,7 @@ from hypothesis import strategies as st
 from scipy import signal
 
 from firmware_host.chunk import Chunk
-from firmware_host.config import parse_config
+from firmware_host.config import load_config, parse_config
 from firmware_host.neurofeedback.stage import NeurofeedbackStage, build_neurofeedback_stage
 from firmware_host.synthetic.trainee import SyntheticTrainee
 
@@ -186,3 +189,21 @@ def test_a_flat_line_is_never_rewarded_even_when_training_down(trainee) -> None:
     assert any(d.label == "reward" for d in before)
     assert after and all(d.label == "gated" for d in after)
     assert all("flat" in d.details["gated_by"] for d in after if d.details["feature_sample"] >= 33 * 250)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_shipped_protocol_on_other_trainees(seed: int) -> None:
+    """configs/neurofeedback.toml on other seeds: target held, feature rising, no artefact rewarded."""
+    base = load_config(Path(__file__).resolve().parents[3] / "configs" / "neurofeedback.toml")
+    tr = SyntheticTrainee(dataclasses.replace(base.source.synthetic, seed=seed), 14 * 60)
+    updates = [d for d in _run(base, tr, [62]) if d.kind == "neurofeedback"]
+    rates, means = [], []
+    for block in sorted({d.details["block"] for d in updates if d.details["phase"] == "training"}):
+        clean = [d for d in updates if d.details["block"] == block and not d.details["gated_by"]]
+        rates.append(sum(d.label == "reward" for d in clean) / len(clean))
+        means.append(float(np.mean([d.details["feature"] for d in clean])))
+    assert len(rates) == 3 and all(abs(r - 0.65) <= 0.10 for r in rates), rates
+    assert means == sorted(means), means
+    events = [*tr.transients, *tr.artefacts]
+    rewarded = [d.details["feature_sample"] for d in updates if d.label == "reward"]
+    assert not [s for s in rewarded for e in events if e.start_sample <= s < e.stop_sample]
