@@ -207,3 +207,16 @@ def test_shipped_protocol_on_other_trainees(seed: int) -> None:
     events = [*tr.transients, *tr.artefacts]
     rewarded = [d.details["feature_sample"] for d in updates if d.label == "reward"]
     assert not [s for s in rewarded for e in events if e.start_sample <= s < e.stop_sample]
+
+
+def test_down_training_rewards_below_the_threshold() -> None:
+    base = load_config(Path(__file__).resolve().parents[3] / "configs" / "neurofeedback.toml")
+    nf = dataclasses.replace(base.neurofeedback, protocol="theta_beta_down", channels=("Cz",))
+    cfg = dataclasses.replace(base, neurofeedback=nf)
+    tr = SyntheticTrainee(base.source.synthetic, 14 * 60)
+    updates = [d for d in _run(cfg, tr, [62]) if d.kind == "neurofeedback"]
+    train = [d for d in updates if d.details["phase"] == "training" and not d.details["gated_by"]]
+    rate = sum(d.label == "reward" for d in train) / len(train)
+    assert abs(rate - 0.65) <= 0.10
+    for d in train:
+        assert (d.label == "reward") == (d.details["feature"] < d.details["threshold"])
