@@ -16,6 +16,7 @@ from firmware_host.config.durations import parse_duration, parse_speed
 from firmware_host.emg.decoder import build_emg_decoder
 from firmware_host.errors import UsageError
 from firmware_host.events import EventSink
+from firmware_host.neurofeedback.stage import build_neurofeedback_stage
 from firmware_host.runtime.pipeline import Pipeline
 from firmware_host.session import SessionError, SessionRecorder, paths
 from firmware_host.session.resume import resume_session
@@ -147,6 +148,9 @@ def build_pipeline(cfg: Config, source: Source) -> Pipeline:
         decoder = build_emg_decoder(cfg.emg, source.sfreq, names, types, synthetic=synthetic)
         if decoder is not None:
             stages.append(decoder)
+        feedback = build_neurofeedback_stage(cfg, source)  # before the display filters
+        if feedback is not None:
+            stages.append(feedback)
         if cfg.filters.enabled:
             filters = FilterStage(cfg.filters)
             filters.check(source.sfreq, types)

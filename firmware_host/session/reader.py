@@ -301,11 +301,8 @@ class Session:
 
     def decisions(self, decision_kind: str) -> list[Event]:
         """Journalled ``decision`` events of one decision kind (e.g. ``"neurofeedback"``), in order."""
-        with self._connect() as db:
-            rows = db.execute(
-                "SELECT t, wall, sample, kind, payload FROM events WHERE kind='decision' "
-                "AND json_extract(payload, '$.kind')=? ORDER BY id", (decision_kind,),
-            ).fetchall()
+        rows = self._query("SELECT t, wall, sample, kind, payload FROM events WHERE kind='decision' "
+                           "AND json_extract(payload, '$.kind')=? ORDER BY id", (decision_kind,))
         return [Event(t, w, s, k, json.loads(p)) for t, w, s, k, p in rows]
 
     def event_counts(self) -> dict[str, int]:
