@@ -1,0 +1,128 @@
+"""What the report says, as plain rows: shared by the HTML and the PDF writers."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from firmware_host.report.metrics import DEFINITIONS, STAGES
+from firmware_host.report.night import Mark, Night
+from firmware_host.staging.metrics import agreement
+
+#: Commands the patient drives (forearm-EMG grip of the hand): counted, not listed one by one,
+#: unless refused.
+PATIENT_ACTIONS = ("grip",)
+#: Most rows of the interventions table (the rest is summarised by count).
+MAX_LISTED = 150
+
+
+@dataclass
+class Content:
+    """The report's text, tables and warnings, in reading order."""
+
+    title: str
+    header: list[tuple[str, str]]
+    warnings: list[str]
+    metrics: list[tuple[str, str, str]]
+    stages: list[tuple[str, str, str]]
+    quality: list[tuple[str, str, str]]
+    interventions: list[tuple[str, str, str]]
+    intervention_counts: list[tuple[str, str]]
+    n_unlisted: int
+    agreement: dict[str, Any] | None
+    micro: list[tuple[str, str, str]] = field(default_factory=list)
+    neurofeedback: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def _fmt(value: float | int | None, unit: str) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.1f}" + (f" {unit}" if unit and unit != "%" else unit)
+
+
+def _clock(night: Night, t_s: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(night.start_unix + t_s))
+
+
+def build_content(night: Night, *, min_usable_pct: float = 80.0) -> Content:
+    """The report's rows and warnings for ``night``.
+
+    Parameters
+    ----------
+    night
+        The night, from :func:`~firmware_host.report.night.load_night`.
+    min_usable_pct
+        Below this % of usable time on the staging EEG channel, or of scored epochs, the
+        report warns that the staging should not be trusted.
+    """
+    m = night.metrics
+    metrics = [(abbr, _fmt(getattr(m, key), unit), text)
+               for key, (abbr, unit, text) in DEFINITIONS.items()]
+    stages = [(st, _fmt(m.stage_min[st], "min"),
+               "—" if st == "W" else _fmt(m.stage_pct_tst[st], "%")) for st in STAGES]
+    usable = night.quality["usable_pct"]
+    quality = [(name, f"{usable[name]:.1f}%", f"{night.quality['artefact_s'][name] / 60:.1f} min")
+               for name in night.channel_names]
+    return Content(
+        title=f"Night report — {night.header.get('Recording start', '')[:10]}",
+        header=list(night.header.items()),
+        warnings=_warnings(night, min_usable_pct),
+        metrics=metrics,
+        stages=stages,
+        quality=quality,
+        interventions=_listed(night),
+        intervention_counts=[(k, str(v)) for k, v in night.command_counts.items()],
+        n_unlisted=max(0, sum(1 for mk in night.marks if _listed_mark(mk)) - MAX_LISTED),
+        agreement=_agreement(night),
+        micro=[(k, str(v["count"]), _fmt(v["per_h_n2n3"], "/h"))
+               for k, v in (night.micro or {}).get("events", {}).items()]
+        + ([("stimuli delivered", str(night.micro["stimuli"]), "")] if night.micro else []),
+        neurofeedback=[(str(b["block"]), f"{b['mean_score']:.3f}", str(b["n"]))
+                       for b in night.neurofeedback or []],
+    )
+
+
+def _warnings(night: Night, min_usable_pct: float) -> list[str]:
+    out = []
+    m = night.metrics
+    eeg = night.eeg_channel
+    if eeg is None:
+        out.append("No EEG channel: the night could not be staged.")
+    elif night.quality["usable_pct"][eeg] < min_usable_pct:
+        out.append(f"Signal quality too low to trust the staging: the staging channel {eeg} was usable "
+                   f"{night.quality['usable_pct'][eeg]:.0f}% of the night (threshold {min_usable_pct:g}%).")
+    if m.n_epochs and 100 * m.unscored_min / m.tib_min > 100 - min_usable_pct:
+        out.append(f"{m.unscored_min:.0f} of {m.tib_min:.0f} min are unscored "
+                   f"({100 * m.unscored_min / m.tib_min:.0f}%): sleep times are underestimated.")
+    if not night.models:
+        out.append("The session has no sleep-stage decisions (stager disabled or run too short).")
+    if night.gaps:
+        total = sum(d for _, d in night.gaps)
+        out.append(f"{len(night.gaps)} recording gap(s), {total:.0f} s missing in total "
+                   "(shaded in the figures).")
+    if "interrupted" in night.header.get("Recording end", ""):
+        out.append("The run was interrupted (no stop event): the end of the night may be missing.")
+    return out
+
+
+def _listed_mark(mk: Mark) -> bool:
+    """Whether a timeline mark gets its own row: everything but the patient's own grips."""
+    return mk.row.rsplit(".", 1)[-1] not in PATIENT_ACTIONS or mk.status == "refused"
+
+
+def _listed(night: Night) -> list[tuple[str, str, str]]:
+    """Timeline events worth one row each: commands to the sleeping patient's devices, programme
+    actions and suppressions, refusals, alarms, safe states, faults."""
+    rows = [(_clock(night, mk.t_s), mk.row, mk.text) for mk in night.marks if _listed_mark(mk)]
+    return rows[:MAX_LISTED]
+
+
+def _agreement(night: Night) -> dict[str, Any] | None:
+    if night.expert is None:
+        return None
+    truth = [lab if lab in STAGES else "?" for lab in night.expert]
+    return agreement(truth, night.labels, STAGES) | {"labels": list(STAGES)}
+
