@@ -162,6 +162,7 @@ def confusion_figure(cm: np.ndarray, labels: Sequence[str]) -> Figure:
     """Confusion matrix, rows = expert, columns = somnoloop, counts and row %."""
     fig = Figure(figsize=(4.6, 4.0), layout="constrained")
     ax = fig.subplots()
+    cm = np.asarray(cm)
     rows = cm.sum(axis=1, keepdims=True)
     pct = np.divide(100.0 * cm, rows, out=np.zeros(cm.shape), where=rows > 0)
     ax.imshow(pct, cmap="Blues", vmin=0, vmax=100)

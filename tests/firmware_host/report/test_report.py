@@ -1,0 +1,161 @@
+"""The nightly report from hand-made sessions: what it reads, what it says, how it is written."""
+
+import re
+import stat
+
+import pytest
+
+from firmware_host.cli import main
+from firmware_host.config import ConfigError, load_config
+from firmware_host.config.loader import parse_config
+from firmware_host.report.config import ReportConfig
+from firmware_host.report.metrics import sleep_metrics
+from firmware_host.report.night import load_night
+from firmware_host.report.writer import render_report, write_report
+from firmware_host.session import Session
+from tests.firmware_host.report.builder import make_session
+
+LABELS = ["W", "W", "N1", "N2", None, "N3", "N3", "N2", "REM", "REM", "W", "N2"]
+EXPERT = ["W", "W", "N1", "N2", "N2", "N3", "N2", "N2", "REM", "W", "W", "N2"]
+EVENTS = [
+    (95.0, "action", {"rule": "cool-in-n3", "trigger": {"stage": "N3", "p": 0.9},
+                      "evidence": {}, "commands": [{"target": "mattress", "action": "set_temperature"}]}),
+    (95.0, "command", {"target": "mattress", "action": "set_temperature", "asked": {"celsius": 26.0},
+                       "sent": {"celsius": 26.0}, "outcome": "sent", "reason": ""}),
+    (130.0, "suppressed", {"rule": "wake-vibration", "guard": "min_interval", "reason": "fired 40 s ago"}),
+    (200.0, "alarm", {"code": "signal_stale", "priority": "medium", "state": "raised",
+                      "message": "no samples"}),
+    (210.0, "safe_state", {"target": "mattress", "reason": "signal_stale", "ok": True}),
+    (220.0, "fault", {"target": "hand", "during": "apply", "kind": "device", "error": "timeout"}),
+    (230.0, "annotation", {"text": "E-stop reset"}),
+    (240.0, "decision", {"kind": "spindle", "sample": 24000, "label": "spindle", "probabilities": {},
+                         "model": "spindles@1", "details": {}}),
+]
+
+
+@pytest.fixture(scope="module")
+def rich_session(tmp_path_factory):
+    """Twelve epochs, a gap at epoch 4, the first minute bad, every kind of event, an expert."""
+    path = tmp_path_factory.mktemp("rich") / "night"
+    return make_session(path, LABELS, gaps=[4], bad_seconds=range(60), events=EVENTS, expert=EXPERT)
+
+
+@pytest.fixture(scope="module")
+def plain_session(tmp_path_factory):
+    """Four good epochs and nothing else."""
+    return make_session(tmp_path_factory.mktemp("plain") / "night", ["W", "N1", "N2", "N2"])
+
+
+def test_night_reads_hypnogram_gaps_quality_and_events(rich_session):
+    night = load_night(rich_session)
+    assert night.labels == LABELS                       # the gap epoch has no decision
+    assert night.gaps == [(120.0, 30.0)]
+    assert night.metrics == sleep_metrics(LABELS)
+    # C4-M1: 360 s, 30 s missing in the gap, 60 s flagged bad → 270 s usable = 75 %
+    assert night.quality["usable_pct"]["C4-M1"] == pytest.approx(75.0)
+    assert night.quality["artefact_s"]["C4-M1"] == 60.0
+    rows = {m.row for m in night.marks}
+    assert {"programme action", "programme suppressed", "alarm", "safe state", "fault",
+            "mattress.set_temperature"} <= rows
+    assert any("E-stop" in m.text for m in night.marks)
+    assert night.expert == EXPERT
+    assert night.micro == {"events": {"spindle": {"count": 1, "per_h_n2n3": pytest.approx(1 / (2.5 / 60))}},
+                           "stimuli": 0}
+    assert night.models == ["test-model@1.0"]
+
+
+def test_report_says_what_a_clinician_needs(rich_session, tmp_path):
+    html_path, pdf_path = render_report(rich_session, tmp_path / "out")
+    html = html_path.read_text()
+    assert pdf_path.read_bytes().startswith(b"%PDF")
+    for text in ("TIB", "TST", "SPT", "SOL", "LPS", "REM latency", "WASO", "Awakenings", "Stage shifts",
+                 "first epoch of any sleep (AASM)", "Signal quality too low to trust the staging",
+                 "1 recording gap(s), 30 s missing", "rule cool-in-n3 fired", "held back by min_interval",
+                 "medium alarm signal_stale raised", "mattress safe (signal_stale)", "fault hand",
+                 "Agreement with the expert hypnogram", "Cohen", "Microstructure", "spindle",
+                 "test-model@1.0", "sha256"):
+        assert text in html, text
+    # agreement on the 11 epochs somnoloop staged vs the expert (the gap epoch counts as unscored)
+    agree = sum(a == b for a, b in zip(LABELS, EXPERT, strict=True))
+    assert f"accuracy {100 * agree / 12:.1f}%" in html
+
+
+def test_report_without_optional_sections_skips_them(plain_session, tmp_path):
+    (html_path,) = render_report(plain_session, tmp_path, formats=("html",))
+    html = html_path.read_text()
+    for absent in ("Microstructure", "Agreement with the expert", "Neurofeedback", "WARNING", "⚠"):
+        assert absent not in html
+    assert "No command to the sleeping patient" in html
+    assert "Signal quality sufficient for staging" in html
+
+
+def test_html_is_self_contained(rich_session, tmp_path):
+    (html_path,) = render_report(rich_session, tmp_path, formats=("html",))
+    html = html_path.read_text()
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", html)
+    assert "@import" not in html and "url(" not in html
+    assert html.count("data:image/png;base64,") == 2           # night overview + confusion matrix
+
+
+def test_files_are_owner_only(rich_session, tmp_path):
+    out = tmp_path / "private"
+    for path in render_report(rich_session, out):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(out.stat().st_mode) == 0o700
+    assert not list(out.glob(".*.tmp"))
+
+
+def test_default_output_is_inside_the_session(plain_session):
+    written = render_report(plain_session, formats=("pdf",))
+    assert [p.parent for p in written] == [plain_session / "report"]
+
+
+def test_write_report_journals_a_failure_and_does_not_raise(tmp_path):
+    session = make_session(tmp_path / "night", ["W", "N2"])
+    assert write_report(session, formats=("docx",)) == []
+    faults = Session(session).events("fault")
+    assert faults[-1].payload["where"] == "report"
+    assert "docx" in faults[-1].payload["error"]
+    assert write_report(tmp_path / "not-a-session") == []        # nothing to journal into: logged
+
+
+def test_report_settings_come_from_the_session_config(tmp_path):
+    session = make_session(tmp_path / "night", ["W", "N2"], config={
+        "name": "bedside", "report": {"pseudonym": "P-017", "min_usable_pct": 99.9}})
+    (html_path,) = render_report(session, tmp_path / "out", formats=("html",))
+    assert "P-017" in html_path.read_text()
+
+
+def test_cli_report_and_errors(plain_session, rich_session, tmp_path, capsys):
+    assert main(["report", str(plain_session), "--out", str(tmp_path / "r"), "--format", "html"]) == 0
+    assert capsys.readouterr().out.strip().endswith("night-report.html")
+    assert main(["report", str(plain_session), "--format", "docx"]) == 2
+    assert "allowed: html, pdf" in capsys.readouterr().err
+    assert main(["report", str(tmp_path / "nope")]) == 2
+    assert "is not a directory" in capsys.readouterr().err
+    assert main(["report", str(plain_session), str(rich_session)]) == 2
+    assert "--trend" in capsys.readouterr().err
+
+
+def test_cli_trend_over_sessions_and_a_folder_of_nights(plain_session, rich_session, tmp_path, capsys):
+    out = tmp_path / "trend"
+    assert main(["report", "--trend", str(plain_session), str(rich_session), "--out", str(out)]) == 0
+    html = (out / "trend-report.html").read_text()
+    assert (out / "trend-report.pdf").read_bytes().startswith(b"%PDF")
+    for col in ("TST min", "SE %", "SOL min", "WASO min", "N3 %", "REM %", "Interventions", "EEG usable %"):
+        assert col in html
+    assert html.count("<tr>") == 3                                 # header + two nights
+    capsys.readouterr()
+    nights = tmp_path / "nights"
+    for i in range(2):
+        make_session(nights / f"2026-01-0{i + 1}", ["W", "N2", "N2"])
+    assert main(["report", "--trend", str(nights), "--format", "html"]) == 0
+    assert (nights / "trend-report.html").exists()
+    assert main(["report", "--trend", str(tmp_path / "empty-dir-missing")]) == 2
+
+
+def test_report_config_section():
+    assert load_config(None).report == ReportConfig()
+    assert parse_config({"report": {"enabled": False}}).report.enabled is False
+    with pytest.raises(ConfigError, match=r"report.formats\[0\] = 'docx' is not allowed"):
+        parse_config({"report": {"formats": ["docx"]}})
