@@ -150,8 +150,9 @@ def _quality(ax: plt.Axes, night: Night) -> None:
     frac = night.quality["bad_fraction_per_min"]
     names = night.channel_names
     x = np.arange(frac.shape[1] + 1) / 60
-    ax.pcolormesh(x, np.arange(len(names) + 1) - 0.5, 100 * frac, cmap=BAD_CMAP, vmin=0, vmax=100,
-                  shading="flat", rasterized=True)
+    mesh = ax.pcolormesh(x, np.arange(len(names) + 1) - 0.5, 100 * frac, cmap=BAD_CMAP, vmin=0, vmax=100,
+                         shading="flat", rasterized=True)
+    ax.figure.colorbar(mesh, ax=ax, label="% bad", pad=0.01, fraction=0.03)
     ax.set_yticks(range(len(names)), names, fontsize=6)
     ax.set_ylim(len(names) - 0.5, -0.5)
     ax.set_title("Signal quality: % of each minute flagged bad per channel (white = clean)", loc="left",
@@ -174,6 +175,7 @@ def confusion_figure(cm: np.ndarray, labels: Sequence[str]) -> Figure:
     ax.set_yticks(range(len(labels)), labels)
     ax.set_xlabel("somnoloop")
     ax.set_ylabel("expert")
+    ax.set_title("Epochs (row %); epochs somnoloop left unscored not shown", fontsize=8)
     return fig
 
 

@@ -261,7 +261,7 @@ def _marks(by_kind: dict[str, list[Any]], when: Any) -> list[Mark]:
     for ev in by_kind.get("annotation", []):
         text = str(ev.payload.get("text", ""))
         if "e-stop" in text.lower():
-            marks.append(Mark(when(ev), "alarm", "alarm", text))
+            marks.append(Mark(when(ev), "E-stop", "ok" if "reset" in text.lower() else "alarm", text))
     return sorted(marks, key=lambda m: m.t_s)
 
 

@@ -57,7 +57,7 @@ def test_night_reads_hypnogram_gaps_quality_and_events(rich_session):
     rows = {m.row for m in night.marks}
     assert {"programme action", "programme suppressed", "alarm", "safe state", "fault",
             "mattress.set_temperature"} <= rows
-    assert any("E-stop" in m.text for m in night.marks)
+    assert [m.status for m in night.marks if m.row == "E-stop"] == ["ok"]       # a reset, not a press
     assert night.expert == EXPERT
     assert night.micro == {"events": {"spindle": {"count": 1, "per_h_n2n3": pytest.approx(1 / (2.5 / 60))}},
                            "stimuli": 0}
