@@ -1,9 +1,9 @@
 """EDF+ export of a session (edfio) and the hypnogram as CSV in YASA's ``Hypnogram`` layout.
 
 Stage annotations use the Sleep-EDF labels ``Sleep stage W/1/2/3/R`` (``Sleep stage ?`` for
-unscored epochs): they are what MNE's Sleep-EDF reader and tutorials, EDFbrowser's
-hypnogram defaults and our own replay source map, so an exported night opens as a staged
-night in those tools and replays back through somnoloop unchanged. AASM N3 is written
+unscored epochs): MNE's Sleep-EDF reader and tutorials and our own replay source map them as
+they are, so an exported night opens as a staged night like any Sleep-EDF night and replays
+back through somnoloop unchanged. AASM N3 is written
 ``Sleep stage 3`` (AASM merges R&K 3 and 4; no ``Sleep stage 4`` is ever written).
 Runs of equal stages are one annotation, as in Sleep-EDF hypnograms.
 
