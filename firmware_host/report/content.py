@@ -103,6 +103,12 @@ def _warnings(night: Night, min_usable_pct: float) -> list[str]:
         total = sum(d for _, d in night.gaps)
         out.append(f"{len(night.gaps)} recording gap(s), {total:.0f} s missing in total "
                    "(shaded in the figures).")
+    faults = sum(1 for mk in night.marks if mk.status == "fault")
+    safe = sum(1 for mk in night.marks if mk.status == "safe" and "(shutdown)" not in mk.text)
+    alarms = sum(1 for mk in night.marks if mk.status == "alarm")
+    if faults or safe or alarms:
+        out.append(f"During the night: {alarms} alarm(s), {faults} device fault(s), {safe} safe state(s) "
+                   "besides the end of the night (see Interventions).")
     if "interrupted" in night.header.get("Recording end", ""):
         out.append("The run was interrupted (no stop event): the end of the night may be missing.")
     return out

@@ -7,7 +7,7 @@ ruled tables, with a new page whenever the next line would not fit.
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import matplotlib
@@ -70,13 +70,23 @@ class TextFlow:
         span = 1 - 2 * MARGIN
         xs = [MARGIN + span * sum(widths[:i]) for i in range(len(widths))]
         chars = [max(4, int(w * span * 8.27 * 72 / 4.6)) for w in widths]
-        self._row(head, xs, chars, bold=True)
-        for row in rows:
-            self._row(row, xs, chars)
+        def repeat_head() -> None:
+            self._row(head, xs, chars, bold=True)
 
-    def _row(self, cells: Sequence[str], xs: list[float], chars: list[int], *, bold: bool = False) -> None:
+        repeat = repeat_head if any(head) else None
+        if repeat is not None:
+            repeat()
+        for row in rows:
+            self._row(row, xs, chars, before_new_page=repeat)
+
+    def _row(self, cells: Sequence[str], xs: list[float], chars: list[int], *, bold: bool = False,
+             before_new_page: Callable[[], None] | None = None) -> None:
+        """One table row; on a new page, ``before_new_page`` first repeats the table head."""
         wrapped = [textwrap.wrap(str(c), n) or [""] for c, n in zip(cells, chars, strict=True)]
         n = max(len(w) for w in wrapped)
+        if before_new_page is not None and (self.fig is None or self.y - LINE * (n + 0.3) < MARGIN):
+            self.fig = self._new_page()
+            before_new_page()
         fig = self.need(LINE * (n + 0.3))
         for x, lines in zip(xs, wrapped, strict=True):
             for i, line in enumerate(lines):

@@ -28,6 +28,9 @@ EVENTS = [
     (210.0, "safe_state", {"target": "mattress", "reason": "signal_stale", "ok": True}),
     (220.0, "fault", {"target": "hand", "during": "apply", "kind": "device", "error": "timeout"}),
     (230.0, "annotation", {"text": "E-stop reset"}),
+    # a provisional stage decision for the gap epoch: never part of the hypnogram
+    (100.0, "decision", {"kind": "stage", "sample": 4 * 3000 + 100, "label": "REM", "probabilities": {},
+                         "model": "test-model@1.0", "details": {"provisional": True}}),
     (240.0, "decision", {"kind": "spindle", "sample": 24000, "label": "spindle", "probabilities": {},
                          "model": "spindles@1", "details": {}}),
 ]
@@ -73,7 +76,8 @@ def test_report_says_what_a_clinician_needs(rich_session, tmp_path):
                  "1 recording gap(s), 30 s missing", "rule cool-in-n3 fired", "held back by min_interval",
                  "medium alarm signal_stale raised", "mattress safe (signal_stale)", "fault hand",
                  "Agreement with the expert hypnogram", "Cohen", "Microstructure", "spindle",
-                 "test-model@1.0", "sha256"):
+                 "test-model@1.0", "sha256",
+                 "During the night: 1 alarm(s), 1 device fault(s), 1 safe state(s)"):
         assert text in html, text
     # agreement on the 11 epochs somnoloop staged vs the expert (the gap epoch counts as unscored)
     agree = sum(a == b for a, b in zip(LABELS, EXPERT, strict=True))
@@ -159,3 +163,13 @@ def test_report_config_section():
     assert parse_config({"report": {"enabled": False}}).report.enabled is False
     with pytest.raises(ConfigError, match=r"report.formats\[0\] = 'docx' is not allowed"):
         parse_config({"report": {"formats": ["docx"]}})
+
+
+def test_lights_off_and_on_from_annotations(tmp_path):
+    labels = ["W", "W", "W", "N2", "N2", "N3", "REM", "W", "W", "W"]
+    session = make_session(tmp_path / "night", labels, events=[
+        (60.0, "annotation", {"text": "Lights off"}), (240.0, "annotation", {"text": "lights on"})])
+    night = load_night(session)
+    assert (night.lights_off_s, night.lights_on_s) == (60.0, 240.0)
+    assert night.metrics == sleep_metrics(labels[2:8])          # epochs from 60 s to 240 s
+    assert "not marked" not in night.header["Lights off"]
