@@ -9,6 +9,7 @@ from firmware_host.cli import main
 from firmware_host.config import ConfigError, load_config
 from firmware_host.config.loader import parse_config
 from firmware_host.report.config import ReportConfig
+from firmware_host.report.hook import ReportObserver
 from firmware_host.report.metrics import sleep_metrics
 from firmware_host.report.night import load_night
 from firmware_host.report.writer import render_report, write_report
@@ -173,3 +174,13 @@ def test_lights_off_and_on_from_annotations(tmp_path):
     assert (night.lights_off_s, night.lights_on_s) == (60.0, 240.0)
     assert night.metrics == sleep_metrics(labels[2:8])          # epochs from 60 s to 240 s
     assert "not marked" not in night.header["Lights off"]
+
+
+def test_end_of_night_observer(tmp_path):
+    session = make_session(tmp_path / "night", ["W", "N1", "N2"])
+    seen = []
+    ReportObserver(session, ReportConfig(enabled=False), seen.append).on_closed(None, None)
+    assert seen == [] and not (session / "report").exists()
+    observer = ReportObserver(session, ReportConfig(formats=("html",)), seen.append)
+    observer.on_closed(None, None)
+    assert seen == [[session / "report" / "night-report.html"]] == [observer.paths]
