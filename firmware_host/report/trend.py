@@ -21,7 +21,7 @@ from firmware_host.report.pdf import TextFlow
 from firmware_host.session.recorder import META
 
 COLUMNS = ("Night", "TST min", "SE %", "SOL min", "WASO min", "N1 %", "N2 %", "N3 %", "REM %",
-           "Interventions", "Alarms", "EEG usable %")
+           "Interventions", "Alarms", "Faults", "EEG usable %")
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ class NightRow:
     stage_pct: dict[str, float | None]
     interventions: int
     alarms: int
+    faults: int
     eeg_usable: float | None
 
     def cells(self) -> list[str]:
@@ -44,7 +45,7 @@ class NightRow:
             return "n/a" if v is None else f"{v:.1f}"
         return [self.label, f(self.tst), f(self.se), f(self.sol), f(self.waso),
                 *(f(self.stage_pct[s]) for s in SLEEP_STAGES), str(self.interventions),
-                str(self.alarms), f(self.eeg_usable)]
+                str(self.alarms), str(self.faults), f(self.eeg_usable)]
 
 
 def expand_sessions(paths: Sequence[str | Path]) -> list[Path]:
@@ -77,15 +78,16 @@ def night_row(night: Night) -> NightRow:
     return NightRow(label=night.header["Recording start"][:16] + f" ({night.path.name})",
                     tst=m.tst_min, se=m.se_pct, sol=m.sol_min, waso=m.waso_min,
                     stage_pct=m.stage_pct_tst, interventions=interventions, alarms=alarms,
-                    eeg_usable=eeg)
+                    faults=sum(1 for mk in night.marks if mk.status == "fault"), eeg_usable=eeg)
 
 
 def write_trend(sessions: Sequence[str | Path], out: str | Path, formats: Sequence[str],
                 cfg: ReportConfig | None = None) -> list[Path]:
     """Write ``trend-report.html`` / ``.pdf`` (0600) into ``out`` (0700) for ``sessions``."""
     cfg = cfg or ReportConfig()
-    rows = [night_row(load_night(p, persistent_sleep_min=cfg.persistent_sleep_min,
-                                 min_awakening_s=cfg.min_awakening_s)) for p in sessions]
+    nights = [load_night(p, persistent_sleep_min=cfg.persistent_sleep_min,
+                         min_awakening_s=cfg.min_awakening_s) for p in sessions]
+    rows = [night_row(n) for n in sorted(nights, key=lambda n: n.start_unix)]  # in date order
     fig = trend_figure(
         [r.label.split(" (")[0] for r in rows],
         {"TST (min)": [r.tst for r in rows], "SE (%)": [r.se for r in rows],
@@ -113,7 +115,7 @@ def write_trend(sessions: Sequence[str | Path], out: str | Path, formats: Sequen
         with PdfPages(tmp, metadata={"Title": title, "Creator": "somnoloop report --trend"}) as pdf:
             flow = TextFlow(pdf, title)
             flow.heading(title, 14)
-            flow.table(COLUMNS, [r.cells() for r in rows], (0.22, *([0.78 / 11] * 11)))
+            flow.table(COLUMNS, [r.cells() for r in rows], (0.21, *([0.79 / 12] * 12)))
             flow.figure(fig)
         written.append(publish(tmp, path))
     return written

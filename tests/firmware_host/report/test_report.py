@@ -150,6 +150,12 @@ def test_cli_trend_over_sessions_and_a_folder_of_nights(plain_session, rich_sess
     for col in ("TST min", "SE %", "SOL min", "WASO min", "N3 %", "REM %", "Interventions", "EEG usable %"):
         assert col in html
     assert html.count("<tr>") == 3                                 # header + two nights
+    earlier = make_session(tmp_path / "a", ["W", "N2"])           # TST 0.5 min
+    later = make_session(tmp_path / "b", ["N2", "N2", "N2"])        # TST 1.5 min
+    assert main(["report", "--trend", str(later), str(earlier), "--out", str(tmp_path / "t2"),
+                 "--format", "html"]) == 0
+    html = (tmp_path / "t2" / "trend-report.html").read_text()
+    assert html.index("(a)</td><td>0.5</td>") < html.index("(b)</td><td>1.5</td>")   # in date order
     capsys.readouterr()
     nights = tmp_path / "nights"
     for i in range(2):
