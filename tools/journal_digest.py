@@ -2,8 +2,10 @@
 
 Prints JSON: counts per event kind and a SHA-256 over every ``decision``, ``command``,
 ``ack``, ``action`` and ``suppressed`` event (loop-clock time, sample index, kind and
-payload; the wall-clock column is left out). Two runs of the same config at max speed
-give the same digest; a behaviour-preserving change keeps it.
+payload). Wall-clock readings are left out: the ``wall`` column, an ack's measured
+``latency_s``, and calibration time stamps in model versions (``…@v1-20261130T063406Z``).
+Two runs of the same config at max speed give the same digest; a behaviour-preserving
+change keeps it.
 
 Usage::
 
@@ -16,12 +18,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sqlite3
 import sys
 from collections import Counter
 from pathlib import Path
 
 KINDS = ("decision", "command", "ack", "action", "suppressed")
+_STAMP = re.compile(r"\d{8}T\d{6}Z")
+_WALL_KEYS = ("latency_s",)
+
+
+def _without_wall_clock(payload: dict) -> dict:
+    out = {k: v for k, v in payload.items() if k not in _WALL_KEYS}
+    if isinstance(out.get("model"), str):
+        out["model"] = _STAMP.sub("<time>", out["model"])
+    return out
 
 
 def digest(session: Path, kinds: tuple[str, ...] = KINDS) -> dict[str, object]:
@@ -36,7 +48,7 @@ def digest(session: Path, kinds: tuple[str, ...] = KINDS) -> dict[str, object]:
     for t, sample, kind, payload in rows:
         counts[kind] += 1
         if kind in kinds:
-            h.update(json.dumps([round(t, 9), sample, kind, json.loads(payload)],
+            h.update(json.dumps([round(t, 9), sample, kind, _without_wall_clock(json.loads(payload))],
                                 sort_keys=True).encode())
     return {"session": str(session), "sha256": h.hexdigest(), "counts": dict(sorted(counts.items()))}
 

@@ -27,16 +27,7 @@ from actuators.base import Command
 from firmware_host.config.durations import parse_duration
 from firmware_host.config.fields import setting
 from firmware_host.decision import Decision
-
-STAGES = ("W", "N1", "N2", "N3", "REM")
-
-#: Decoder label -> hand grip pattern (labels not listed are ignored).
-GRIP_LABELS = {
-    "power": "power", "power_grip": "power", "open": "open", "open_hand": "open",
-    "pinch": "pinch", "tripod": "tripod", "chuck": "tripod", "chuck_grip": "tripod",
-    "key": "key", "lateral": "key", "point": "point", "index_point": "point",
-}
-REST_LABELS = ("rest", "relax", "none")
+from firmware_host.vocabulary import GRIP_LABELS, REST_LABELS, STAGES
 
 
 def _offset(text: str) -> float:

@@ -94,7 +94,15 @@ class RunConfig:
 
     duration: str = setting("8h", doc="e.g. '30m', '8h', '1h30m'; 'until-stopped' on the device")
     speed: str = setting("max", doc="'1' (real time), a factor like '60', or 'max'")
-    tick_s: float = setting(0.25, min=0.01, max=1.0, doc="loop period in data seconds")
+    tick_s: float = setting(
+        0.25, min=0.01, max=1.0,
+        doc="loop period in data seconds when replaying faster than real time (N× or max)",
+    )
+    realtime_tick_s: float = setting(
+        0.01, min=0.002, max=1.0,
+        doc="loop period at speed 1 (the device): the most the loop's own pacing adds to the "
+        "grip and feedback paths (a myoelectric hand affords ~100 ms in all)",
+    )
     stale_after_s: float = setting(5.0, min=0.5, max=60.0, doc="no samples for this long = stale signal")
 
     def __post_init__(self) -> None:

@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 
 #: AASM stage names in model/probability order.
-STAGES: tuple[str, ...] = ("W", "N1", "N2", "N3", "REM")
 #: R&K code (DREAMS hypnograms) → AASM label; S3 and S4 merge into N3.
 RK_TO_AASM: dict[int, str] = {5: "W", 4: "REM", 3: "N1", 2: "N2", 1: "N3", 0: "N3"}
 #: DREAMS excerpt sampling rates (Hz), from the database README.

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from firmware_host.staging.datasets import STAGES
+from firmware_host.vocabulary import STAGES
 
 
 def confusion(truth: Sequence[str], pred: Sequence[str],

@@ -24,7 +24,6 @@ from firmware_host.chunk import Chunk
 from firmware_host.decision import Decision
 from firmware_host.stages.base import StageOutput
 from firmware_host.staging.config import StagerConfig
-from firmware_host.staging.datasets import STAGES
 from firmware_host.staging.model import (
     StagerModel,
     hmm_view,
@@ -33,6 +32,7 @@ from firmware_host.staging.model import (
     shipped_model_for,
 )
 from firmware_host.staging.yasa_expert import ExpertSpec, YasaExpert, pool_with_expert
+from firmware_host.vocabulary import STAGES
 
 UNSCORABLE = "unscorable"
 

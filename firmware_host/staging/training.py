@@ -16,9 +16,10 @@ import numpy as np
 
 from dsp.resample import StreamingResampler
 from dsp.spectral import feature_names, night_features
-from firmware_host.staging.datasets import STAGES, Recording, majority_epochs
+from firmware_host.staging.datasets import Recording, majority_epochs
 from firmware_host.staging.metrics import transition_counts
 from firmware_host.staging.model import StagerModel
+from firmware_host.vocabulary import STAGES
 
 #: Scale-free EEG features of the default model: relative powers, ratios, spectral shape,
 #: Hjorth mobility/complexity, zero-crossings, kurtosis/skewness. Absolute amplitudes are

@@ -7,8 +7,6 @@ from collections import Counter
 
 import pytest
 
-from actuators.gpio_devices import PIN_FACTORIES as GPIO_PIN_FACTORIES
-from firmware_host.actuation.config import PIN_FACTORIES
 from firmware_host.actuation.facade import Actuation
 from firmware_host.actuation.policy import PolicyConfig
 from firmware_host.clock import FakeClock
@@ -184,7 +182,6 @@ def test_policy_replaceable_safety_not(no_leaked_threads):
 
 
 def test_gpio_config_validation_and_factory_names():
-    assert PIN_FACTORIES == GPIO_PIN_FACTORIES
     with pytest.raises(ConfigError, match="pins used twice"):
         parse_config({"actuators": {"gpio": {"estop_pin": 5}}})
     with pytest.raises(ConfigError, match="0, 1 or 3"):

@@ -45,14 +45,14 @@ WILD = st.one_of(
     st.integers(-500, 500), st.none(), st.just("12"),
 )
 STAGES = st.sampled_from(["W", "N1", "N2", "N3", "REM", "unscorable", "N4", ""])
-GRIPS = st.sampled_from(["power", "open", "pinch", "tripod", "key", "point", "rest", "chuck", "?"])
+GRIP_INTENTS = st.sampled_from(["power", "open", "pinch", "tripod", "key", "point", "rest", "chuck", "?"])
 
 decisions = st.one_of(
     st.builds(lambda label, p: ("decide", Decision("stage", 0, label, {label: p})),
               STAGES, st.floats(0, 1)),
     st.builds(lambda label, p, f: ("decide", Decision("grip", 0, label, {label: p}, "",
                                                       {"force": f})),
-              GRIPS, st.floats(0, 1), WILD),
+              GRIP_INTENTS, st.floats(0, 1), WILD),
 )
 raw_commands = st.one_of(
     st.builds(lambda z, d: ("submit", Command("mattress", "set_elevation",

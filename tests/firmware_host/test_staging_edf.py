@@ -15,10 +15,10 @@ import pytest
 from firmware_host.config.schema import SyntheticSourceConfig
 from firmware_host.staging.datasets import load_edf_recording
 from firmware_host.staging.model import load_model
+from firmware_host.synthetic import night as synthetic
 
 mne = pytest.importorskip("mne")
 pytest.importorskip("edfio", reason="mne.export needs edfio to write EDF")
-synthetic = pytest.importorskip("firmware_host.synthetic.night")
 
 REPO = Path(__file__).resolve().parents[2]
 HYP = ["W"] * 4 + ["N1"] * 3 + ["N2"] * 8 + ["N3"] * 6 + ["REM"] * 5 + ["N2"] * 4

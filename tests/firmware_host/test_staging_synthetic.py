@@ -8,7 +8,7 @@ import pytest
 
 from firmware_host.config.schema import SyntheticSourceConfig
 from firmware_host.staging.config import StagerConfig
-from firmware_host.staging.datasets import STAGES, Recording
+from firmware_host.staging.datasets import Recording
 from firmware_host.staging.evaluate import score, stager_for, stream
 from firmware_host.staging.training import (
     SCALE_FREE,
@@ -16,8 +16,8 @@ from firmware_host.staging.training import (
     recording_features,
     transition_matrix,
 )
-
-synthetic = pytest.importorskip("firmware_host.synthetic.night")
+from firmware_host.synthetic import night as synthetic
+from firmware_host.vocabulary import STAGES
 
 # every stage, in blocks, 80 epochs = 40 min
 HYP = (["W"] * 8 + ["N1"] * 6 + ["N2"] * 16 + ["N3"] * 14 + ["N2"] * 6 + ["REM"] * 14

@@ -13,7 +13,7 @@ import pytest
 from dsp._jit import JIT_DISABLED
 from firmware_host.chunk import Chunk
 from firmware_host.staging.config import StagerConfig
-from firmware_host.staging.datasets import STAGES, Recording
+from firmware_host.staging.datasets import Recording
 from firmware_host.staging.evaluate import score, stream
 from firmware_host.staging.model import load_model
 from firmware_host.staging.stager import SleepStager
@@ -26,6 +26,7 @@ from firmware_host.staging.yasa_expert import (
     measure_prior,
     pool_with_expert,
 )
+from firmware_host.vocabulary import STAGES
 from tests.reference.yasa_context import causal_context
 
 SF = 100.0
