@@ -2,6 +2,7 @@
 
 import re
 import stat
+from types import SimpleNamespace
 
 import pytest
 
@@ -13,6 +14,7 @@ from firmware_host.report.hook import ReportObserver
 from firmware_host.report.metrics import sleep_metrics
 from firmware_host.report.night import load_night
 from firmware_host.report.writer import render_report, write_report
+from firmware_host.runtime.run import Run
 from firmware_host.session import Session
 from tests.firmware_host.report.builder import make_session
 
@@ -184,9 +186,28 @@ def test_lights_off_and_on_from_annotations(tmp_path):
 
 def test_end_of_night_observer(tmp_path):
     session = make_session(tmp_path / "night", ["W", "N1", "N2"])
+
+    def closed_run(report: ReportConfig) -> SimpleNamespace:   # what the observer uses of a Run
+        return SimpleNamespace(session_dir=session, config=SimpleNamespace(report=report))
+
     seen = []
-    ReportObserver(session, ReportConfig(enabled=False), seen.append).on_closed(None, None)
+    ReportObserver(seen.append).on_closed(closed_run(ReportConfig(enabled=False)), None)
     assert seen == [] and not (session / "report").exists()
-    observer = ReportObserver(session, ReportConfig(formats=("html",)), seen.append)
-    observer.on_closed(None, None)
+    observer = ReportObserver(seen.append)
+    observer.on_closed(closed_run(ReportConfig(formats=("html",))), None)
     assert seen == [[session / "report" / "night-report.html"]] == [observer.paths]
+
+
+def test_a_real_run_ends_with_its_report(tmp_path):
+    """The observer attached to a real (short, dry) synthetic run writes the report at close."""
+    cfg = parse_config({"source": {"synthetic": {"forearm_channels": [], "gestures": False}},
+                        "emg": {"enabled": False}, "report": {"pseudonym": "P-042"}})
+    seen = []
+    run = Run(cfg, duration="5m", session_dir=tmp_path / "s", actuation="dry",
+              observers=[ReportObserver(seen.append)])
+    run.run()
+    html, pdf = seen[0]
+    assert (html.name, pdf.name) == ("s-report.html", "s-report.pdf")
+    text = html.read_text()
+    assert "P-042" in text and "Sleep summary (AASM)" in text
+    assert not Session(tmp_path / "s").events("fault")
