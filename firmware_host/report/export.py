@@ -38,7 +38,7 @@ YASA_UNSCORED = ("UNS", -2)
 CSV_COLUMNS = ("epoch", "onset", "duration", "value", "description",
                *(YASA_LABELS[s][0] for s in STAGES))
 #: Seconds of samples read per call while exporting.
-READ_SECONDS = 3600.0
+READ_SECONDS = 1800.0
 
 
 def stage_annotations(night: Night) -> list[EdfAnnotation]:

@@ -8,8 +8,11 @@ import numpy as np
 import pytest
 
 from firmware_host.cli import main
-from firmware_host.report.export import EDF_STAGE_LABELS
+from firmware_host.config import parse_config
+from firmware_host.report.export import EDF_STAGE_LABELS, export_edf
 from firmware_host.report.night import load_night
+from firmware_host.report.writer import render_report
+from firmware_host.runtime.run import Run
 from firmware_host.session import Session
 from tests.firmware_host.report.builder import NAMES, make_session
 
@@ -105,3 +108,17 @@ def test_export_errors(tmp_path, capsys):
     assert main(["export", str(tmp_path), "--edf", str(tmp_path / "x.txt")]) == 2
     assert main(["export", str(tmp_path), "--edf", str(tmp_path / "missing" / "x.edf")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_exported_night_replays_with_its_hypnogram_as_the_expert(tmp_path):
+    """EDF+ export → replay through the real loop → the report finds the stages as the expert's."""
+    labels = ["W", "W", "N1", "N2", "N2", "N3", "N3", "N2", "REM", "REM", "W", "N2"]
+    edf = tmp_path / "night.edf"
+    export_edf(make_session(tmp_path / "night", labels), edf)
+    cfg = parse_config({"source": {"kind": "replay", "replay": {"path": str(edf)}},
+                        "emg": {"enabled": False}})
+    Run(cfg, duration="6m", session_dir=tmp_path / "replayed", actuation="dry").run()
+    night = load_night(tmp_path / "replayed")
+    assert night.expert == labels
+    html = render_report(tmp_path / "replayed", tmp_path / "out", formats=("html",))[0].read_text()
+    assert "Agreement with the expert hypnogram" in html and "12 epochs scored by the expert" in html
