@@ -95,7 +95,7 @@ def _warnings(night: Night, min_usable_pct: float) -> list[str]:
         out.append(f"Signal quality too low to trust the staging: the staging channel {eeg} was usable "
                    f"{night.quality['usable_pct'][eeg]:.0f}% of the night (threshold {min_usable_pct:g}%).")
     if m.n_epochs and 100 * m.unscored_min / m.tib_min > 100 - min_usable_pct:
-        out.append(f"{m.unscored_min:.0f} of {m.tib_min:.0f} min are unscored "
+        out.append(f"{m.unscored_min:.1f} of {m.tib_min:.1f} min are unscored "
                    f"({100 * m.unscored_min / m.tib_min:.0f}%): sleep times are underestimated.")
     if not night.models:
         out.append("The session has no sleep-stage decisions (stager disabled or run too short).")

@@ -22,7 +22,7 @@ def make_session(path: Path, labels: Sequence[str | None], *, sfreq: float = 100
                  gaps: Sequence[int] = (), bad_seconds: Sequence[int] = (),
                  events: Sequence[tuple[float, str, dict[str, Any]]] = (),
                  expert: Sequence[str] | None = None, config: dict[str, Any] | None = None,
-                 seed: int = 0) -> Path:
+                 seed: int = 0, closed: bool = True) -> Path:
     """A session with one 30-s epoch per label.
 
     Parameters
@@ -37,6 +37,8 @@ def make_session(path: Path, labels: Sequence[str | None], *, sfreq: float = 100
         ``(t_s, kind, payload)`` journal events emitted at data time ``t_s``.
     expert
         Expert stage per epoch, journalled as Sleep-EDF ``annotation`` events.
+    closed
+        Whether the run ended cleanly (``stop`` event); otherwise it looks killed.
     """
     rng = np.random.default_rng(seed)
     clock = FakeClock()
@@ -78,5 +80,8 @@ def make_session(path: Path, labels: Sequence[str | None], *, sfreq: float = 100
             rec.emit("decision", {"kind": "stage", "sample": first + n_ep - 1, "label": label,
                                   "probabilities": probs, "model": "test-model@1.0",
                                   "details": {"epoch": k, "provisional": False}}, first + n_ep - 1)
-    rec.close({"stop_reason": "duration reached"})
+    if closed:
+        rec.close({"stop_reason": "duration reached"})
+    else:
+        rec.flush()
     return path

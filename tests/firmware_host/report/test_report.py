@@ -211,3 +211,13 @@ def test_a_real_run_ends_with_its_report(tmp_path):
     text = html.read_text()
     assert "P-042" in text and "Sleep summary (AASM)" in text
     assert not Session(tmp_path / "s").events("fault")
+
+
+def test_interrupted_run_without_stage_decisions(tmp_path):
+    session = make_session(tmp_path / "night", [None, None, None], closed=False)
+    (html_path,) = render_report(session, tmp_path / "out", formats=("html",))
+    html = html_path.read_text()
+    assert "(run interrupted)" in html
+    assert "The run was interrupted (no stop event)" in html
+    assert "The session has no sleep-stage decisions" in html
+    assert "1.5 of 1.5 min are unscored (100%)" in html
