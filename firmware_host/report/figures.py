@@ -179,6 +179,18 @@ def confusion_figure(cm: np.ndarray, labels: Sequence[str]) -> Figure:
     return fig
 
 
+def learning_curve_figure(blocks: Sequence[dict[str, float]]) -> Figure:
+    """Neurofeedback: mean score per block, in block order."""
+    fig = Figure(figsize=(6.0, 2.6), layout="constrained")
+    ax = fig.subplots()
+    ax.plot([b["block"] for b in blocks], [b["mean_score"] for b in blocks], "o-", color="#1c7ed6")
+    ax.set_xlabel("block")
+    ax.set_ylabel("mean score")
+    ax.grid(alpha=0.3)
+    ax.set_title("Neurofeedback learning curve", loc="left", fontsize=10)
+    return fig
+
+
 def trend_figure(dates: Sequence[str], series: dict[str, Sequence[float | None]],
                  stage_pct: dict[str, Sequence[float | None]]) -> Figure:
     """Night-by-night panels: one per series, and stage % of TST stacked."""

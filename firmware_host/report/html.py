@@ -56,7 +56,7 @@ def render_html(c: Content, figures: dict[str, bytes]) -> str:
     c
         The report content.
     figures
-        PNG bytes by name: ``"night"`` (required when present in the night), ``"confusion"``.
+        PNG bytes by name: ``"night"``, ``"learning"`` (neurofeedback), ``"confusion"``.
     """
     parts = [
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
@@ -104,6 +104,8 @@ def render_html(c: Content, figures: dict[str, bytes]) -> str:
     if c.neurofeedback:
         parts += ["<h2>Neurofeedback learning curve</h2>",
                   _table(("Block", "Mean score", "Decisions"), c.neurofeedback, num_cols=(0, 1, 2))]
+        if "learning" in figures:
+            parts.append(_img(figures["learning"], "neurofeedback learning curve"))
     if c.agreement is not None:
         a = c.agreement
         parts += ["<h2>Agreement with the expert hypnogram</h2>",

@@ -118,7 +118,8 @@ def write_pdf(path: Path, c: Content, figures: dict[str, Figure]) -> None:
     c
         The report content.
     figures
-        Figures by name: ``"night"`` and, when there is an expert hypnogram, ``"confusion"``.
+        Figures by name: ``"night"``; ``"learning"`` for neurofeedback sessions; ``"confusion"``
+        when there is an expert hypnogram.
     """
     with PdfPages(path, metadata={"Title": c.title, "Creator": "somnoloop report"}) as pdf:
         flow = TextFlow(pdf, c.title)
@@ -163,5 +164,6 @@ def write_pdf(path: Path, c: Content, figures: dict[str, Figure]) -> None:
                            f"Cohen's kappa {a['kappa']:.3f}, macro-F1 {a['macro_f1']:.3f}; "
                            f"{a['n_unscorable']} of them unscored by somnoloop.")
         flow.close_page()
-        if "confusion" in figures:
-            flow.figure(figures["confusion"])
+        for name in ("learning", "confusion"):
+            if name in figures:
+                flow.figure(figures[name])

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from firmware_host.report.config import FORMATS, ReportConfig
 from firmware_host.report.content import build_content
-from firmware_host.report.figures import confusion_figure, night_figure, to_png
+from firmware_host.report.figures import confusion_figure, learning_curve_figure, night_figure, to_png
 from firmware_host.report.files import private_dir, private_temp, publish, write_private
 from firmware_host.report.html import render_html
 from firmware_host.report.night import load_night
@@ -71,6 +71,8 @@ def render_report(session_dir: str | Path, out: str | Path | None = None,
     spec = night_spectrogram(session_dir, night.eeg_channel) if night.eeg_channel else None
     content = build_content(night, min_usable_pct=cfg.min_usable_pct)
     figures = {"night": night_figure(night, spec)}
+    if night.neurofeedback:
+        figures["learning"] = learning_curve_figure(night.neurofeedback)
     if content.agreement is not None:
         figures["confusion"] = confusion_figure(content.agreement["confusion"], content.agreement["labels"])
     folder = private_dir(Path(out) if out else session_dir / "report")

@@ -221,3 +221,20 @@ def test_interrupted_run_without_stage_decisions(tmp_path):
     assert "The run was interrupted (no stop event)" in html
     assert "The session has no sleep-stage decisions" in html
     assert "1.5 of 1.5 min are unscored (100%)" in html
+
+
+def test_neurofeedback_learning_curve(tmp_path):
+    scores = {0: [0.2, 0.4], 1: [0.5, 0.7], 2: [0.9]}           # block means 0.3, 0.6, 0.9
+    events = [(10.0 + i, "decision", {"kind": "neurofeedback", "sample": 100 * i, "label": "reward",
+                                      "probabilities": {}, "model": "nf@1",
+                                      "details": {"block": b, "score": v}})
+              for i, (b, v) in enumerate((b, v) for b, vs in scores.items() for v in vs)]
+    session = make_session(tmp_path / "night", ["W", "N1", "N2"], events=events)
+    assert load_night(session).neurofeedback == [
+        {"block": 0, "mean_score": pytest.approx(0.3), "n": 2},
+        {"block": 1, "mean_score": pytest.approx(0.6), "n": 2},
+        {"block": 2, "mean_score": pytest.approx(0.9), "n": 1}]
+    html, pdf = render_report(session, tmp_path / "out")
+    text = html.read_text()
+    assert "Neurofeedback learning curve" in text and "0.600" in text
+    assert text.count("data:image/png;base64,") == 2            # night overview + learning curve
