@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -82,12 +82,6 @@ class Night:
     expert: list[str | None] | None
     micro: dict[str, Any] | None
     neurofeedback: list[dict[str, float]] | None
-    config: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def onsets_s(self) -> np.ndarray:
-        """Epoch onsets in seconds from the start of the recording."""
-        return np.arange(len(self.labels)) * self.epoch_s
 
     def staged(self) -> list[str | None]:
         """The hypnogram between lights off and lights on (what the metrics use)."""
@@ -148,7 +142,7 @@ def load_night(path: str | Path, *, persistent_sleep_min: float = 10.0,
         gaps=[((g.start - first) / sfreq, g.n_missing / sfreq) for g in s.gaps()],
         marks=_marks(by_kind, when), command_counts=_command_counts(by_kind.get("command", [])),
         expert=_expert(by_kind.get("annotation", []), when, n_epochs), micro=None,
-        neurofeedback=_neurofeedback(decisions), config=config,
+        neurofeedback=_neurofeedback(decisions),
     )
     night.metrics = sleep_metrics(night.staged(), EPOCH_S,
                                   persistent_epochs=max(1, int(round(persistent_sleep_min * 60 / EPOCH_S))),
@@ -213,7 +207,6 @@ def _quality(decisions: list[dict[str, Any]], names: list[str], span_s: float, s
     assessed_per_min = np.zeros(n_min)
     usable = dict.fromkeys(names, 0.0)
     artefact = dict.fromkeys(names, 0.0)
-    assessed = 0.0
     for d in decisions:
         if d.get("kind") != "quality":
             continue
@@ -223,7 +216,6 @@ def _quality(decisions: list[dict[str, Any]], names: list[str], span_s: float, s
         minute = min(n_min - 1, max(0, int(start_s / 60.0)))
         bad = set(names) if det.get("non_finite") else set(det.get("bad_channels") or [])
         channels = det.get("channels") or {}
-        assessed += seconds
         assessed_per_min[minute] += seconds
         for i, name in enumerate(names):
             if name in bad:
@@ -235,7 +227,6 @@ def _quality(decisions: list[dict[str, Any]], names: list[str], span_s: float, s
     with np.errstate(invalid="ignore", divide="ignore"):
         frac = np.where(assessed_per_min > 0, bad_per_min / assessed_per_min, np.nan)
     return {
-        "assessed_s": assessed,
         "usable_pct": {n: (100.0 * usable[n] / span_s if span_s else 0.0) for n in names},
         "artefact_s": artefact,
         "bad_fraction_per_min": frac,
