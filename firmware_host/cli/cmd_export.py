@@ -29,7 +29,11 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--edf {args.edf!r}: the file name must end in .edf")
     if not edf.parent.is_dir():
         raise UsageError(f"--edf {args.edf!r}: folder {edf.parent} does not exist")
+    if edf.is_dir():
+        raise UsageError(f"--edf {args.edf!r} is a folder; allowed: a file name ending in .edf")
     csv_path = Path(args.csv) if args.csv else edf.with_suffix(".hypnogram.csv")
+    if not csv_path.parent.is_dir() or csv_path.is_dir():
+        raise UsageError(f"--csv {str(csv_path)!r}: allowed: a file in an existing folder")
     try:
         night = load_night(args.session)
         export_edf(args.session, edf, night)

@@ -25,6 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write the report and print the paths of the files."""
+    if args.out and Path(args.out).exists() and not Path(args.out).is_dir():
+        raise UsageError(f"--out {args.out!r} is a file; allowed: a folder (created if missing)")
     try:
         formats = check_formats([f.strip() for f in args.format.split(",") if f.strip()])
     except ValueError as exc:

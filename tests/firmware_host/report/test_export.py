@@ -108,6 +108,11 @@ def test_export_errors(tmp_path, capsys):
     assert main(["export", str(tmp_path), "--edf", str(tmp_path / "x.txt")]) == 2
     assert main(["export", str(tmp_path), "--edf", str(tmp_path / "missing" / "x.edf")]) == 2
     assert "does not exist" in capsys.readouterr().err
+    (tmp_path / "d.edf").mkdir()
+    assert main(["export", str(tmp_path), "--edf", str(tmp_path / "d.edf")]) == 2
+    assert "is a folder" in capsys.readouterr().err
+    assert main(["export", str(tmp_path), "--edf", str(tmp_path / "x.edf"), "--csv", "/nope/h.csv"]) == 2
+    assert "--csv" in capsys.readouterr().err
 
 
 def test_exported_night_replays_with_its_hypnogram_as_the_expert(tmp_path):

@@ -142,6 +142,9 @@ def test_cli_report_and_errors(plain_session, rich_session, tmp_path, capsys):
     assert "is not a directory" in capsys.readouterr().err
     assert main(["report", str(plain_session), str(rich_session)]) == 2
     assert "--trend" in capsys.readouterr().err
+    (tmp_path / "file").write_text("x")
+    assert main(["report", str(plain_session), "--out", str(tmp_path / "file")]) == 2
+    assert "is a file" in capsys.readouterr().err
 
 
 def test_cli_trend_over_sessions_and_a_folder_of_nights(plain_session, rich_session, tmp_path, capsys):
