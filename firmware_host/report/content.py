@@ -106,9 +106,10 @@ def _warnings(night: Night, min_usable_pct: float) -> list[str]:
     faults = sum(1 for mk in night.marks if mk.status == "fault")
     safe = sum(1 for mk in night.marks if mk.status == "safe" and "(shutdown)" not in mk.text)
     alarms = sum(1 for mk in night.marks if mk.status == "alarm")
-    if faults or safe or alarms:
-        out.append(f"During the night: {alarms} alarm(s), {faults} device fault(s), {safe} safe state(s) "
-                   "besides the end of the night (see Interventions).")
+    happened = [f"{n} {what}" for n, what in ((alarms, "alarm(s)"), (faults, "device fault(s)"),
+                                               (safe, "safe state(s) before the end of the night")) if n]
+    if happened:
+        out.append(f"During the night: {', '.join(happened)} (see Interventions).")
     if "interrupted" in night.header.get("Recording end", ""):
         out.append("The run was interrupted (no stop event): the end of the night may be missing.")
     return out

@@ -80,7 +80,7 @@ def test_report_says_what_a_clinician_needs(rich_session, tmp_path):
                  "medium alarm signal_stale raised", "mattress safe (signal_stale)", "fault hand",
                  "Agreement with the expert hypnogram", "Cohen", "Microstructure", "spindle",
                  "test-model@1.0", "sha256",
-                 "During the night: 1 alarm(s), 1 device fault(s), 1 safe state(s)"):
+                 "During the night: 1 alarm(s), 1 device fault(s), 1 safe state(s) before the end"):
         assert text in html, text
     # agreement on the 11 epochs somnoloop staged vs the expert (the gap epoch counts as unscored)
     agree = sum(a == b for a, b in zip(LABELS, EXPERT, strict=True))
