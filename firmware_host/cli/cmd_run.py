@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
 from rich.console import Console
 
 from firmware_host.cli.run_display import ProgressObserver, print_summary
-from firmware_host.config import load_config
-from firmware_host.runtime.build import ACTUATION_MODES
+from firmware_host.config import Config, load_config
+from firmware_host.errors import UsageError
+from firmware_host.runtime.build import ACTUATION_MODES, plan_run
 from firmware_host.runtime.run import Run
 from firmware_host.runtime.signals import stop_on_signals
+from firmware_host.runtime.summary import RunSummary
+from firmware_host.service.nights import ROLLOVER_PREFIX
+from firmware_host.service.wiring import service_observers
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -34,11 +39,30 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the loop to completion and print a summary."""
+    """Run the loop to completion and print a summary.
+
+    An open-ended run (``until-stopped``, the device) rolls over into a new night at the
+    configured time: the loop stops with a ``night ended`` reason and starts again.
+    """
     console = Console(quiet=args.quiet)
     cfg = load_config(args.config)
-    the_run = Run(cfg, duration=args.duration, speed=args.speed, session_dir=args.session_dir,
-                  actuation=args.actuation)
+    try:
+        open_ended = math.isinf(plan_run(cfg, args.duration, args.speed).duration_s)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    session_dir = args.session_dir
+    while True:
+        summary = _one_night(args, cfg, console, session_dir, open_ended)
+        if not (open_ended and summary.stop_reason.startswith(ROLLOVER_PREFIX)):
+            return 0 if not summary.stop_reason.startswith("error") else 1
+        session_dir = None  # the next night gets its own session
+        console.print(f"[bold]night rolled over[/bold] ({summary.stop_reason}); starting the next")
+
+
+def _one_night(args: argparse.Namespace, cfg: Config, console: Console, session_dir: str | None,
+               open_ended: bool) -> RunSummary:
+    the_run = Run(cfg, duration=args.duration, speed=args.speed, session_dir=session_dir,
+                  actuation=args.actuation, observers=service_observers(cfg, nights=open_ended))
     with stop_on_signals(the_run.request_stop):
         the_run.open()
         info = the_run.describe()
@@ -54,4 +78,4 @@ def run(args: argparse.Namespace) -> int:
         with progress:
             summary = the_run.run()
     print_summary(console, summary, the_run.session_dir)
-    return 0 if not summary.stop_reason.startswith("error") else 1
+    return summary

@@ -113,8 +113,11 @@ class Controller:
         self._next_sample: int | None = None
         self._last_data_t = 0.0
         self._stage_failing = False
+        #: Why the last quality window says the signal cannot be trusted ("" when it can).
+        self._signal_bad = ""
         self._sfreq: float | None = None
         self._ready = False
+        self._stage = ""
         #: The loop's own alarms (``loop_late``) go where the actuation side shows alarms.
         self.alarms = actuation.alarms if actuation is not None else AlarmManager(self.sink)
 
@@ -180,13 +183,15 @@ class Controller:
         now = self.clock.now()
         chunk = self.source.read()
         n = 0
+        decisions: list[Decision] = []
         if chunk is not None and chunk.n_samples:
             chunk = self._trim_to_duration(chunk)
             n = chunk.n_samples
             self._record(chunk)
             decisions = self._decide(chunk)
-            self._act(decisions, now)
             self._last_data_t = now
+        # Also without decisions: clock rules and running profiles advance while data is late.
+        self._act(decisions, now)
         if self.actuation is not None:
             try:
                 self.actuation.tick(now, self._signal_ok(now))
@@ -195,7 +200,24 @@ class Controller:
         return n
 
     def _signal_ok(self, now: float) -> bool:
-        return (now - self._last_data_t) < self.stale_after_s and not self._stage_failing
+        return ((now - self._last_data_t) < self.stale_after_s and not self._stage_failing
+                and not self._signal_bad)
+
+    def _watch_quality(self, decision: Decision, chunk: Chunk) -> None:
+        """A quality window with non-finite samples, or with every EEG channel flat or
+        clipped (electrodes off, amplifier railing), makes the signal bad: the safety layer
+        then holds every actuator safe until the signal has been good for a while."""
+        details = decision.details
+        if details.get("non_finite"):
+            self._signal_bad = "non-finite samples"
+            return
+        channels = details.get("channels", {})
+        eeg = [channels[n] for n, t in zip(chunk.channel_names, chunk.channel_types, strict=True)
+               if t == "eeg" and n in channels]
+        if eeg and all(c.get("flat") or c.get("clipped") for c in eeg):
+            self._signal_bad = "every EEG channel flat or clipped"
+        else:
+            self._signal_bad = ""
 
     def _after_iteration(self, n_samples: int, processing_s: float, late_s: float) -> None:
         now = self.clock.now()
@@ -206,7 +228,8 @@ class Controller:
         healthy = self._ready and self._signal_ok(now) and on_time
         self.hooks.call("on_iteration", self.owner, IterationInfo(
             now=now, data_s=self.summary.data_s, n_samples=n_samples,
-            processing_s=processing_s, healthy=healthy, late_s=late_s))
+            processing_s=processing_s, healthy=healthy, late_s=late_s,
+            extra={"stage": self._stage} if self._stage else {}))
 
     def _watch_pace(self, now: float, late_s: float, processing_s: float) -> bool:
         """Raise ``loop_late`` (low priority) while iterations start more than
@@ -277,14 +300,17 @@ class Controller:
             return []
         self._stage_failing = False
         for d in decisions:
+            if d.kind == "quality":
+                self._watch_quality(d, chunk)
             self.sink.emit("decision", d.to_json(), d.sample)
             self.summary.decisions[d.kind] += 1
             if d.kind == "stage" and not d.details.get("provisional"):
                 self.summary.stages[d.label] += 1
+                self._stage = d.label
         return decisions
 
     def _act(self, decisions: list[Decision], now: float) -> None:
-        if self.actuation is None or not decisions:
+        if self.actuation is None:
             return
         try:
             self.actuation.on_decisions(decisions, now)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
+import pytest
 
 from firmware_host.clock import FakeClock, RealClock
 from firmware_host.decision import Decision
@@ -214,3 +216,32 @@ def test_a_slow_stage_raises_loop_late_keeps_every_sample_and_clears(tmp_path):
     np.testing.assert_array_equal(idx, np.arange(600))
     states = [(p["code"], p["state"]) for k, _, p in act.alarm_sink.events if k == "alarm"]
     assert ("loop_late", "active") in states and ("loop_late", "cleared") in states
+
+
+class FlatSpellSource(RampSource):
+    """A ramp (never flat) whose samples in ``[flat_from, flat_to)`` are a constant, or NaN."""
+
+    def __init__(self, *args, flat: tuple[int, int], value: float = 7.0, **kw) -> None:
+        super().__init__(*args, **kw)
+        self.flat, self.value = flat, value
+
+    def read(self):
+        chunk = super().read()
+        if chunk is not None:
+            lo, hi = self.flat
+            idx = np.arange(chunk.first_sample, chunk.end_sample)
+            chunk.data[:, (idx >= lo) & (idx < hi)] = self.value
+        return chunk
+
+
+@pytest.mark.parametrize("value", [7.0, math.nan])
+def test_flat_or_non_finite_eeg_is_a_bad_signal_until_it_recovers(tmp_path, value):
+    from firmware_host.stages.quality import QualityStage
+
+    clock = FakeClock()
+    act = RecordingActuation()
+    src = FlatSpellSource(clock, 3000, flat=(1000, 1500), value=value)  # 5 s bad at 100 Hz
+    _run(tmp_path, src, [QualityStage()], clock, duration_s=30.0, tick_s=0.25, actuation=act)
+    bad = [t for t, ok in act.ticks if not ok]
+    assert bad and 10.0 <= min(bad) <= 11.5 and max(bad) <= 16.5
+    assert act.ticks[-1][1]  # good again once the ramp is back
