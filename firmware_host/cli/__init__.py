@@ -24,15 +24,9 @@ COMMANDS: tuple[str, ...] = (
     "cmd_check_config",
     "cmd_sim",
     "cmd_calibrate_emg",
-<<<<<<< HEAD
-    "cmd_stage_eval",
-    "cmd_stage",
-    "cmd_bench",
+    "cmd_doctor",
     "cmd_report",
     "cmd_export",
-=======
-    "cmd_doctor",
->>>>>>> main
 )
 
 

@@ -12,11 +12,8 @@ from firmware_host.actuation.config import ActuatorsConfig
 from firmware_host.config.durations import parse_duration, parse_speed
 from firmware_host.config.fields import setting
 from firmware_host.emg.config import EmgDecoderConfig
-<<<<<<< HEAD
-from firmware_host.report.config import ReportConfig
-=======
 from firmware_host.programme.config import ProgrammeConfig
->>>>>>> main
+from firmware_host.report.config import ReportConfig
 from firmware_host.safety.config import SafetyConfig
 from firmware_host.service.config import ServiceConfig
 from firmware_host.stages.filtering import FilterConfig
@@ -156,8 +153,5 @@ class Config:
     safety: SafetyConfig = setting(factory=SafetyConfig)
     programme: ProgrammeConfig = setting(factory=ProgrammeConfig)
     stager: StagerConfig = setting(factory=StagerConfig)
-<<<<<<< HEAD
-    report: ReportConfig = setting(factory=ReportConfig)
-=======
     service: ServiceConfig = setting(factory=ServiceConfig)
->>>>>>> main
+    report: ReportConfig = setting(factory=ReportConfig)
