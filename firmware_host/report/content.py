@@ -6,9 +6,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from firmware_host.report.agreement import agreement
 from firmware_host.report.metrics import DEFINITIONS, STAGES
 from firmware_host.report.night import Mark, Night
-from firmware_host.staging.metrics import agreement
 
 #: Commands the patient drives (forearm-EMG grip of the hand): counted, not listed one by one,
 #: unless refused.
@@ -130,6 +130,5 @@ def _listed(night: Night) -> list[tuple[str, str, str]]:
 def _agreement(night: Night) -> dict[str, Any] | None:
     if night.expert is None:
         return None
-    truth = [lab if lab in STAGES else "?" for lab in night.expert]
-    return agreement(truth, night.labels, STAGES) | {"labels": list(STAGES)}
+    return agreement(night.expert, night.labels, STAGES)
 

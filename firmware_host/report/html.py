@@ -111,7 +111,7 @@ def render_html(c: Content, figures: dict[str, bytes]) -> str:
         parts += ["<h2>Agreement with the expert hypnogram</h2>",
                   f"<p>{a['n_epochs']} epochs scored by the expert: accuracy {100 * a['accuracy']:.1f}%, "
                   f"Cohen's κ {a['kappa']:.3f}, macro-F1 {a['macro_f1']:.3f}; "
-                  f"{a['n_unscorable']} of them unscored by somnoloop.</p>"]
+                  f"{a['n_unscored']} of them unscored by somnoloop.</p>"]
         if "confusion" in figures:
             parts.append(_img(figures["confusion"], "confusion matrix"))
     parts.append("</body></html>")

@@ -197,33 +197,43 @@ def _main_eeg(config: dict[str, Any], names: list[str], types: list[str]) -> str
 
 def _quality(decisions: list[dict[str, Any]], names: list[str], span_s: float, sfreq: float,
              first: int) -> dict[str, Any]:
-    """Per-channel usable and artefact seconds from the per-second quality decisions.
+    """Per-channel usable and artefact seconds from the quality decisions.
 
-    A channel's second is usable when the quality meter assessed it and did not flag the
-    channel bad; seconds never assessed (gaps, the end of the run) count as not usable.
+    Reads both forms the journal holds: one decision per quality window, or (the recorder's
+    retention policy) one per 30-s epoch with per-channel counts of bad and flagged windows
+    (``details.aggregated == "epoch"``; a window then lasts the epoch over the most windows
+    any epoch holds). A channel's window is usable when the quality meter assessed it and did
+    not flag the channel bad; time never assessed (gaps, the end of the run) is not usable.
     """
+    quality = [d for d in decisions if d.get("kind") == "quality"]
+    epochs = [d["details"] for d in quality if (d.get("details") or {}).get("aggregated") == "epoch"]
+    window_s = (max(e["epoch_samples"] for e in epochs) / sfreq
+                / max(1, max(e.get("n_windows", 0) for e in epochs))) if epochs else 1.0
     n_min = max(1, int(np.ceil(span_s / 60.0)))
     bad_per_min = np.zeros((len(names), n_min))
     assessed_per_min = np.zeros(n_min)
     usable = dict.fromkeys(names, 0.0)
     artefact = dict.fromkeys(names, 0.0)
-    for d in decisions:
-        if d.get("kind") != "quality":
-            continue
+    for d in quality:
         det = d.get("details") or {}
-        seconds = float(det.get("window", sfreq)) / sfreq
-        start_s = (float(det.get("start", d["sample"])) - first) / sfreq
-        minute = min(n_min - 1, max(0, int(start_s / 60.0)))
-        bad = set(names) if det.get("non_finite") else set(det.get("bad_channels") or [])
         channels = det.get("channels") or {}
+        if det.get("aggregated") == "epoch":
+            start_s = (float(det["epoch_start"]) - first) / sfreq
+            seconds = det.get("n_windows", 0) * window_s
+            bad_s = {n: (channels.get(n) or {}).get("n_bad", 0) * window_s for n in names}
+            art_s = {n: (channels.get(n) or {}).get("artefact", 0) * window_s for n in names}
+        else:
+            start_s = (float(det.get("start", d["sample"])) - first) / sfreq
+            seconds = float(det.get("window", sfreq)) / sfreq
+            bad = set(names) if det.get("non_finite") else set(det.get("bad_channels") or [])
+            bad_s = {n: seconds * (n in bad) for n in names}
+            art_s = {n: seconds * bool((channels.get(n) or {}).get("artefact")) for n in names}
+        minute = min(n_min - 1, max(0, int(start_s / 60.0)))
         assessed_per_min[minute] += seconds
         for i, name in enumerate(names):
-            if name in bad:
-                bad_per_min[i, minute] += seconds
-            else:
-                usable[name] += seconds
-            if (channels.get(name) or {}).get("artefact"):
-                artefact[name] += seconds
+            bad_per_min[i, minute] += bad_s[name]
+            usable[name] += seconds - bad_s[name]
+            artefact[name] += art_s[name]
     with np.errstate(invalid="ignore", divide="ignore"):
         frac = np.where(assessed_per_min > 0, bad_per_min / assessed_per_min, np.nan)
     return {

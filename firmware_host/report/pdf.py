@@ -162,7 +162,7 @@ def write_pdf(path: Path, c: Content, figures: dict[str, Figure]) -> None:
             flow.paragraph(f"{a['n_epochs']} epochs scored by the expert: "
                            f"accuracy {100 * a['accuracy']:.1f}%, "
                            f"Cohen's kappa {a['kappa']:.3f}, macro-F1 {a['macro_f1']:.3f}; "
-                           f"{a['n_unscorable']} of them unscored by somnoloop.")
+                           f"{a['n_unscored']} of them unscored by somnoloop.")
         flow.close_page()
         for name in ("learning", "confusion"):
             if name in figures:

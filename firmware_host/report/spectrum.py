@@ -10,9 +10,8 @@ from scipy.signal import welch
 
 from firmware_host.session import Session
 
-#: Seconds read per call (30 min of 13 channels at 250 Hz is ≈ 50 MB of float64; the reader
-#: scans the whole sample file on every call, so much shorter reads cost time).
-READ_SECONDS = 1800.0
+#: Seconds read per call (10 min of 13 channels at 250 Hz is ≈ 16 MB of float64).
+READ_SECONDS = 600.0
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ def make_session(path: Path, labels: Sequence[str | None], *, sfreq: float = 100
                  gaps: Sequence[int] = (), bad_seconds: Sequence[int] = (),
                  events: Sequence[tuple[float, str, dict[str, Any]]] = (),
                  expert: Sequence[str] | None = None, config: dict[str, Any] | None = None,
-                 seed: int = 0, closed: bool = True) -> Path:
+                 seed: int = 0, closed: bool = True, thin_journal: bool = True) -> Path:
     """A session with one 30-s epoch per label.
 
     Parameters
@@ -39,10 +39,13 @@ def make_session(path: Path, labels: Sequence[str | None], *, sfreq: float = 100
         Expert stage per epoch, journalled as Sleep-EDF ``annotation`` events.
     closed
         Whether the run ended cleanly (``stop`` event); otherwise it looks killed.
+    thin_journal
+        The recorder's retention policy (per-epoch quality); ``False`` keeps every window.
     """
     rng = np.random.default_rng(seed)
     clock = FakeClock()
     rec = SessionRecorder(path, clock, fsync=False)
+    rec.thin_journal = thin_journal
     rec.start(sfreq=sfreq, channel_names=NAMES, channel_types=TYPES,
               config=config or {"name": "test", "stager": {"eeg_channel": "C4-M1"}, "policy": {}},
               extra={"config_name": "test", "source": "synthetic"})

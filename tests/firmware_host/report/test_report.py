@@ -52,6 +52,17 @@ def plain_session(tmp_path_factory):
     return make_session(tmp_path_factory.mktemp("plain") / "night", ["W", "N1", "N2", "N2"])
 
 
+@pytest.mark.parametrize("thin", [True, False], ids=["quality-per-epoch", "quality-per-window"])
+def test_quality_from_either_journal_form(tmp_path, thin):
+    session = make_session(tmp_path / "night", LABELS, gaps=[4], bad_seconds=range(45),
+                           thin_journal=thin)
+    q = load_night(session).quality
+    # 360 s recorded span, 30 s missing in the gap, 45 s flagged bad on every channel
+    assert q["usable_pct"] == pytest.approx(dict.fromkeys(("C4-M1", "E1-M2", "Chin"), 100 * 285 / 360))
+    assert q["artefact_s"] == pytest.approx(dict.fromkeys(("C4-M1", "E1-M2", "Chin"), 45.0))
+    assert q["bad_fraction_per_min"][0].tolist() == pytest.approx([0.75, 0, 0, 0, 0, 0])
+
+
 def test_night_reads_hypnogram_gaps_quality_and_events(rich_session):
     night = load_night(rich_session)
     assert night.labels == LABELS                       # the gap epoch has no decision
