@@ -10,9 +10,6 @@ from firmware_host.report.agreement import agreement
 from firmware_host.report.metrics import DEFINITIONS, STAGES
 from firmware_host.report.night import Mark, Night
 
-#: Commands the patient drives (forearm-EMG grip of the hand): counted, not listed one by one,
-#: unless refused.
-PATIENT_ACTIONS = ("grip",)
 #: Most rows of the interventions table (the rest is summarised by count).
 MAX_LISTED = 150
 
@@ -74,7 +71,7 @@ def build_content(night: Night, *, min_usable_pct: float = 80.0) -> Content:
         stages=stages,
         quality=quality,
         interventions=_listed(night),
-        intervention_counts=[(k, str(v)) for k, v in night.command_counts.items()],
+        intervention_counts=[(k, str(v)) for k, v in night.counts.items()],
         n_unlisted=max(0, sum(1 for mk in night.marks if _listed_mark(mk)) - MAX_LISTED),
         agreement=_agreement(night),
         micro=[(k, str(v["count"]), _fmt(v["per_h_n2n3"], "/h"))
@@ -116,8 +113,9 @@ def _warnings(night: Night, min_usable_pct: float) -> list[str]:
 
 
 def _listed_mark(mk: Mark) -> bool:
-    """Whether a timeline mark gets its own row: everything but the patient's own grips."""
-    return mk.row.rsplit(".", 1)[-1] not in PATIENT_ACTIONS or mk.status == "refused"
+    """Whether a timeline mark gets its own row: everything the patient did not drive, and
+    refused commands."""
+    return not mk.patient or mk.status == "refused"
 
 
 def _listed(night: Night) -> list[tuple[str, str, str]]:

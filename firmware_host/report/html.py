@@ -82,14 +82,14 @@ def render_html(c: Content, figures: dict[str, bytes]) -> str:
         parts.append(_img(figures["night"], "hypnogram, hypnodensity, spectrogram, interventions, quality"))
     parts += ["<h2>Interventions</h2>"]
     if c.intervention_counts:
-        parts.append(_table(("Command asked (target.action outcome)", "Count"), c.intervention_counts,
-                            num_cols=(1,)))
+        parts.append(_table(("Programme rules and commands asked (ramp steps not counted)", "Count"),
+                            c.intervention_counts, num_cols=(1,)))
     else:
         parts.append("<p>No command was sent to any device.</p>")
     if c.interventions:
         parts += ["<p>Commands to the bed and other devices acting on the sleeping patient, programme "
                   "actions and suppressions, refused commands, alarms, safe states and faults (the "
-                  "patient's own grip commands are only counted above):</p>",
+                  "prosthetic hand the patient drives is only counted above):</p>",
                   _table(("Time", "What", "Detail"), c.interventions)]
         if c.n_unlisted:
             parts.append(f'<p class="small">… and {c.n_unlisted} more (see the session journal).</p>')

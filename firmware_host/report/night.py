@@ -29,6 +29,9 @@ EXPERT_LABELS = {
 }
 #: Journal kinds drawn on the intervention timeline, besides commands.
 TIMELINE_KINDS = ("action", "suppressed", "alarm", "safe_state", "fault")
+#: Devices the patient drives (forearm EMG → prosthetic hand), as opposed to devices acting on
+#: the sleeping patient (the bed, vibration, stimulation).
+PATIENT_TARGETS = ("hand", "servo_hand")
 #: Decision kinds counted as microstructure events.
 MICRO_KINDS = ("spindle", "slow_oscillation", "k_complex")
 
@@ -47,12 +50,16 @@ class Mark:
         ``"ok"``, ``"clamped"``, ``"refused"``, ``"suppressed"``, ``"alarm"``, ``"fault"`` …
     text
         One line for the table.
+    patient
+        Driven by the patient (the forearm-EMG prosthetic hand and the programme rules that
+        only command it): drawn, counted, but not listed one by one in the report.
     """
 
     t_s: float
     row: str
     status: str
     text: str
+    patient: bool = False
 
 
 @dataclass
@@ -78,7 +85,7 @@ class Night:
     quality: dict[str, Any]
     gaps: list[tuple[float, float]]
     marks: list[Mark]
-    command_counts: dict[str, int]
+    counts: dict[str, int]
     expert: list[str | None] | None
     micro: dict[str, Any] | None
     neurofeedback: list[dict[str, float]] | None
@@ -140,7 +147,7 @@ def load_night(path: str | Path, *, persistent_sleep_min: float = 10.0,
         models=models, eeg_channel=_main_eeg(config, s.channel_names, s.channel_types),
         metrics=sleep_metrics([]), quality=_quality(decisions, s.channel_names, span_s, sfreq, first),
         gaps=[((g.start - first) / sfreq, g.n_missing / sfreq) for g in s.gaps()],
-        marks=_marks(by_kind, when), command_counts=_command_counts(by_kind.get("command", [])),
+        marks=_marks(by_kind, when), counts=_counts(by_kind),
         expert=_expert(by_kind.get("annotation", []), when, n_epochs), micro=None,
         neurofeedback=_neurofeedback(decisions),
     )
@@ -255,7 +262,7 @@ def _marks(by_kind: dict[str, list[Any]], when: Any) -> list[Mark]:
         row = f"{p.get('target', '?')}.{p.get('action', '?')}"
         text = f"{row} {_brief(p.get('asked'))} → {outcome}"
         text += f" ({p['reason']})" if p.get("reason") else ""
-        marks.append(Mark(when(ev), row, status, text))
+        marks.append(Mark(when(ev), row, status, text, p.get("target") in PATIENT_TARGETS))
     for kind in TIMELINE_KINDS:
         for ev in by_kind.get(kind, []):
             marks.append(_timeline_mark(kind, ev.payload, when(ev)))
@@ -268,10 +275,12 @@ def _marks(by_kind: dict[str, list[Any]], when: Any) -> list[Mark]:
 
 def _timeline_mark(kind: str, p: dict[str, Any], t_s: float) -> Mark:
     if kind == "action":
-        cmds = ", ".join(f"{c.get('target', '?')}.{c.get('action', '?')}" for c in p.get("commands") or [])
+        commands = p.get("commands") or []
+        cmds = ", ".join(f"{c.get('target', '?')}.{c.get('action', '?')}" for c in commands)
+        patient = bool(commands) and all(c.get("target") in PATIENT_TARGETS for c in commands)
         return Mark(t_s, "programme action", "ok",
                     f"rule {p.get('rule', '?')} fired on {_brief(p.get('trigger'))}"
-                    + (f": {cmds}" if cmds else ""))
+                    + (f": {cmds}" if cmds else ""), patient)
     if kind == "suppressed":
         return Mark(t_s, "programme suppressed", "suppressed",
                     f"rule {p.get('rule', '?')} held back by {p.get('guard', '?')}: {p.get('reason', '')}")
@@ -297,14 +306,20 @@ def _brief(obj: Any) -> str:
     return str(obj)
 
 
-def _command_counts(events: list[Any]) -> dict[str, int]:
-    """Commands asked (ramp steps excluded) per ``target.action outcome``."""
+def _counts(by_kind: dict[str, list[Any]]) -> dict[str, int]:
+    """Programme rules fired and held back, and commands asked (ramp steps excluded)."""
     counts: dict[str, int] = {}
-    for ev in events:
+    for ev in by_kind.get("action", []):
+        key = f"rule {ev.payload.get('rule', '?')} fired"
+        counts[key] = counts.get(key, 0) + 1
+    for ev in by_kind.get("suppressed", []):
+        key = f"rule {ev.payload.get('rule', '?')} held back by {ev.payload.get('guard', '?')}"
+        counts[key] = counts.get(key, 0) + 1
+    for ev in by_kind.get("command", []):
         p = ev.payload
         if p.get("outcome") == "ramp":
             continue
-        key = f"{p.get('target', '?')}.{p.get('action', '?')} {p.get('outcome', '?')}"
+        key = f"command {p.get('target', '?')}.{p.get('action', '?')} {p.get('outcome', '?')}"
         counts[key] = counts.get(key, 0) + 1
     return dict(sorted(counts.items()))
 

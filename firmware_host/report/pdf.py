@@ -138,13 +138,14 @@ def write_pdf(path: Path, c: Content, figures: dict[str, Figure]) -> None:
             flow.figure(figures["night"])
         flow.heading("Interventions")
         if c.intervention_counts:
-            flow.table(("Command asked (target.action outcome)", "Count"), c.intervention_counts, (0.6, 0.4))
+            flow.table(("Programme rules and commands asked (ramp steps not counted)", "Count"),
+                       c.intervention_counts, (0.6, 0.4))
         else:
             flow.paragraph("No command was sent to any device.")
         if c.interventions:
             flow.paragraph("Commands to the bed and other devices acting on the sleeping patient, programme "
                            "actions and suppressions, refused commands, alarms, safe states and faults (the "
-                           "patient's own grip commands are only counted above):")
+                           "prosthetic hand the patient drives is only counted above):")
             flow.table(("Time", "What", "Detail"), c.interventions, (0.12, 0.22, 0.66))
             if c.n_unlisted:
                 flow.paragraph(f"… and {c.n_unlisted} more (see the session journal).")

@@ -11,7 +11,6 @@ from pathlib import Path
 from matplotlib.backends.backend_pdf import PdfPages
 
 from firmware_host.report.config import ReportConfig
-from firmware_host.report.content import PATIENT_ACTIONS
 from firmware_host.report.figures import to_png, trend_figure
 from firmware_host.report.files import private_dir, private_temp, publish, write_private
 from firmware_host.report.html import CSS
@@ -69,10 +68,10 @@ def expand_sessions(paths: Sequence[str | Path]) -> list[Path]:
 
 def night_row(night: Night) -> NightRow:
     """A night's trend figures; interventions = commands asked of the devices (a programme
-    action's commands included), the patient's own grips excluded."""
+    action's commands included), the prosthetic hand the patient drives excluded."""
     m = night.metrics
     interventions = sum(1 for mk in night.marks
-                        if "." in mk.row and mk.row.rsplit(".", 1)[-1] not in PATIENT_ACTIONS)
+                        if "." in mk.row and not mk.patient)
     alarms = sum(1 for mk in night.marks if mk.row == "alarm" and mk.status == "alarm")
     eeg = night.quality["usable_pct"].get(night.eeg_channel) if night.eeg_channel else None
     return NightRow(label=night.header["Recording start"][:16] + f" ({night.path.name})",
@@ -105,7 +104,7 @@ def write_trend(sessions: Sequence[str | Path], out: str | Path, formats: Sequen
         page = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
                 f"<style>{CSS}</style></head><body><h1>{escape(title)}</h1>{table}"
                 f'<p class="small">Interventions: commands asked of the bed and other devices acting on the '
-                f"sleeping patient (the patient's own grips excluded). Metric "
+                f"sleeping patient (the prosthetic hand the patient drives excluded). Metric "
                 f"definitions as in the nightly report.</p>"
                 f'<img alt="trend" src="data:image/png;base64,{png}"></body></html>')
         written.append(write_private(folder / "trend-report.html", page.encode()))

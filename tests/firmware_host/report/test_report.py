@@ -25,6 +25,11 @@ EVENTS = [
                       "evidence": {}, "commands": [{"target": "mattress", "action": "set_temperature"}]}),
     (95.0, "command", {"target": "mattress", "action": "set_temperature", "asked": {"celsius": 26.0},
                        "sent": {"celsius": 26.0}, "outcome": "sent", "reason": ""}),
+    # the patient's own hand, through the programme: counted, never listed
+    (150.0, "action", {"rule": "grip", "trigger": "intent", "evidence": {},
+                       "commands": [{"target": "hand", "action": "grip"}]}),
+    (150.0, "command", {"target": "hand", "action": "grip", "asked": {"pattern": "power", "force": 0.9},
+                        "sent": {"pattern": "power", "force": 0.8}, "outcome": "clamped", "reason": "force"}),
     (130.0, "suppressed", {"rule": "wake-vibration", "guard": "min_interval", "reason": "fired 40 s ago"}),
     (200.0, "alarm", {"code": "signal_stale", "priority": "medium", "state": "raised",
                       "message": "no samples"}),
@@ -93,6 +98,9 @@ def test_report_says_what_a_clinician_needs(rich_session, tmp_path):
                  "test-model@1.0", "sha256",
                  "During the night: 1 alarm(s), 1 device fault(s), 1 safe state(s) before the end"):
         assert text in html, text
+    assert 'rule grip fired</td><td class="num">1' in html
+    assert 'command hand.grip clamped</td><td class="num">1' in html
+    assert "rule grip fired on intent" not in html and "hand.grip {pattern" not in html
     # agreement on the 11 epochs somnoloop staged vs the expert (the gap epoch counts as unscored)
     agree = sum(a == b for a, b in zip(LABELS, EXPERT, strict=True))
     assert f"accuracy {100 * agree / 12:.1f}%" in html
