@@ -277,7 +277,8 @@ def _timeline_mark(kind: str, p: dict[str, Any], t_s: float) -> Mark:
     if kind == "action":
         commands = p.get("commands") or []
         cmds = ", ".join(f"{c.get('target', '?')}.{c.get('action', '?')}" for c in commands)
-        patient = bool(commands) and all(c.get("target") in PATIENT_TARGETS for c in commands)
+        patient = p.get("trigger") == "intent" or (  # the forearm-EMG intent trigger
+            bool(commands) and all(c.get("target") in PATIENT_TARGETS for c in commands))
         return Mark(t_s, "programme action", "ok",
                     f"rule {p.get('rule', '?')} fired on {_brief(p.get('trigger'))}"
                     + (f": {cmds}" if cmds else ""), patient)
@@ -382,13 +383,25 @@ def local_time(unix: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(unix))
 
 
+def _programme(section: Any) -> str:
+    """The programme line of the header: its name when it has one, its rules and their digest."""
+    if not isinstance(section, dict):
+        return "none"
+    if not section.get("enabled", True):
+        return "disabled (record only, nothing moves)"
+    rules = section.get("rules") or []
+    names = [str(r.get("name", "?")) for r in rules if isinstance(r, dict)]
+    head = str(section.get("name") or "rules")
+    return (f"{head}: {len(rules)} rules (sha256 {config_digest({'rules': rules})}): "
+            + ", ".join(names)) if rules else f"{head}: no rules"
+
+
 def _header(s: Session, night: Night, config: dict[str, Any], pseudonym: str, *,
             events_complete: bool) -> dict[str, str]:
     """The report header, in reading order."""
     pseud = pseudonym or str((config.get("report") or {}).get("pseudonym", "")) or \
         "not set (config [report] pseudonym)"
-    programme = (config.get("programme") or {}).get("name") or (
-        "built-in policy" if config.get("policy") else "none")
+    programme = _programme(config.get("programme"))
     marked = night.lights_off_s > 0 or night.lights_on_s < night.span_s
     rule = "" if marked else " (not marked: recording start/end)"
     return {

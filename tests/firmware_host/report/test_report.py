@@ -12,7 +12,7 @@ from firmware_host.config.loader import parse_config
 from firmware_host.report.config import ReportConfig
 from firmware_host.report.hook import ReportObserver
 from firmware_host.report.metrics import sleep_metrics
-from firmware_host.report.night import load_night
+from firmware_host.report.night import config_digest, load_night
 from firmware_host.report.writer import render_report, write_report
 from firmware_host.runtime.run import Run
 from firmware_host.session import Session
@@ -28,6 +28,7 @@ EVENTS = [
     # the patient's own hand, through the programme: counted, never listed
     (150.0, "action", {"rule": "grip", "trigger": "intent", "evidence": {},
                        "commands": [{"target": "hand", "action": "grip"}]}),
+    (151.0, "action", {"rule": "grip", "trigger": "intent", "evidence": {}, "commands": []}),
     (150.0, "command", {"target": "hand", "action": "grip", "asked": {"pattern": "power", "force": 0.9},
                         "sent": {"pattern": "power", "force": 0.8}, "outcome": "clamped", "reason": "force"}),
     (130.0, "suppressed", {"rule": "wake-vibration", "guard": "min_interval", "reason": "fired 40 s ago"}),
@@ -98,7 +99,7 @@ def test_report_says_what_a_clinician_needs(rich_session, tmp_path):
                  "test-model@1.0", "sha256",
                  "During the night: 1 alarm(s), 1 device fault(s), 1 safe state(s) before the end"):
         assert text in html, text
-    assert 'rule grip fired</td><td class="num">1' in html
+    assert 'rule grip fired</td><td class="num">2' in html
     assert 'command hand.grip clamped</td><td class="num">1' in html
     assert "rule grip fired on intent" not in html and "hand.grip {pattern" not in html
     # agreement on the 11 epochs somnoloop staged vs the expert (the gap epoch counts as unscored)
@@ -150,6 +151,11 @@ def test_report_settings_come_from_the_session_config(tmp_path):
         "name": "bedside", "report": {"pseudonym": "P-017", "min_usable_pct": 99.9}})
     (html_path,) = render_report(session, tmp_path / "out", formats=("html",))
     assert "P-017" in html_path.read_text()
+    rules = [{"name": "cool"}, {"name": "rock"}]
+    session = make_session(tmp_path / "night2", ["W"], config={
+        "name": "x", "programme": {"enabled": True, "rules": rules}})
+    digest = config_digest({"rules": rules})
+    assert load_night(session).header["Programme"] == f"rules: 2 rules (sha256 {digest}): cool, rock"
 
 
 def test_cli_report_and_errors(plain_session, rich_session, tmp_path, capsys):
