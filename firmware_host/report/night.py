@@ -391,9 +391,9 @@ def _programme(section: Any) -> str:
         return "disabled (record only, nothing moves)"
     rules = section.get("rules") or []
     names = [str(r.get("name", "?")) for r in rules if isinstance(r, dict)]
-    head = str(section.get("name") or "rules")
-    return (f"{head}: {len(rules)} rules (sha256 {config_digest({'rules': rules})}): "
-            + ", ".join(names)) if rules else f"{head}: no rules"
+    head = f"{section['name']}: " if section.get("name") else ""
+    return (f"{head}{len(rules)} rules (sha256 {config_digest({'rules': rules})}): "
+            + ", ".join(names)) if rules else f"{head}no rules"
 
 
 def _header(s: Session, night: Night, config: dict[str, Any], pseudonym: str, *,

@@ -155,7 +155,7 @@ def test_report_settings_come_from_the_session_config(tmp_path):
     session = make_session(tmp_path / "night2", ["W"], config={
         "name": "x", "programme": {"enabled": True, "rules": rules}})
     digest = config_digest({"rules": rules})
-    assert load_night(session).header["Programme"] == f"rules: 2 rules (sha256 {digest}): cool, rock"
+    assert load_night(session).header["Programme"] == f"2 rules (sha256 {digest}): cool, rock"
 
 
 def test_cli_report_and_errors(plain_session, rich_session, tmp_path, capsys):
