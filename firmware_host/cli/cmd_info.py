@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from firmware_host.errors import UsageError
+from firmware_host.neurofeedback.summary import neurofeedback_summary
 from firmware_host.programme.journal import journal_counts
 from firmware_host.session import Session, SessionError
 
@@ -28,6 +29,9 @@ def run(args: argparse.Namespace) -> int:
         summary = session.summary() | programme_counts(session)
     except SessionError as exc:
         raise UsageError(str(exc)) from None
+    nf = neurofeedback_summary(session)
+    if nf is not None:
+        summary["neurofeedback"] = nf
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0
@@ -63,6 +67,10 @@ def run(args: argparse.Namespace) -> int:
             table.add_row(key, ", ".join(f"{k} {v}" for k, v in summary[key].items()))
     table.add_row("complete", _complete_text(summary))
     Console().print(table)
+    if nf is not None:
+        from firmware_host.neurofeedback.display import block_table
+
+        Console().print(block_table(nf))
     return 0
 
 

@@ -12,6 +12,7 @@ from firmware_host.actuation.config import ActuatorsConfig
 from firmware_host.config.durations import parse_duration, parse_speed
 from firmware_host.config.fields import setting
 from firmware_host.emg.config import EmgDecoderConfig
+from firmware_host.neurofeedback.config import NeurofeedbackConfig, TraineeConfig
 from firmware_host.programme.config import ProgrammeConfig
 from firmware_host.report.config import ReportConfig
 from firmware_host.safety.config import SafetyConfig
@@ -42,9 +43,15 @@ class SyntheticSourceConfig:
     artefacts: bool = setting(True, doc="insert movement, electrode-pop and flat-line artefacts")
     gestures: bool = setting(True, doc="insert scripted forearm grip gestures")
     adc_lsb_uv: float = setting(
-        0.0, min=0.0, max=10.0, doc="deliver samples on this ADC grid (µV per count) like a real "
-        "amplifier, e.g. 0.022351744455307063 for a Cyton at gain 24; 0 = unquantised floats"
+        0.022351744455307063, min=0.0, max=10.0,
+        doc="deliver samples on this ADC grid (µV per count) like a real amplifier (the default: a "
+        "Cyton at gain 24); 0 = unquantised floats",
     )
+    mode: str = setting(
+        "night", choices=("night", "neurofeedback"),
+        doc="'night' (sleep PSG) or 'neurofeedback' (a seated daytime trainee, [.trainee])",
+    )
+    trainee: TraineeConfig = setting(factory=TraineeConfig)
 
 
 @dataclass(frozen=True)
@@ -154,4 +161,5 @@ class Config:
     programme: ProgrammeConfig = setting(factory=ProgrammeConfig)
     stager: StagerConfig = setting(factory=StagerConfig)
     service: ServiceConfig = setting(factory=ServiceConfig)
+    neurofeedback: NeurofeedbackConfig = setting(factory=NeurofeedbackConfig)
     report: ReportConfig = setting(factory=ReportConfig)

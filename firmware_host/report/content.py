@@ -10,6 +10,8 @@ from firmware_host.report.agreement import agreement
 from firmware_host.report.metrics import DEFINITIONS, STAGES
 from firmware_host.report.night import Mark, Night
 
+#: Columns of the neurofeedback table.
+NF_HEAD = ("Block", "Rewarded (clean updates)", "Feature (mean)", "Baseline (mean)", "Gated")
 #: Most rows of the interventions table (the rest is summarised by count).
 MAX_LISTED = 150
 
@@ -29,7 +31,7 @@ class Content:
     n_unlisted: int
     agreement: dict[str, Any] | None
     micro: list[tuple[str, str, str]] = field(default_factory=list)
-    neurofeedback: list[tuple[str, str, str]] = field(default_factory=list)
+    neurofeedback: list[tuple[str, ...]] = field(default_factory=list)
 
 
 def _fmt(value: float | int | None, unit: str) -> str:
@@ -77,9 +79,24 @@ def build_content(night: Night, *, min_usable_pct: float = 80.0) -> Content:
         micro=[(k, str(v["count"]), _fmt(v["per_h_n2n3"], "/h"))
                for k, v in (night.micro or {}).get("events", {}).items()]
         + ([("stimuli delivered", str(night.micro["stimuli"]), "")] if night.micro else []),
-        neurofeedback=[(str(b["block"]), f"{b['mean_score']:.3f}", str(b["n"]))
-                       for b in night.neurofeedback or []],
+        neurofeedback=_neurofeedback_rows(night.neurofeedback),
     )
+
+
+def _neurofeedback_rows(nf: dict[str, Any] | None) -> list[tuple[str, ...]]:
+    """Per training and transfer block: rewarded % of clean updates, feature, baseline, gated %."""
+    def pct(v: float | None) -> str:
+        return "n/a" if v is None else f"{100 * v:.0f}%"
+
+    def num(v: float | None) -> str:
+        return "n/a" if v is None else f"{v:.3g}"
+
+    rows = []
+    for kind, key in (("training", "blocks"), ("transfer", "transfer_blocks")):
+        for b in (nf or {}).get(key) or []:
+            rows.append((f"{b['block']} ({kind})", pct(b["reward_rate"]), num(b["feature_mean"]),
+                         num(b["baseline_mean"]), pct(b["gated_fraction"])))
+    return rows
 
 
 def _warnings(night: Night, min_usable_pct: float) -> list[str]:

@@ -179,15 +179,14 @@ def confusion_figure(cm: np.ndarray, labels: Sequence[str]) -> Figure:
     return fig
 
 
-def learning_curve_figure(blocks: Sequence[dict[str, float]]) -> Figure:
-    """Neurofeedback: mean score per block, in block order."""
-    fig = Figure(figsize=(6.0, 2.6), layout="constrained")
-    ax = fig.subplots()
-    ax.plot([b["block"] for b in blocks], [b["mean_score"] for b in blocks], "o-", color="#1c7ed6")
-    ax.set_xlabel("block")
-    ax.set_ylabel("mean score")
-    ax.grid(alpha=0.3)
-    ax.set_title("Neurofeedback learning curve", loc="left", fontsize=10)
+def image_figure(png: bytes) -> Figure:
+    """A PNG drawn on its own figure (a ready-made chart for the PDF)."""
+    image = plt.imread(io.BytesIO(png), format="png")
+    h, w = image.shape[:2]
+    fig = Figure(figsize=(w / 100, h / 100))
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.imshow(image)
+    ax.set_axis_off()
     return fig
 
 

@@ -6,7 +6,7 @@ import base64
 from collections.abc import Sequence
 from html import escape
 
-from firmware_host.report.content import Content
+from firmware_host.report.content import NF_HEAD, Content
 
 CSS = """
 body { font-family: "DejaVu Sans", Arial, sans-serif; margin: 1.5em auto; max-width: 1150px;
@@ -103,7 +103,7 @@ def render_html(c: Content, figures: dict[str, bytes]) -> str:
                   _table(("Event", "Count", "Per hour of N2+N3"), c.micro, num_cols=(1, 2))]
     if c.neurofeedback:
         parts += ["<h2>Neurofeedback learning curve</h2>",
-                  _table(("Block", "Mean score", "Decisions"), c.neurofeedback, num_cols=(0, 1, 2))]
+                  _table(NF_HEAD, c.neurofeedback, num_cols=(1, 2, 3, 4))]
         if "learning" in figures:
             parts.append(_img(figures["learning"], "neurofeedback learning curve"))
     if c.agreement is not None:

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from firmware_host.neurofeedback.summary import neurofeedback_summary
 from firmware_host.report.metrics import STAGES, SleepMetrics, sleep_metrics
 from firmware_host.session import Session
 
@@ -88,7 +89,7 @@ class Night:
     counts: dict[str, int]
     expert: list[str | None] | None
     micro: dict[str, Any] | None
-    neurofeedback: list[dict[str, float]] | None
+    neurofeedback: dict[str, Any] | None
 
     def staged(self) -> list[str | None]:
         """The hypnogram between lights off and lights on (what the metrics use)."""
@@ -149,7 +150,7 @@ def load_night(path: str | Path, *, persistent_sleep_min: float = 10.0,
         gaps=[((g.start - first) / sfreq, g.n_missing / sfreq) for g in s.gaps()],
         marks=_marks(by_kind, when), counts=_counts(by_kind),
         expert=_expert(by_kind.get("annotation", []), when, n_epochs), micro=None,
-        neurofeedback=_neurofeedback(decisions),
+        neurofeedback=neurofeedback_summary(s),
     )
     night.metrics = sleep_metrics(night.staged(), EPOCH_S,
                                   persistent_epochs=max(1, int(round(persistent_sleep_min * 60 / EPOCH_S))),
@@ -358,18 +359,6 @@ def _micro(decisions: list[dict[str, Any]], commands: list[Any], metrics: SleepM
     rows = {k: {"count": v, "per_h_n2n3": (v / nrem_h if nrem_h else None)}
             for k, v in counts.items() if v}
     return {"events": rows, "stimuli": stimuli}
-
-
-def _neurofeedback(decisions: list[dict[str, Any]]) -> list[dict[str, float]] | None:
-    """Per-block mean score of ``neurofeedback`` decisions carrying ``details.block``."""
-    blocks: dict[int, list[float]] = {}
-    for d in decisions:
-        det = d.get("details") or {}
-        if d.get("kind") == "neurofeedback" and "block" in det and "score" in det:
-            blocks.setdefault(int(det["block"]), []).append(float(det["score"]))
-    if not blocks:
-        return None
-    return [{"block": b, "mean_score": float(np.mean(v)), "n": len(v)} for b, v in sorted(blocks.items())]
 
 
 def config_digest(config: dict[str, Any]) -> str:

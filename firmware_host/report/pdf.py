@@ -18,7 +18,7 @@ from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
-from firmware_host.report.content import Content  # noqa: E402
+from firmware_host.report.content import NF_HEAD, Content  # noqa: E402
 
 A4 = (8.27, 11.69)
 MARGIN = 0.06
@@ -156,7 +156,7 @@ def write_pdf(path: Path, c: Content, figures: dict[str, Figure]) -> None:
             flow.table(("Event", "Count", "Per hour of N2+N3"), c.micro, (0.4, 0.2, 0.4))
         if c.neurofeedback:
             flow.heading("Neurofeedback learning curve")
-            flow.table(("Block", "Mean score", "Decisions"), c.neurofeedback, (0.3, 0.3, 0.4))
+            flow.table(NF_HEAD, c.neurofeedback, (0.2, 0.25, 0.2, 0.2, 0.15))
         if c.agreement is not None:
             a = c.agreement
             flow.heading("Agreement with the expert hypnogram")

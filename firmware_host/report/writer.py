@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+from firmware_host.neurofeedback.summary import learning_curve_figure
 from firmware_host.report.config import FORMATS, ReportConfig
 from firmware_host.report.content import build_content
-from firmware_host.report.figures import confusion_figure, learning_curve_figure, night_figure, to_png
+from firmware_host.report.figures import confusion_figure, image_figure, night_figure, to_png
 from firmware_host.report.files import private_dir, private_temp, publish, write_private
 from firmware_host.report.html import render_html
 from firmware_host.report.night import load_night
@@ -71,15 +74,18 @@ def render_report(session_dir: str | Path, out: str | Path | None = None,
     spec = night_spectrogram(session_dir, night.eeg_channel) if night.eeg_channel else None
     content = build_content(night, min_usable_pct=cfg.min_usable_pct)
     figures = {"night": night_figure(night, spec)}
-    if night.neurofeedback:
-        figures["learning"] = learning_curve_figure(night.neurofeedback)
+    learning = _learning_curve_png(night.neurofeedback)
+    if learning is not None:
+        figures["learning"] = image_figure(learning)
     if content.agreement is not None:
         figures["confusion"] = confusion_figure(content.agreement["confusion"], content.agreement["labels"])
     folder = private_dir(Path(out) if out else session_dir / "report")
     stem = f"{session_dir.resolve().name}-report"
     written = []
     if "html" in formats:
-        pngs = {name: to_png(fig) for name, fig in figures.items()}
+        pngs = {name: to_png(fig) for name, fig in figures.items() if name != "learning"}
+        if learning is not None:
+            pngs["learning"] = learning
         written.append(write_private(folder / f"{stem}.html", render_html(content, pngs).encode()))
     if "pdf" in formats:
         path = folder / f"{stem}.pdf"
@@ -87,6 +93,14 @@ def render_report(session_dir: str | Path, out: str | Path | None = None,
         write_pdf(tmp, content, figures)
         written.append(publish(tmp, path))
     return written
+
+
+def _learning_curve_png(summary: dict[str, Any] | None) -> bytes | None:
+    """The neurofeedback learning curve (the neurofeedback room's own figure) as PNG bytes."""
+    if not summary or not summary.get("blocks"):
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        return learning_curve_figure([summary], Path(tmp) / "learning.png").read_bytes()
 
 
 def session_report_config(session_dir: Path) -> ReportConfig:

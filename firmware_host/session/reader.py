@@ -299,6 +299,12 @@ class Session:
             else self._query(sql + " WHERE kind=? ORDER BY id", (kind,))
         return [Event(t, w, s, k, json.loads(p)) for t, w, s, k, p in rows]
 
+    def decisions(self, decision_kind: str) -> list[Event]:
+        """Journalled ``decision`` events of one decision kind (e.g. ``"neurofeedback"``), in order."""
+        rows = self._query("SELECT t, wall, sample, kind, payload FROM events WHERE kind='decision' "
+                           "AND json_extract(payload, '$.kind')=? ORDER BY id", (decision_kind,))
+        return [Event(t, w, s, k, json.loads(p)) for t, w, s, k, p in rows]
+
     def event_counts(self) -> dict[str, int]:
         """Number of events of each kind; every standard kind is present, 0 when absent."""
         rows = self._query("SELECT kind, COUNT(*) FROM events GROUP BY kind")

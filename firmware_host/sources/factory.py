@@ -58,6 +58,13 @@ def _synthetic(cfg: SourceConfig, clock: Clock, duration_s: float) -> Source:
             f"the synthetic night needs a finite duration > 0 s, got {duration_s} "
             f"(set run.duration, e.g. '8h')"
         )
+    if syn.mode == "neurofeedback":
+        from firmware_host.synthetic.trainee import SyntheticTrainee
+
+        try:
+            return SyntheticSource(SyntheticTrainee(syn, duration_s), clock)
+        except ValueError as exc:
+            raise SourceError(f"[source.synthetic] mode = 'neurofeedback': {exc}") from None
     hypnogram = None
     if syn.hypnogram != "scripted":
         try:

@@ -251,18 +251,27 @@ def test_interrupted_run_without_stage_decisions(tmp_path):
     assert "1.5 of 1.5 min are unscored (100%)" in html
 
 
-def test_neurofeedback_learning_curve(tmp_path):
-    scores = {0: [0.2, 0.4], 1: [0.5, 0.7], 2: [0.9]}           # block means 0.3, 0.6, 0.9
-    events = [(10.0 + i, "decision", {"kind": "neurofeedback", "sample": 100 * i, "label": "reward",
-                                      "probabilities": {}, "model": "nf@1",
-                                      "details": {"block": b, "score": v}})
-              for i, (b, v) in enumerate((b, v) for b, vs in scores.items() for v in vs)]
+def test_neurofeedback_blocks_and_learning_curve(tmp_path):
+    def update(i, block, phase, feature, label="none", gated=(), would=False, training_block=None):
+        return (10.0 + i, "decision", {
+            "kind": "neurofeedback", "sample": 100 * i, "label": label, "probabilities": {}, "model": "nf@1",
+            "details": {"block": block, "phase": phase, "training_block": training_block, "feature": feature,
+                        "threshold": 1.4, "gated_by": list(gated), "would_reward": would}})
+    events = [update(0, 0, "baseline", 1.0), update(1, 0, "baseline", 1.2),
+              update(2, 1, "training", 1.5, "reward", training_block=1),
+              update(3, 1, "training", 1.7, training_block=1),
+              update(4, 2, "training", 2.0, "reward", training_block=2),
+              update(5, 2, "training", 2.2, "reward", training_block=2),
+              update(6, 2, "training", 9.9, gated=("emg",), training_block=2),
+              update(7, 3, "transfer", 2.1, would=True)]
     session = make_session(tmp_path / "night", ["W", "N1", "N2"], events=events)
-    assert load_night(session).neurofeedback == [
-        {"block": 0, "mean_score": pytest.approx(0.3), "n": 2},
-        {"block": 1, "mean_score": pytest.approx(0.6), "n": 2},
-        {"block": 2, "mean_score": pytest.approx(0.9), "n": 1}]
     html, pdf = render_report(session, tmp_path / "out")
     text = html.read_text()
-    assert "Neurofeedback learning curve" in text and "0.600" in text
+    assert "Neurofeedback learning curve" in text
+    # block 1: 1 of 2 clean updates rewarded, feature 1.6, baseline 1.1; block 2: 2 of 2 clean, 1 of 3 gated
+    for row in (("1 (training)", "50%", "1.6", "1.1", "0%"), ("2 (training)", "100%", "2.1", "1.1", "33%"),
+                ("3 (transfer)", "100%", "2.1", "1.1", "0%")):
+        cells = [f"<td>{row[0]}</td>", *(f'<td class="num">{c}</td>' for c in row[1:])]
+        assert "".join(cells) in text
     assert text.count("data:image/png;base64,") == 2            # night overview + learning curve
+    assert pdf.read_bytes().startswith(b"%PDF")
