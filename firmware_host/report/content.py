@@ -58,6 +58,7 @@ def build_content(night: Night, *, min_usable_pct: float = 80.0) -> Content:
         report warns that the staging should not be trusted.
     """
     m = night.metrics
+    staged = bool(night.models) or night.stager_enabled   # a session without staging has no sleep summary
     metrics = [(abbr, _fmt(getattr(m, key), unit), text)
                for key, (abbr, unit, text) in DEFINITIONS.items()]
     stages = [(st, _fmt(m.stage_min[st], "min"),
@@ -66,11 +67,11 @@ def build_content(night: Night, *, min_usable_pct: float = 80.0) -> Content:
     quality = [(name, f"{usable[name]:.1f}%", f"{night.quality['artefact_s'][name] / 60:.1f} min")
                for name in night.channel_names]
     return Content(
-        title=f"Night report — {night.header.get('Recording start', '')[:10]}",
+        title=f"{'Night' if staged else 'Session'} report — {night.header.get('Recording start', '')[:10]}",
         header=list(night.header.items()),
         warnings=_warnings(night, min_usable_pct),
-        metrics=metrics,
-        stages=stages,
+        metrics=metrics if staged else [],
+        stages=stages if staged else [],
         quality=quality,
         interventions=_listed(night),
         intervention_counts=[(k, str(v)) for k, v in night.counts.items()],
@@ -103,15 +104,16 @@ def _warnings(night: Night, min_usable_pct: float) -> list[str]:
     out = []
     m = night.metrics
     eeg = night.eeg_channel
+    staged = bool(night.models) or night.stager_enabled
     if eeg is None:
         out.append("No EEG channel: the night could not be staged.")
-    elif night.quality["usable_pct"][eeg] < min_usable_pct:
+    elif night.quality["usable_pct"][eeg] < min_usable_pct and staged:
         out.append(f"Signal quality too low to trust the staging: the staging channel {eeg} was usable "
                    f"{night.quality['usable_pct'][eeg]:.0f}% of the night (threshold {min_usable_pct:g}%).")
-    if m.n_epochs and 100 * m.unscored_min / m.tib_min > 100 - min_usable_pct:
+    if staged and m.n_epochs and 100 * m.unscored_min / m.tib_min > 100 - min_usable_pct:
         out.append(f"{m.unscored_min:.1f} of {m.tib_min:.1f} min are unscored "
                    f"({100 * m.unscored_min / m.tib_min:.0f}%): sleep times are underestimated.")
-    if not night.models:
+    if not night.models and night.stager_enabled:
         out.append("The session has no sleep-stage decisions (stager disabled or run too short).")
     if night.gaps:
         total = sum(d for _, d in night.gaps)

@@ -43,17 +43,20 @@ def _clock_axis(ax: plt.Axes, start_unix: float, span_h: float) -> None:
 
 
 def night_figure(night: Night, spec: Spectrogram | None) -> Figure:
-    """Hypnogram, hypnodensity, spectrogram, interventions and quality on one time axis."""
+    """Hypnogram, hypnodensity (when the session was staged), spectrogram, interventions and
+    quality on one time axis."""
     rows = sorted({m.row for m in night.marks})
-    heights = [2.2, 1.4, 2.0, max(1.0, 0.28 * len(rows) + 0.5), 1.6]
-    fig = Figure(figsize=(11.0, 10.5), layout="constrained")
-    axes = fig.subplots(5, 1, sharex=True, height_ratios=heights)
+    staged = bool(night.models) or night.stager_enabled
+    heights = [2.2, 1.4][: 2 * staged] + [2.0, max(1.0, 0.28 * len(rows) + 0.5), 1.6]
+    fig = Figure(figsize=(11.0, 10.5 if staged else 7.0), layout="constrained")
+    axes = fig.subplots(len(heights), 1, sharex=True, height_ratios=heights)
     span_h = night.span_s / 3600
-    _hypnogram(axes[0], night)
-    _hypnodensity(axes[1], night)
-    _spectrogram(axes[2], spec, fig)
-    _timeline(axes[3], night, rows)
-    _quality(axes[4], night)
+    if staged:
+        _hypnogram(axes[0], night)
+        _hypnodensity(axes[1], night)
+    _spectrogram(axes[-3], spec, fig)
+    _timeline(axes[-2], night, rows)
+    _quality(axes[-1], night)
     for ax in axes:
         _clock_axis(ax, night.start_unix, span_h)
         for g0, dur in night.gaps:

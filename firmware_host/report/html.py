@@ -67,17 +67,18 @@ def render_html(c: Content, figures: dict[str, bytes]) -> str:
     if c.warnings:
         parts += [f'<div class="warn">⚠ {escape(w)}</div>' for w in c.warnings]
     else:
-        parts.append('<div class="ok">Signal quality sufficient for staging; no recording gaps.</div>')
-    parts += [
-        "<h2>Sleep summary (AASM)</h2>",
-        '<div class="cols">',
-        _table(("Metric", "Value", "Definition"), c.metrics, num_cols=(1,)),
-        _table(("Stage", "Time", "% of TST"), c.stages, num_cols=(1, 2)),
-        "</div>",
-        '<p class="small">Staged automatically by the device in 30-s epochs; not reviewed by a '
-        "sleep technologist. Lights off/on as in the header.</p>",
-        "<h2>Night overview</h2>",
-    ]
+        parts.append('<div class="ok">Signal quality sufficient; no recording gaps, alarms or faults.</div>')
+    if c.metrics:
+        parts += [
+            "<h2>Sleep summary (AASM)</h2>",
+            '<div class="cols">',
+            _table(("Metric", "Value", "Definition"), c.metrics, num_cols=(1,)),
+            _table(("Stage", "Time", "% of TST"), c.stages, num_cols=(1, 2)),
+            "</div>",
+            '<p class="small">Staged automatically by the device in 30-s epochs; not reviewed by a '
+            "sleep technologist. Lights off/on as in the header.</p>",
+        ]
+    parts.append("<h2>Overview</h2>")
     if "night" in figures:
         parts.append(_img(figures["night"], "hypnogram, hypnodensity, spectrogram, interventions, quality"))
     parts += ["<h2>Interventions</h2>"]

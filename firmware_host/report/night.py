@@ -82,6 +82,7 @@ class Night:
     probabilities: np.ndarray
     models: list[str]
     eeg_channel: str | None
+    stager_enabled: bool
     metrics: SleepMetrics
     quality: dict[str, Any]
     gaps: list[tuple[float, float]]
@@ -146,6 +147,7 @@ def load_night(path: str | Path, *, persistent_sleep_min: float = 10.0,
         start_unix=float(s.meta.get("created_unix", 0.0)), lights_off_s=lights_off,
         lights_on_s=lights_on, epoch_s=EPOCH_S, labels=labels, probabilities=probs,
         models=models, eeg_channel=_main_eeg(config, s.channel_names, s.channel_types),
+        stager_enabled=bool((config.get("stager") or {}).get("enabled", True)),
         metrics=sleep_metrics([]), quality=_quality(decisions, s.channel_names, span_s, sfreq, first),
         gaps=[((g.start - first) / sfreq, g.n_missing / sfreq) for g in s.gaps()],
         marks=_marks(by_kind, when), counts=_counts(by_kind),

@@ -127,12 +127,13 @@ def write_pdf(path: Path, c: Content, figures: dict[str, Figure]) -> None:
         flow.table(("", ""), c.header, (0.25, 0.75))
         for w in c.warnings:
             flow.paragraph("WARNING: " + w, colour="#c92a2a", weight="bold")
-        flow.heading("Sleep summary (AASM)")
-        flow.table(("Metric", "Value", "Definition"), c.metrics, (0.16, 0.14, 0.70))
-        flow.heading("Time per stage")
-        flow.table(("Stage", "Time", "% of TST"), c.stages, (0.16, 0.14, 0.70))
-        flow.paragraph("Staged automatically by the device in 30-s epochs; "
-                       "not reviewed by a sleep technologist.")
+        if c.metrics:
+            flow.heading("Sleep summary (AASM)")
+            flow.table(("Metric", "Value", "Definition"), c.metrics, (0.16, 0.14, 0.70))
+            flow.heading("Time per stage")
+            flow.table(("Stage", "Time", "% of TST"), c.stages, (0.16, 0.14, 0.70))
+            flow.paragraph("Staged automatically by the device in 30-s epochs; "
+                           "not reviewed by a sleep technologist.")
         flow.close_page()
         if "night" in figures:
             flow.figure(figures["night"])

@@ -113,7 +113,7 @@ def test_report_without_optional_sections_skips_them(plain_session, tmp_path):
     for absent in ("Microstructure", "Agreement with the expert", "Neurofeedback", "WARNING", "⚠"):
         assert absent not in html
     assert "No command to the sleeping patient" in html
-    assert "Signal quality sufficient for staging" in html
+    assert "Signal quality sufficient; no recording gaps, alarms or faults." in html
 
 
 def test_html_is_self_contained(rich_session, tmp_path):
@@ -275,3 +275,14 @@ def test_neurofeedback_blocks_and_learning_curve(tmp_path):
         assert "".join(cells) in text
     assert text.count("data:image/png;base64,") == 2            # night overview + learning curve
     assert pdf.read_bytes().startswith(b"%PDF")
+
+
+def test_a_session_without_staging_has_no_sleep_summary(tmp_path):
+    """A daytime neurofeedback session (stager off): no sleep figures, no unscored warnings."""
+    session = make_session(tmp_path / "day", [None, None],
+                           config={"name": "nf", "stager": {"enabled": False}})
+    (html_path,) = render_report(session, tmp_path / "out", formats=("html",))
+    html = html_path.read_text()
+    assert "<h1>Session report" in html
+    for absent in ("Sleep summary", "unscored", "no sleep-stage decisions", "WARNING", "⚠"):
+        assert absent not in html
