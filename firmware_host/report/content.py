@@ -12,6 +12,8 @@ from firmware_host.report.night import Mark, Night
 
 #: Columns of the neurofeedback table.
 NF_HEAD = ("Block", "Rewarded (clean updates)", "Feature (mean)", "Baseline (mean)", "Gated")
+#: Most rows of one timeline row (e.g. ``mattress.set_vibration``) in the interventions table.
+MAX_PER_ROW = 40
 #: Most rows of the interventions table (the rest is summarised by count).
 MAX_LISTED = 150
 
@@ -63,6 +65,7 @@ def build_content(night: Night, *, min_usable_pct: float = 80.0) -> Content:
                for key, (abbr, unit, text) in DEFINITIONS.items()]
     stages = [(st, _fmt(m.stage_min[st], "min"),
                "—" if st == "W" else _fmt(m.stage_pct_tst[st], "%")) for st in STAGES]
+    listed = _listed(night)
     usable = night.quality["usable_pct"]
     quality = [(name, f"{usable[name]:.1f}%", f"{night.quality['artefact_s'][name] / 60:.1f} min")
                for name in night.channel_names]
@@ -73,9 +76,9 @@ def build_content(night: Night, *, min_usable_pct: float = 80.0) -> Content:
         metrics=metrics if staged else [],
         stages=stages if staged else [],
         quality=quality,
-        interventions=_listed(night),
+        interventions=listed,
         intervention_counts=[(k, str(v)) for k, v in night.counts.items()],
-        n_unlisted=max(0, sum(1 for mk in night.marks if _listed_mark(mk)) - MAX_LISTED),
+        n_unlisted=sum(1 for mk in night.marks if _listed_mark(mk)) - len(listed),
         agreement=_agreement(night),
         micro=[(k, str(v["count"]), _fmt(v["per_h_n2n3"], "/h"))
                for k, v in (night.micro or {}).get("events", {}).items()]
@@ -139,8 +142,16 @@ def _listed_mark(mk: Mark) -> bool:
 
 def _listed(night: Night) -> list[tuple[str, str, str]]:
     """Timeline events worth one row each: commands to the sleeping patient's devices, programme
-    actions and suppressions, refusals, alarms, safe states, faults."""
-    rows = [(_clock(night, mk.t_s), mk.row, mk.text) for mk in night.marks if _listed_mark(mk)]
+    actions and suppressions, refusals, alarms, safe states, faults — at most
+    :data:`MAX_PER_ROW` of each timeline row (a rhythmic feedback would drown the rest) and
+    :data:`MAX_LISTED` in all; the counts table has every one."""
+    per_row: dict[str, int] = {}
+    rows = []
+    for mk in night.marks:
+        if not _listed_mark(mk) or per_row.get(mk.row, 0) >= MAX_PER_ROW:
+            continue
+        per_row[mk.row] = per_row.get(mk.row, 0) + 1
+        rows.append((_clock(night, mk.t_s), mk.row, mk.text))
     return rows[:MAX_LISTED]
 
 

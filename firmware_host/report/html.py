@@ -93,7 +93,8 @@ def render_html(c: Content, figures: dict[str, bytes]) -> str:
                   "prosthetic hand the patient drives is only counted above):</p>",
                   _table(("Time", "What", "Detail"), c.interventions)]
         if c.n_unlisted:
-            parts.append(f'<p class="small">… and {c.n_unlisted} more (see the session journal).</p>')
+            parts.append(f'<p class="small">… and {c.n_unlisted} more, in the counts above and the '
+                         "session journal.</p>")
     else:
         parts.append("<p>No command to the sleeping patient's devices, programme action, refusal, alarm, "
                      "safe state or fault.</p>")

@@ -149,7 +149,7 @@ def write_pdf(path: Path, c: Content, figures: dict[str, Figure]) -> None:
                            "prosthetic hand the patient drives is only counted above):")
             flow.table(("Time", "What", "Detail"), c.interventions, (0.12, 0.22, 0.66))
             if c.n_unlisted:
-                flow.paragraph(f"… and {c.n_unlisted} more (see the session journal).")
+                flow.paragraph(f"… and {c.n_unlisted} more, in the counts above and the session journal.")
         flow.heading("Signal quality")
         flow.table(("Channel", "Usable", "Artefact time"), c.quality, (0.3, 0.2, 0.5))
         if c.micro:

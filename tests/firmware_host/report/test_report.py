@@ -286,3 +286,17 @@ def test_a_session_without_staging_has_no_sleep_summary(tmp_path):
     assert "<h1>Session report" in html
     for absent in ("Sleep summary", "unscored", "no sleep-stage decisions", "WARNING", "⚠"):
         assert absent not in html
+
+
+def test_a_rhythmic_command_does_not_drown_the_interventions_table(tmp_path):
+    pulses = [(1.0 + i, "command", {"target": "vibration", "action": "set_vibration",
+                                    "asked": {"intensity": 30}, "sent": {"intensity": 30},
+                                    "outcome": "sent", "reason": ""}) for i in range(50)]
+    fault = [(55.0, "fault", {"target": "mattress", "kind": "device", "error": "timeout"})]
+    session = make_session(tmp_path / "night", ["W", "N1"], events=pulses + fault)
+    (html_path,) = render_report(session, tmp_path / "out", formats=("html",))
+    html = html_path.read_text()
+    assert html.count("<td>vibration.set_vibration</td>") == 40
+    assert "fault mattress: device timeout" in html                 # listed after the pulses
+    assert "… and 10 more, in the counts above" in html
+    assert 'command vibration.set_vibration sent</td><td class="num">50' in html
