@@ -12,6 +12,7 @@ from firmware_host.cli.run_display import ProgressObserver, print_summary
 from firmware_host.config import Config, load_config
 from firmware_host.errors import UsageError
 from firmware_host.neurofeedback.display import attach_neurofeedback_display
+from firmware_host.report.hook import ReportObserver
 from firmware_host.runtime.build import ACTUATION_MODES, plan_run
 from firmware_host.runtime.run import Run
 from firmware_host.runtime.signals import stop_on_signals
@@ -85,6 +86,9 @@ def _one_night(args: argparse.Namespace, cfg: Config, console: Console, session_
                   f"device_unavailable:{name})", file=sys.stderr)
         progress = ProgressObserver(console, the_run.plan.duration_s, disable=args.quiet)
         the_run.attach(progress)
+        the_run.attach(ReportObserver(lambda paths: console.print(
+            f"report: {', '.join(map(str, paths))}" if paths
+            else "report: not written (see the fault in the session journal)")))
         with progress, attach_neurofeedback_display(the_run, console, quiet=args.quiet):
             summary = the_run.run()
     print_summary(console, summary, the_run.session_dir)

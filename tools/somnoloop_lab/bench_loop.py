@@ -114,8 +114,8 @@ def cold_start_s() -> float:
     with tempfile.TemporaryDirectory() as tmp:
         for attempt in range(2):  # the first child warms the cache, the second is measured
             t0 = time.time()
-            done = subprocess.run([sys.executable, "-c", _COLD_START, repr(t0), str(Path(tmp) / f"s{attempt}")],
-                                  capture_output=True, text=True, check=False, env=os.environ.copy())
+            argv = [sys.executable, "-c", _COLD_START, repr(t0), str(Path(tmp) / f"s{attempt}")]
+            done = subprocess.run(argv, capture_output=True, text=True, check=False, env=os.environ.copy())
             lines = [ln for ln in done.stdout.splitlines() if ln.startswith("FIRST")]
             if not lines:
                 raise RuntimeError(f"the cold-start child printed nothing: {done.stderr.strip()[-500:]}")
