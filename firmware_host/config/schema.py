@@ -12,6 +12,7 @@ from firmware_host.actuation.config import ActuatorsConfig
 from firmware_host.actuation.policy import PolicyConfig
 from firmware_host.config.durations import parse_duration, parse_speed
 from firmware_host.config.fields import setting
+from firmware_host.control.config import ControlConfig
 from firmware_host.emg.config import EmgDecoderConfig
 from firmware_host.safety.config import SafetyConfig
 from firmware_host.stages.filtering import FilterConfig
@@ -128,3 +129,4 @@ class Config:
     safety: SafetyConfig = setting(factory=SafetyConfig)
     policy: PolicyConfig = setting(factory=PolicyConfig)
     stager: StagerConfig = setting(factory=StagerConfig)
+    control: ControlConfig = setting(factory=ControlConfig)
