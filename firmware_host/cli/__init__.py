@@ -24,6 +24,8 @@ COMMANDS: tuple[str, ...] = (
     "cmd_stage_eval",
     "cmd_stage",
     "cmd_bench",
+    "cmd_status",
+    "cmd_tune",
 )
 
 

@@ -8,7 +8,7 @@ import sys
 from rich.console import Console
 
 from firmware_host.cli.run_display import ProgressObserver, print_summary
-from firmware_host.config import load_config
+from firmware_host.control.setup import prepare_control
 from firmware_host.runtime.build import ACTUATION_MODES
 from firmware_host.runtime.run import Run
 from firmware_host.runtime.signals import stop_on_signals
@@ -29,6 +29,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--actuation", choices=ACTUATION_MODES, default="devices",
                    help="devices: drivers (simulators on ptys when no port is set); "
                    "dry: commands pass the safety layer and are recorded, no device is driven")
+    p.add_argument("--control-socket", metavar="PATH",
+                   help="listen for 'somnoloop tune/status' on this Unix socket (default under "
+                   "systemd: $RUNTIME_DIRECTORY/control.sock)")
+    p.add_argument("--overrides", metavar="FILE", help="parameter overrides saved by the console "
+                   "(default: $STATE_DIRECTORY/overrides.toml, else beside the config)")
     p.add_argument("--quiet", action="store_true", help="no progress display (for services)")
     p.set_defaults(func=run)
 
@@ -36,9 +41,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the loop to completion and print a summary."""
     console = Console(quiet=args.quiet)
-    cfg = load_config(args.config)
-    the_run = Run(cfg, duration=args.duration, speed=args.speed, session_dir=args.session_dir,
-                  actuation=args.actuation)
+    control = prepare_control(args.config, args.control_socket, args.overrides)
+    for line in control.report():  # on stderr even with --quiet: the service log says it
+        print(f"somnoloop run: {line}", file=sys.stderr)
+    the_run = Run(control.config, duration=args.duration, speed=args.speed,
+                  session_dir=args.session_dir, actuation=args.actuation, observers=control.observers)
     with stop_on_signals(the_run.request_stop):
         the_run.open()
         info = the_run.describe()

@@ -139,7 +139,8 @@ class ControlServer(RunObserver):
         run.controller.pipeline.stages.insert(0, self.tap)
         self._run_info = {k: v for k, v in run.describe().items() if k != "unavailable"}
         self._tail = JournalTail(Path(run.session_dir) / EVENTS)
-        self._bind()
+        if self._sock is None:
+            self.listen()
         self._thread = threading.Thread(target=self._serve, name="somnoloop-control", daemon=True)
         self._thread.start()
 
@@ -156,7 +157,14 @@ class ControlServer(RunObserver):
         self.close()
 
     # ----------------------------------------------------------------- socket
-    def _bind(self) -> None:
+    def listen(self) -> None:
+        """Create the socket (before the run opens, so a bad path fails the start loudly).
+
+        Raises
+        ------
+        UsageError
+            The path is in use, not a socket, or cannot be created; the group is unknown.
+        """
         prepare_socket_path(self.path)
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         old = os.umask(0o177)  # created 0600: never a moment with wider permissions
