@@ -247,7 +247,8 @@ class TuneApp(App[None]):
     def _fill_table(self) -> None:
         table = self.query_one("#params-table", DataTable)
         table.clear()
-        for key, p in self.params.items():
+        order = {"live": 0, "restart": 1, "read_only": 2}  # what can change now comes first
+        for key, p in sorted(self.params.items(), key=lambda kv: order[kv[1]["mode"]]):
             if self._filter and self._filter not in key:
                 continue
             table.add_row(*self._cells(p), key=key)

@@ -17,6 +17,8 @@ STAGE_STYLE = {"W": "bold yellow", "N1": "cyan", "N2": "blue", "N3": "bold magen
 STAGE_CHAR = {"W": "W", "N1": "1", "N2": "2", "N3": "3", "REM": "R", "unscorable": "?"}
 PRIORITY_STYLE = {"high": "bold white on red", "medium": "bold black on yellow", "low": "cyan"}
 SHORT_TYPE = {"eeg": "eeg", "eog": "eog", "emg": "emg", "forearm_emg": "fa"}
+RECENT_LABEL = {"command": "cmd", "action": "act", "suppressed": "supp", "safe_state": "safe",
+                "fault": "FAULT", "alarm": "alarm", "gap": "gap"}
 BAND_SYMBOL = {"delta": "δ", "theta": "θ", "alpha": "α", "sigma": "σ", "beta": "β"}
 
 
@@ -115,14 +117,27 @@ def emg(state: dict[str, Any], width: int) -> Text:
 
 def _compact(value: Any) -> str:
     if isinstance(value, dict):
-        return " ".join(f"{k}={_compact(v)}" for k, v in value.items() if v not in (None, [], {}))
+        return " ".join(f"{k}={_nested(v)}" for k, v in value.items() if v not in (None, [], {}))
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
 
 
+def _nested(value: Any) -> str:
+    if isinstance(value, dict):
+        return "/".join(_compact(v) for v in value.values())
+    if isinstance(value, list):
+        return "/".join(_compact(v) for v in value)
+    return _compact(value)
+
+
+#: Read-back keys worth a glance, in display order.
+REPORTED = ("elevation", "firmness", "temperature", "vibration", "grip", "positions", "moving",
+            "faults", "remote")
+
+
 def actuators(state: dict[str, Any], width: int) -> Text:
-    """Per actuator: what was commanded (last command, slew channels) and what it reports."""
+    """Per actuator: what was commanded (slew channels, last command) and what it reports."""
     out = Text()
     acts = state.get("actuators") or {}
     if not acts:
@@ -133,16 +148,18 @@ def actuators(state: dict[str, Any], width: int) -> Text:
             out.append(" LOST", style="bold red")
         cmd = a.get("commanded") or {}
         last = cmd.get("last") or {}
-        chans = cmd.get("channels") or {}
         if last:
-            out.append(f" cmd {last.get('action')} {_compact(last.get('sent') or {})}"[:width], style="cyan")
-        elif chans:
-            out.append(" cmd " + _compact(chans)[: max(0, width - len(name) - 5)], style="cyan")
+            out.append(f" last {last.get('action')} {_compact(last.get('sent') or {})} "
+                       f"[{last.get('outcome')}]"[: max(0, width - len(name) - 5)], style="dim")
         out.append("\n")
+        chans = {k.replace("elevation.", "").replace("firmness.", "firm."): v
+                 for k, v in (cmd.get("channels") or {}).items()}
+        ramps = cmd.get("ramping") or {}
+        if chans:
+            line = "  cmd " + _compact(chans) + ("  ramp→ " + _compact(ramps) if ramps else "")
+            out.append(line[:width] + "\n", style="cyan")
         rep = a.get("reported") or {}
-        shown = {k: v for k, v in rep.items() if k in ("positions", "grip", "head", "feet",
-                                                         "temperature", "moving", "faults",
-                                                         "elevation", "firmness", "vibration")}
+        shown = {k: rep[k] for k in REPORTED if k in rep}
         out.append(("  rep " + (_compact(shown or rep) or "—"))[:width] + "\n", style="green")
     out.rstrip()
     return out
@@ -170,7 +187,8 @@ def recent(state: dict[str, Any], width: int, n: int) -> Text:
     out = Text()
     styles = {"suppressed": "yellow", "alarm": "red", "fault": "bold red", "safe_state": "magenta"}
     for e in items:
-        out.append(f"{e['t']:>7.0f}s {e['kind'][:5]:<5} {e['text']}"[:width] + "\n",
+        kind = RECENT_LABEL.get(e["kind"], e["kind"])
+        out.append(f"{e['t']:>7.0f}s {kind:<5} {e['text']}"[:width] + "\n",
                    style=styles.get(e["kind"], ""))
     out.rstrip()
     return out
