@@ -76,7 +76,9 @@ def live_loop(session_root: Path, *, speed: str = "4", duration: str = "10m",
     thread.start()
     live = LiveLoop(run, server, sock, overrides, thread)
     try:
-        live.wait_for(lambda: server.snapshots.iterations > 2 or errors, what="the loop to iterate")
+        # opening builds the stages (EMG calibration: seconds, more with NUMBA_DISABLE_JIT=1)
+        live.wait_for(lambda: server.snapshots.iterations > 2 or errors, timeout_s=120.0,
+                      what="the loop to iterate")
         if errors:
             raise errors[0]
         yield live

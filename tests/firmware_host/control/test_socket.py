@@ -256,3 +256,26 @@ def test_safe_state_and_alarm_acknowledgement(tmp_path):
         live.wait_for(lambda: any(a["acknowledged"] for a in c.status()["alarms"]), what="the ack")
     safe = Session(live.run.session_dir).events("safe_state")
     assert any("control: safe state asked by" in e.payload["reason"] for e in safe)
+
+
+def test_stage_and_decoder_keys_reach_the_running_stages(tmp_path):
+    from firmware_host.config import parse_config
+    from firmware_host.emg.decoder import EmgDecoder
+    from firmware_host.staging.stager import SleepStager
+
+    cfg = parse_config({})  # the default night: stager and the synthetic wearer's grip decoder
+    with live_loop(tmp_path, cfg=cfg) as live, ControlClient(live.socket) as c:
+        stages = live.run.controller.pipeline.stages
+        decoder = next(s for s in stages if isinstance(s, EmgDecoder))
+        stager = next(s for s in stages if isinstance(s, SleepStager))
+        old_post = decoder.post
+        c.take_control()
+        assert c.set("emg.vote", 5)["applied_to"] == ["emg"]
+        assert decoder.post is not old_post and decoder.post.vote == 5 and decoder.cfg.vote == 5
+        assert c.set("emg.onset_on", 0.2)["new"] == 0.2 and decoder.post.onset_on == 0.2
+        with pytest.raises(ControlError, match=r"emg.onset_off \(0.3\) must be <= emg.onset_on"):
+            c.set("emg.onset_off", 0.3)
+        assert c.set("stager.max_bad_fraction", 0.2)["applied_to"] == ["stager"]
+        assert stager.cfg.max_bad_fraction == 0.2
+        assert c.undo()["new"] == 0.5 and stager.cfg.max_bad_fraction == 0.5
+        assert c.undo()["new"] == 0.08 and decoder.post.onset_on == 0.08
