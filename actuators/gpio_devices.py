@@ -28,6 +28,7 @@ from typing import Any
 from gpiozero import LED, RGBLED, Button, PWMOutputDevice, Servo
 
 from actuators.base import ActuatorError, Command
+from actuators.params import ParamError, number
 from actuators.vocabulary import FINGERS, GRIP_PATTERNS, PIN_FACTORIES
 
 #: Grip pattern → closure of each servo finger (0 = open, 100 = fully closed) at force 1,
@@ -89,12 +90,10 @@ def make_pin_factory(name: str) -> Any:
 
 
 def _number(params: dict[str, Any], key: str, lo: float, hi: float, device: str) -> float:
-    value = params.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ActuatorError(f"{device}: {key}={value!r} must be a finite number in [{lo}, {hi}]")
-    if not lo <= value <= hi:
-        raise ActuatorError(f"{device}: {key}={value!r} is outside [{lo}, {hi}]")
-    return float(value)
+    try:
+        return number(params, key, lo=lo, hi=hi)
+    except ParamError as exc:
+        raise ActuatorError(f"{device}: {exc}") from None
 
 
 class ServoHand:

@@ -58,7 +58,7 @@ class DryActuator:
 def dry_actuation(cfg: Config, clock: Clock, sink: EventSink) -> Actuation:
     """An :class:`Actuation` with a :class:`DryActuator` for every configured actuator."""
     actuators = {kind.name: DryActuator(kind.name) for kind in configured_kinds(cfg.actuators)}
-    act = Actuation(actuators, cfg.safety, cfg.policy, clock, sink)
+    act = Actuation(actuators, cfg.safety, cfg.programme, clock, sink)
     sink.emit("config", {"actuation": {"actuators": sorted(actuators), "simulated": [],
                                        "dry": True, "pin_factory": None, "estop": False}})
     return act

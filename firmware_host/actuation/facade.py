@@ -1,9 +1,9 @@
-"""Actuation: policy -> safety layer -> drivers, built from config; what the loop calls.
+"""Actuation: programme -> safety layer -> drivers, built from config; what the loop calls.
 
 :meth:`Actuation.from_config` builds the serial drivers (real ports, or device simulators
 on ptys when a port is ``""``), the GPIO devices (servo hand, vibration motor, status LED,
 E-stop button) on the configured pin factory, the :class:`~firmware_host.safety.SafetyLayer`
-around all of them and the :class:`~firmware_host.actuation.policy.Policy` in front.
+around all of them and the programme :class:`~firmware_host.programme.Engine` in front.
 
 The loop calls :meth:`Actuation.on_decisions` with each batch of decisions and
 :meth:`Actuation.tick` every iteration; :meth:`Actuation.safe_state` on any trouble and
@@ -11,8 +11,8 @@ The loop calls :meth:`Actuation.on_decisions` with each batch of decisions and
 an unhandled exception or a SIGTERM that ends the process still leaves every actuator safe.
 
 The ``[safety]`` section cannot be changed while running: it is frozen, copied into the
-safety layer once, and this class offers no way to replace it; only the policy can be
-swapped (:meth:`Actuation.update_policy`, for the tuning console).
+safety layer once, and this class offers no way to replace it; only the programme can be
+swapped (:meth:`Actuation.update_programme`, for the tuning console).
 """
 
 from __future__ import annotations
@@ -23,12 +23,12 @@ from typing import Any
 
 from actuators.base import Actuator, ActuatorError, Stepped
 from firmware_host.actuation.kinds import BuildContext, configured_kinds
-from firmware_host.actuation.policy import Policy, PolicyConfig
 from firmware_host.clock import Clock
 from firmware_host.config import Config
 from firmware_host.decision import Decision
 from firmware_host.events import EventSink
-from firmware_host.safety import SafetyConfig, SafetyLayer
+from firmware_host.programme import Engine, ProgrammeConfig, night_start_of
+from firmware_host.safety import AlarmManager, SafetyConfig, SafetyLayer
 from firmware_host.safety.estop import EStopError
 
 
@@ -41,8 +41,8 @@ class Actuation:
         Name -> driver (``"mattress"``, ``"hand"``, ``"servo_hand"``, ``"vibration"``).
     safety
         ``[safety]`` section.
-    policy
-        ``[policy]`` section.
+    programme
+        ``[programme]`` section (the rules the programme engine runs).
     clock
         The run's clock.
     sink
@@ -57,14 +57,15 @@ class Actuation:
     """
 
     def __init__(self, actuators: dict[str, Actuator], safety: SafetyConfig,
-                 policy: PolicyConfig, clock: Clock, sink: EventSink, *, led: Any = None,
+                 programme: ProgrammeConfig, clock: Clock, sink: EventSink, *, led: Any = None,
                  estop_button: Any = None, simulators: list[Any] | None = None) -> None:
         self.clock = clock
         self.sink = sink
         self.actuators = dict(actuators)
         self._stepped = [a for a in self.actuators.values() if isinstance(a, Stepped)]
         self.safety = SafetyLayer(safety, self.actuators, sink, clock)
-        self.policy = Policy(policy, tuple(self.actuators))
+        self.programme = Engine(programme, tuple(self.actuators), sink,
+                                night_start_s=night_start_of(programme, clock))
         self.led = led
         self.estop_button = estop_button
         self.simulators = list(simulators or [])
@@ -76,13 +77,13 @@ class Actuation:
         if estop_button is not None:
             estop_button.on_trip = self._on_estop
         atexit.register(self._at_exit)
-        self.policy.start(clock.now())
+        self.programme.start(clock.now())
         self._show(clock.now())
 
     # ----------------------------------------------------------------- construction
     @classmethod
     def from_config(cls, cfg: Config, clock: Clock, sink: EventSink) -> Actuation:
-        """Build drivers, simulators, GPIO devices, safety layer and policy from ``cfg``.
+        """Build drivers, simulators, GPIO devices, safety layer and programme from ``cfg``.
 
         A serial device whose port cannot be opened is left out (``fault`` event and a
         high-priority ``device_unavailable`` alarm) so the night's recording still runs.
@@ -114,7 +115,7 @@ class Actuation:
             if g.estop_pin >= 0:
                 button = gd.EStopButton(g.estop_pin, factory,
                                         normally_closed=g.estop_normally_closed)
-            act = cls(actuators, cfg.safety, cfg.policy, clock, sink, led=led,
+            act = cls(actuators, cfg.safety, cfg.programme, clock, sink, led=led,
                        estop_button=button, simulators=ctx.simulators)
         except BaseException:
             for obj in [*actuators.values(), led, button]:
@@ -144,13 +145,13 @@ class Actuation:
 
     # ----------------------------------------------------------------- loop interface
     def on_decisions(self, decisions: list[Decision], now: float) -> None:
-        """Turn decisions into commands (policy) and pass them through the safety layer."""
+        """Turn decisions into commands (programme) and pass them through the safety layer."""
         if self._closed:
             return
-        for command in self.policy.decide(list(decisions), now):
+        for command in self.programme.decide(list(decisions), now):
             verdict = self.safety.submit(command, now)
             if verdict.outcome == "refused":
-                self.policy.forget(command.target)  # ask again once allowed
+                self.programme.forget(command.target)  # ask again once allowed
 
     def tick(self, now: float, signal_ok: bool) -> None:
         """E-stop check, watchdogs, heartbeats, status polls, slew ramps, GPIO timing, LED."""
@@ -162,6 +163,11 @@ class Actuation:
         for act in self._stepped:
             act.update(now)
         self._show(now)
+
+    @property
+    def alarms(self) -> AlarmManager:
+        """The run's alarms (shown on the status LED); the loop raises its own here too."""
+        return self.safety.alarms
 
     def answered(self) -> bool:
         """Every configured actuator was opened and has answered (readiness)."""
@@ -198,20 +204,17 @@ class Actuation:
         self.sink.emit("annotation", {"text": "E-stop reset", "t": t})
         self._show(t)
 
-    def update_policy(self, policy: PolicyConfig) -> None:
-        """Replace the policy rules (the tuning console may; safety limits stay).
+    def update_programme(self, programme: ProgrammeConfig) -> None:
+        """Replace the programme rules (the tuning console may; safety limits stay).
 
         Raises
         ------
         TypeError
-            For anything but a :class:`PolicyConfig` (e.g. an attempt to pass safety limits).
+            For anything but a :class:`ProgrammeConfig` (e.g. an attempt to pass safety limits).
         """
-        if not isinstance(policy, PolicyConfig):
-            raise TypeError(f"update_policy takes a PolicyConfig, got {type(policy).__name__}")
-        start = self.policy.started_at
-        self.policy = Policy(policy, tuple(self.actuators))
-        if start is not None:
-            self.policy.start(start)
+        if not isinstance(programme, ProgrammeConfig):
+            raise TypeError(f"update_programme takes a ProgrammeConfig, got {type(programme).__name__}")
+        self.programme.reconfigure(programme)
 
     def status(self) -> dict[str, Any]:
         """Snapshot for the tuning console: safety state, read-back, LED mode."""

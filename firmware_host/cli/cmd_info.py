@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from firmware_host.errors import UsageError
+from firmware_host.programme.journal import journal_counts
 from firmware_host.session import Session, SessionError
 
 
@@ -23,7 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print the session summary."""
     try:
-        summary = Session(args.session).summary()
+        session = Session(args.session)
+        summary = session.summary() | programme_counts(session)
     except SessionError as exc:
         raise UsageError(str(exc)) from None
     if args.json:
@@ -40,8 +42,17 @@ def run(args: argparse.Namespace) -> int:
     table.add_row("events", ", ".join(f"{k} {v}" for k, v in summary["events"].items()))
     if summary["stages"]:
         table.add_row("stages", ", ".join(f"{k} {v}" for k, v in sorted(summary["stages"].items())))
+    for key in ("actions", "suppressed"):
+        if summary[key]:
+            table.add_row(key, ", ".join(f"{k} {v}" for k, v in summary[key].items()))
     table.add_row("complete", "yes" if summary["complete"] else "no (run was interrupted)")
     if summary["torn_tail"]:
         table.add_row("tail", summary["torn_tail"] + " (ignored; earlier data intact)")
     Console().print(table)
     return 0
+
+
+def programme_counts(session: Session) -> dict[str, dict[str, int]]:
+    """``actions`` (``action`` events by rule) and ``suppressed`` (by guard) of a session."""
+    return journal_counts((e.payload for e in session.events("action")),
+                          (e.payload for e in session.events("suppressed")))

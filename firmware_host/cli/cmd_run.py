@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
 from rich.console import Console
 
 from firmware_host.cli.run_display import ProgressObserver, print_summary
-from firmware_host.control.setup import prepare_control
-from firmware_host.runtime.build import ACTUATION_MODES
+from firmware_host.config import Config
+from firmware_host.control.setup import ControlSetup, prepare_control
+from firmware_host.errors import UsageError
+from firmware_host.runtime.build import ACTUATION_MODES, plan_run
 from firmware_host.runtime.run import Run
 from firmware_host.runtime.signals import stop_on_signals
+from firmware_host.runtime.summary import RunSummary
+from firmware_host.service.nights import ROLLOVER_PREFIX
+from firmware_host.service.wiring import service_observers
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -39,13 +45,34 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the loop to completion and print a summary."""
+    """Run the loop to completion and print a summary.
+
+    An open-ended run (``until-stopped``, the device) rolls over into a new night at the
+    configured time: the loop stops with a ``night ended`` reason and starts again.
+    """
     console = Console(quiet=args.quiet)
     control = prepare_control(args.config, args.control_socket, args.overrides)
     for line in control.report():  # on stderr even with --quiet: the service log says it
         print(f"somnoloop run: {line}", file=sys.stderr)
-    the_run = Run(control.config, duration=args.duration, speed=args.speed,
-                  session_dir=args.session_dir, actuation=args.actuation, observers=control.observers)
+    cfg = control.config
+    try:
+        open_ended = math.isinf(plan_run(cfg, args.duration, args.speed).duration_s)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    session_dir = args.session_dir
+    while True:
+        summary = _one_night(args, cfg, console, session_dir, open_ended, control)
+        if not (open_ended and summary.stop_reason.startswith(ROLLOVER_PREFIX)):
+            return 0 if not summary.stop_reason.startswith("error") else 1
+        session_dir = None  # the next night gets its own session
+        console.print(f"[bold]night rolled over[/bold] ({summary.stop_reason}); starting the next")
+
+
+def _one_night(args: argparse.Namespace, cfg: Config, console: Console, session_dir: str | None,
+               open_ended: bool, control: ControlSetup) -> RunSummary:
+    observers = [*service_observers(cfg, nights=open_ended), *control.night_observers()]
+    the_run = Run(cfg, duration=args.duration, speed=args.speed, session_dir=session_dir,
+                  actuation=args.actuation, observers=observers)
     with stop_on_signals(the_run.request_stop):
         the_run.open()
         info = the_run.describe()
@@ -61,4 +88,4 @@ def run(args: argparse.Namespace) -> int:
         with progress:
             summary = the_run.run()
     print_summary(console, summary, the_run.session_dir)
-    return 0 if not summary.stop_reason.startswith("error") else 1
+    return summary

@@ -74,6 +74,8 @@ def print_summary(console: Console, summary: RunSummary, session_dir: Path) -> N
         table.add_row(f"[red]unavailable: {name}[/red]", why)
     table.add_row("alarms raised", _alarms(summary))
     table.add_row("safe states", str(ev["safe_state"]))
+    table.add_row("programme actions", _counts(summary.actions))
+    table.add_row("suppressed (by guard)", _counts(summary.suppressed))
     table.add_row("commands / acks", _commands(summary))
     if summary.stages:
         total = sum(summary.stages.values())
@@ -100,6 +102,12 @@ def _alarms(summary: RunSummary) -> str:
     for code in summary.alarms:
         counts[code] = counts.get(code, 0) + 1
     return f"{len(summary.alarms)}: " + ", ".join(f"{c} ×{n}" for c, n in counts.items())
+
+
+def _counts(counts: dict[str, int]) -> str:
+    if not counts:
+        return "0"
+    return f"{sum(counts.values())}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
 
 
 def _commands(summary: RunSummary) -> str:

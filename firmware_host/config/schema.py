@@ -1,6 +1,6 @@
 """The configuration tree. Each TOML table maps to one frozen dataclass below.
 
-Sections owned by other modules (stager, EMG decoder, actuators, safety, policy) are defined
+Sections owned by other modules (stager, EMG decoder, actuators, safety, programme) are defined
 next to the code they configure and imported here, so each section stays with its user.
 """
 
@@ -9,12 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from firmware_host.actuation.config import ActuatorsConfig
-from firmware_host.actuation.policy import PolicyConfig
 from firmware_host.config.durations import parse_duration, parse_speed
 from firmware_host.config.fields import setting
 from firmware_host.control.config import ControlConfig
 from firmware_host.emg.config import EmgDecoderConfig
+from firmware_host.programme.config import ProgrammeConfig
 from firmware_host.safety.config import SafetyConfig
+from firmware_host.service.config import ServiceConfig
 from firmware_host.stages.filtering import FilterConfig
 from firmware_host.stages.quality import QualityConfig
 from firmware_host.staging.config import StagerConfig
@@ -94,7 +95,15 @@ class RunConfig:
 
     duration: str = setting("8h", doc="e.g. '30m', '8h', '1h30m'; 'until-stopped' on the device")
     speed: str = setting("max", doc="'1' (real time), a factor like '60', or 'max'")
-    tick_s: float = setting(0.25, min=0.01, max=1.0, doc="loop period in data seconds")
+    tick_s: float = setting(
+        0.25, min=0.01, max=1.0,
+        doc="loop period in data seconds when replaying faster than real time (N× or max)",
+    )
+    realtime_tick_s: float = setting(
+        0.01, min=0.002, max=1.0,
+        doc="loop period at speed 1 (the device): the most the loop's own pacing adds to the "
+        "grip and feedback paths (a myoelectric hand affords ~100 ms in all)",
+    )
     stale_after_s: float = setting(5.0, min=0.5, max=60.0, doc="no samples for this long = stale signal")
 
     def __post_init__(self) -> None:
@@ -127,6 +136,7 @@ class Config:
     quality: QualityConfig = setting(factory=QualityConfig)
     actuators: ActuatorsConfig = setting(factory=ActuatorsConfig)
     safety: SafetyConfig = setting(factory=SafetyConfig)
-    policy: PolicyConfig = setting(factory=PolicyConfig)
+    programme: ProgrammeConfig = setting(factory=ProgrammeConfig)
     stager: StagerConfig = setting(factory=StagerConfig)
+    service: ServiceConfig = setting(factory=ServiceConfig)
     control: ControlConfig = setting(factory=ControlConfig)

@@ -133,7 +133,7 @@ class TuneApp(App[None]):
                 yield Static("recent commands, actions, suppressions", classes="title")
                 yield Static(id="recent")
             with TabPane("3 Params", id="params"), Vertical():
-                yield Input(placeholder="/ filter keys (e.g. policy, min_prob)", id="filter")
+                yield Input(placeholder="/ filter keys (e.g. dwell, onset_rocking, flat_uv)", id="filter")
                 yield DataTable(id="params-table", cursor_type="row", zebra_stripes=True)
                 yield Static(id="param-doc")
             with TabPane("4 Journal", id="journal"), VerticalScroll():

@@ -6,8 +6,8 @@ Each live section has one applier taking the run and the new, already validated
 :class:`~firmware_host.runtime.commands.RunCommand` applied by the loop between two
 iterations, never from the control thread.
 
-The programme/policy side is behind :func:`apply_programme` alone, so when ``[policy]``
-becomes the ``[programme]`` rule engine only that function changes.
+The programme side is behind :func:`apply_programme` alone (it was the ``[policy]``
+section before the rule engine; only this function changed).
 """
 
 from __future__ import annotations
@@ -28,12 +28,12 @@ def _stages(run: Any) -> list[Any]:
 
 
 def apply_programme(run: Any, cfg: Config) -> list[str]:
-    """Replace the actuation's decision rules (``[policy]``) with ``cfg``'s."""
+    """Replace the programme's rules (``[programme]``) with ``cfg``'s."""
     actuation = getattr(run, "actuation", None)
     if actuation is None:
         return []
-    actuation.update_policy(cfg.policy)
-    return ["actuation.policy"]
+    actuation.update_programme(cfg.programme)
+    return ["programme"]
 
 
 def apply_quality(run: Any, cfg: Config) -> list[str]:
@@ -72,7 +72,7 @@ def apply_emg(run: Any, cfg: Config) -> list[str]:
 
 #: Section -> applier of its live keys.
 APPLIERS: dict[str, Callable[[Any, Config], list[str]]] = {
-    "policy": apply_programme,
+    "programme": apply_programme,
     "quality": apply_quality,
     "stager": apply_stager,
     "emg": apply_emg,

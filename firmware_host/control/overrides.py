@@ -1,6 +1,6 @@
 """The override file: parameter changes saved from the console, loaded at the next start.
 
-It is a TOML file of dotted keys (``policy.stage.min_probability = 0.7``), one per line,
+It is a TOML file of dotted keys (``programme.rules.onset_rocking.trigger.dwell = "2m"``), one per line,
 written atomically. At start every key is validated like the config file and applied on
 top of it; ``[safety]`` keys are refused (the console cannot change safety limits, so
 its file cannot either).
@@ -82,9 +82,13 @@ def load_overrides(cfg: Config, path: str | Path) -> tuple[Config, dict[str, Any
 def diff(base: Config, current: Config) -> dict[str, Any]:
     """``{key: value}`` of every parameter of ``current`` that differs from ``base``."""
     out = {}
-    for spec in param_specs(type(current)):
+    for spec in param_specs(current):
         value = get_value(current, spec.key)
-        if value != get_value(base, spec.key):
+        try:
+            before = get_value(base, spec.key)
+        except ParamError:  # an item the base does not have
+            before = None
+        if value != before:
             out[spec.key] = value
     return out
 

@@ -1,7 +1,9 @@
 """The parameters the control channel lists, reads and sets, derived from the config schema.
 
 Every leaf of :class:`~firmware_host.config.Config` is a parameter named by its dotted key
-(``policy.stage.min_probability``). Its type, range, choices and doc come from the schema's
+(``stager.flat_uv``). Items of a list of tables are addressed by their ``name`` when they
+have one, else by their index: ``programme.rules.onset_rocking.trigger.dwell``,
+``programme.rules.onset_rocking.actions.0.value``. Its type, range, choices and doc come from the schema's
 ``setting(...)`` metadata; a value is validated by the config loader's own converter (the
 same rules and messages as a TOML file), then the section is rebuilt with
 :func:`dataclasses.replace` so the section's cross-field checks run too.
@@ -25,7 +27,6 @@ import typing
 from dataclasses import dataclass
 from typing import Any
 
-from firmware_host.config import Config
 from firmware_host.config.loader import ConfigError, _convert
 
 #: Why ``[safety]`` cannot be set (returned with every refusal).
@@ -34,8 +35,8 @@ SAFETY_REASON = ("the [safety] section is read-only at run time: safety limits c
 
 #: Live-editable keys (exact keys or whole sections ending with '.'), and how each is applied.
 LIVE: dict[str, str] = {
-    "policy.": "the actuation policy is replaced (set-points are re-sent at the next "
-               "confident decision; the wake window keeps the run start)",
+    "programme.": "the programme's rules are replaced (Engine.reconfigure: firings so far, "
+                  "manual pauses, sleep onset and what was sent are kept; triggers start afresh)",
     "quality.": "the quality stage is rebuilt (its incomplete second is dropped)",
     "stager.flat_uv": "read by the stager at the next epoch",
     "stager.artefact_uv": "read by the stager at the next epoch",
@@ -64,7 +65,7 @@ class ParamSpec:
     Parameters
     ----------
     key
-        Dotted key, e.g. ``"policy.stage.min_probability"``.
+        Dotted key, e.g. ``"programme.rules.onset_rocking.trigger.min_probability"``.
     type
         ``"float"``, ``"int"``, ``"bool"``, ``"str"``, or ``"list[float]"`` etc.
     min, max, choices
@@ -114,6 +115,9 @@ def mode_of(key: str) -> tuple[str, str]:
     """``(mode, how it applies / why not)`` of a dotted key."""
     if key == "safety" or key.startswith("safety."):
         return "read_only", SAFETY_REASON
+    if key.startswith("programme.rules.") and key.endswith(".name"):
+        return "restart", ("a rule's name is its address (and its journal label): rename it in "
+                           "the config and restart")
     for pattern, how in LIVE.items():
         if key == pattern or (pattern.endswith(".") and key.startswith(pattern)):
             return "live", how
@@ -122,26 +126,55 @@ def mode_of(key: str) -> tuple[str, str]:
                        "save it in the override file or the config and restart")
 
 
-def _leaves(cls: type, prefix: str) -> typing.Iterator[tuple[str, Any, dataclasses.Field]]:
-    hints = typing.get_type_hints(cls)
-    for f in dataclasses.fields(cls):
+def _items(value: Any) -> list[tuple[str, Any]] | None:
+    """``[(label, item)]`` when ``value`` is a list of tables (label = name or index)."""
+    if not isinstance(value, tuple) or not value or not all(dataclasses.is_dataclass(v) for v in value):
+        return None
+    return [(str(getattr(v, "name", "") or i), v) for i, v in enumerate(value)]
+
+
+def _leaves(obj: Any, prefix: str) -> typing.Iterator[tuple[str, Any, dataclasses.Field]]:
+    hints = typing.get_type_hints(type(obj))
+    for f in dataclasses.fields(obj):
         key = f"{prefix}.{f.name}" if prefix else f.name
-        tp = hints[f.name]
-        if dataclasses.is_dataclass(tp):
-            yield from _leaves(tp, key)
+        value = getattr(obj, f.name)
+        items = _items(value)
+        if dataclasses.is_dataclass(value):
+            yield from _leaves(value, key)
+        elif items is not None:
+            for label, item in items:
+                yield from _leaves(item, f"{key}.{label}")
         else:
-            yield key, tp, f
+            yield key, hints[f.name], f
 
 
-def param_specs(cls: type = Config) -> list[ParamSpec]:
-    """Every leaf of the config schema ``cls`` as a :class:`ParamSpec`, in schema order."""
+def param_specs(cfg: Any) -> list[ParamSpec]:
+    """Every leaf of the config ``cfg`` as a :class:`ParamSpec`, in schema order.
+
+    It takes the config itself, not its class: the rules of a list of tables (programme
+    rules) are known only from its values.
+    """
     out = []
-    for key, tp, f in _leaves(cls, ""):
+    for key, tp, f in _leaves(cfg, ""):
         meta = f.metadata or {}
         mode, how = mode_of(key)
         out.append(ParamSpec(key, _type_name(tp), meta.get("min"), meta.get("max"),
                              meta.get("choices"), _unit(f.name), meta.get("doc", ""), mode, how))
     return out
+
+
+def _child(obj: Any, part: str, key: str) -> Any:
+    items = _items(obj)
+    if items is not None:
+        for label, item in items:
+            if label == part:
+                return item
+        raise ParamError(f"unknown parameter {key!r}: no item {part!r}; allowed: "
+                         f"{[label for label, _ in items]}")
+    names = [f.name for f in dataclasses.fields(obj)] if dataclasses.is_dataclass(obj) else []
+    if part not in names:
+        raise ParamError(f"unknown parameter {key!r}; allowed at that level: {sorted(names)}")
+    return getattr(obj, part)
 
 
 def get_value(cfg: Any, key: str) -> Any:
@@ -150,15 +183,12 @@ def get_value(cfg: Any, key: str) -> Any:
     Raises
     ------
     ParamError
-        An unknown key (the message lists the section's keys).
+        An unknown key (the message lists the keys allowed where it went wrong).
     """
     obj = cfg
     for part in key.split("."):
-        if not dataclasses.is_dataclass(obj) or part not in {f.name for f in dataclasses.fields(obj)}:
-            allowed = sorted(f.name for f in dataclasses.fields(obj)) if dataclasses.is_dataclass(obj) else []
-            raise ParamError(f"unknown parameter {key!r}; allowed at that level: {allowed}")
-        obj = getattr(obj, part)
-    if dataclasses.is_dataclass(obj):
+        obj = _child(obj, part, key)
+    if dataclasses.is_dataclass(obj) or _items(obj) is not None:
         raise ParamError(f"{key!r} is a section, not a parameter; name one of its keys")
     return _plain(obj)
 
@@ -184,9 +214,13 @@ def with_value(cfg: Any, key: str, value: Any) -> Any:
 
 
 def _replace(obj: Any, parts: list[str], value: Any, key: str) -> Any:
-    head = parts[0]
-    if len(parts) > 1:
-        new = _replace(getattr(obj, head), parts[1:], value, key)
+    head, rest = parts[0], parts[1:]
+    items = _items(obj)
+    if items is not None:  # a list of tables: rebuild the tuple with the one item changed
+        i = next(i for i, (label, _) in enumerate(items) if label == head)
+        return (*obj[:i], _replace(obj[i], rest, value, key), *obj[i + 1:])
+    if rest:
+        new = _replace(getattr(obj, head), rest, value, key)
     else:
         field = next(f for f in dataclasses.fields(obj) if f.name == head)
         new = _convert(typing.get_type_hints(type(obj))[head], value, key, field.metadata)

@@ -390,7 +390,7 @@ class ControlServer(RunObserver):
     def _op_params(self, client: _Client, msg: dict[str, Any]) -> dict[str, Any]:
         cfg = self._current()
         return {"type": "params", "params": [s.to_json() | {"value": get_value(cfg, s.key)}
-                                             for s in param_specs(type(cfg))]}
+                                             for s in param_specs(cfg)]}
 
     def _op_get(self, client: _Client, msg: dict[str, Any]) -> dict[str, Any]:
         key = _key(msg)

@@ -101,6 +101,10 @@ def start_recorder(cfg: Config, session_dir: Path, clock: Clock, plan: RunPlan,
                                    fsync=cfg.recorder.fsync)
     except FileExistsError as exc:
         raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"session directory {session_dir}: cannot create it ({exc.strerror}); "
+                         "allowed: a new directory in a writable place (--session-dir or "
+                         "[recorder] root)") from None
     recorder.start(
         sfreq=source.sfreq, channel_names=source.channel_names, channel_types=source.channel_types,
         config=dataclasses.asdict(cfg),
@@ -126,9 +130,15 @@ def build_pipeline(cfg: Config, source: Source) -> Pipeline:
         file); the message names the config key.
     """
     names, types = tuple(source.channel_names), tuple(source.channel_types)
+    if cfg.stager.enabled and "eeg" not in types:
+        raise UsageError(
+            f"stager.enabled = true but source '{cfg.source.kind}' has no EEG channel "
+            f"(channels: {list(names) or 'none'}); allowed: configure an EEG channel, or set "
+            "[stager] enabled = false to record without sleep staging"
+        )
     stages: list[Stage] = [QualityStage(cfg.quality)]
     try:
-        if cfg.stager.enabled and "eeg" in types:
+        if cfg.stager.enabled:
             stages.append(build_stager(cfg.stager, source.sfreq, names, types,
                                        synthetic_source=cfg.source.kind == "synthetic"))
         synthetic = cfg.source.synthetic if cfg.source.kind == "synthetic" else None

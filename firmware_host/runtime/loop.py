@@ -21,6 +21,7 @@ from firmware_host.runtime.commands import CommandQueue
 from firmware_host.runtime.hooks import Hooks, IterationInfo
 from firmware_host.runtime.pipeline import Pipeline
 from firmware_host.runtime.summary import RunSummary, TallySink
+from firmware_host.safety.alarms import AlarmManager
 from firmware_host.session.recorder import SessionRecorder
 from firmware_host.sources.base import Source
 
@@ -38,6 +39,11 @@ class ActuationPort(Protocol):
 
     def answered(self) -> bool:
         """Has every configured actuator answered at least once."""
+        ...
+
+    @property
+    def alarms(self) -> AlarmManager:
+        """Where alarms are raised (the status LED shows them)."""
         ...
 
     def safe_state(self, reason: str) -> None:
@@ -107,8 +113,13 @@ class Controller:
         self._next_sample: int | None = None
         self._last_data_t = 0.0
         self._stage_failing = False
+        #: Why the last quality window says the signal cannot be trusted ("" when it can).
+        self._signal_bad = ""
         self._sfreq: float | None = None
         self._ready = False
+        self._stage = ""
+        #: The loop's own alarms (``loop_late``) go where the actuation side shows alarms.
+        self.alarms = actuation.alarms if actuation is not None else AlarmManager(self.sink)
 
     @property
     def ready(self) -> bool:
@@ -134,7 +145,9 @@ class Controller:
             while not self._stop_reason:
                 next_tick += self.tick_s
                 late = self.clock.now() - next_tick
-                self.clock.sleep(next_tick - self.clock.now())
+                self._sleep_until(next_tick)
+                if self._stop_reason:
+                    break
                 self.commands.apply_pending(self.clock.now(), self.sink)
                 t0 = time.monotonic()
                 n = self._iterate()
@@ -156,17 +169,29 @@ class Controller:
         return self.summary
 
     # ----------------------------------------------------------------- internals
+    def _sleep_until(self, t: float) -> None:
+        """Wait for clock time ``t`` in slices of at most 0.1 real seconds, so a stop request
+        (SIGTERM) is honoured promptly even at a very slow replay speed."""
+        slice_s = 0.1 * self.clock.speed
+        while not self._stop_reason:
+            remaining = t - self.clock.now()
+            if remaining <= 0:
+                return
+            self.clock.sleep(min(remaining, slice_s))
+
     def _iterate(self) -> int:
         now = self.clock.now()
         chunk = self.source.read()
         n = 0
+        decisions: list[Decision] = []
         if chunk is not None and chunk.n_samples:
             chunk = self._trim_to_duration(chunk)
             n = chunk.n_samples
             self._record(chunk)
             decisions = self._decide(chunk)
-            self._act(decisions, now)
             self._last_data_t = now
+        # Also without decisions: clock rules and running profiles advance while data is late.
+        self._act(decisions, now)
         if self.actuation is not None:
             try:
                 self.actuation.tick(now, self._signal_ok(now))
@@ -175,17 +200,52 @@ class Controller:
         return n
 
     def _signal_ok(self, now: float) -> bool:
-        return (now - self._last_data_t) < self.stale_after_s and not self._stage_failing
+        return ((now - self._last_data_t) < self.stale_after_s and not self._stage_failing
+                and not self._signal_bad)
+
+    def _watch_quality(self, decision: Decision, chunk: Chunk) -> None:
+        """A quality window with non-finite samples, or with every EEG channel flat or
+        clipped (electrodes off, amplifier railing), makes the signal bad: the safety layer
+        then holds every actuator safe until the signal has been good for a while."""
+        details = decision.details
+        if details.get("non_finite"):
+            self._signal_bad = "non-finite samples"
+            return
+        channels = details.get("channels", {})
+        eeg = [channels[n] for n, t in zip(chunk.channel_names, chunk.channel_types, strict=True)
+               if t == "eeg" and n in channels]
+        if eeg and all(c.get("flat") or c.get("clipped") for c in eeg):
+            self._signal_bad = "every EEG channel flat or clipped"
+        else:
+            self._signal_bad = ""
 
     def _after_iteration(self, n_samples: int, processing_s: float, late_s: float) -> None:
         now = self.clock.now()
         if not self._ready and self.summary.n_samples > 0 and self._actuation_answered():
             self._ready = True
             self.hooks.call("on_ready", self.owner)
-        healthy = self._ready and self._signal_ok(now) and late_s <= max(1.0, 4 * self.tick_s)
+        on_time = self._watch_pace(now, late_s, processing_s)
+        healthy = self._ready and self._signal_ok(now) and on_time
         self.hooks.call("on_iteration", self.owner, IterationInfo(
             now=now, data_s=self.summary.data_s, n_samples=n_samples,
-            processing_s=processing_s, healthy=healthy, late_s=late_s))
+            processing_s=processing_s, healthy=healthy, late_s=late_s,
+            extra={"stage": self._stage} if self._stage else {}))
+
+    def _watch_pace(self, now: float, late_s: float, processing_s: float) -> bool:
+        """Raise ``loop_late`` (low priority) while iterations start more than
+        ``max(1 s, 4 periods)`` late — a slow stage or an overloaded CPU — and clear it once
+        the loop is back on time. The loop keeps going: it reads the larger chunks the
+        source has buffered meanwhile, so no sample is lost."""
+        limit = max(1.0, 4 * self.tick_s)
+        if late_s > limit:
+            self.alarms.raise_alarm(
+                "loop_late", "low",
+                f"loop {late_s:.2f} s behind its {self.tick_s * 1000:g} ms period "
+                f"(last iteration took {processing_s * 1000:.0f} ms of CPU time)", now)
+            return False
+        if late_s <= self.tick_s and self.alarms.is_active("loop_late"):
+            self.alarms.clear("loop_late", now)
+        return True
 
     def _actuation_answered(self) -> bool:
         if self.actuation is None:
@@ -240,14 +300,17 @@ class Controller:
             return []
         self._stage_failing = False
         for d in decisions:
+            if d.kind == "quality":
+                self._watch_quality(d, chunk)
             self.sink.emit("decision", d.to_json(), d.sample)
             self.summary.decisions[d.kind] += 1
             if d.kind == "stage" and not d.details.get("provisional"):
                 self.summary.stages[d.label] += 1
+                self._stage = d.label
         return decisions
 
     def _act(self, decisions: list[Decision], now: float) -> None:
-        if self.actuation is None or not decisions:
+        if self.actuation is None:
             return
         try:
             self.actuation.on_decisions(decisions, now)

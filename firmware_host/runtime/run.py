@@ -14,7 +14,7 @@ thread between two iterations (:mod:`firmware_host.runtime.commands`).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,8 @@ class Run:
         ``"dry"`` (commands pass the safety layer and are recorded; no device, no thread).
     observers
         Lifecycle observers attached before the run opens.
+    wrap_source
+        Wraps the configured source before it opens (fault injection in soak tests, taps).
 
     Raises
     ------
@@ -57,7 +59,8 @@ class Run:
 
     def __init__(self, config: Config, *, duration: str | None = None, speed: str | None = None,
                  session_dir: str | Path | None = None, actuation: str = "devices",
-                 observers: Iterable[RunObserver] = ()) -> None:
+                 observers: Iterable[RunObserver] = (),
+                 wrap_source: Callable[[Source], Source] | None = None) -> None:
         if actuation not in build.ACTUATION_MODES:
             raise UsageError(f"actuation = {actuation!r}; allowed: {list(build.ACTUATION_MODES)}")
         self.config = config
@@ -67,12 +70,14 @@ class Run:
         self._duration, self._speed = duration, speed
         self._session_dir = Path(session_dir) if session_dir else None
         self._actuation_mode = actuation
+        self._wrap_source = wrap_source
         self.plan: build.RunPlan | None = None
         self.clock: Clock | None = None
         self.source: Source | None = None
         self.recorder: SessionRecorder | None = None
         self.actuation: Any = None
         self.controller: Controller | None = None
+        self._stop_reason = ""
 
     # ----------------------------------------------------------------- life
     @property
@@ -98,28 +103,36 @@ class Run:
         self.clock = build.make_clock(self.plan)
         try:
             self.source = build.build_source(cfg, self.clock, self.plan)
+            if self._wrap_source is not None:
+                self.source = self._wrap_source(self.source)
             self.source.open()
         except SourceError as exc:
             raise UsageError(str(exc)) from None
-        try:
+        try:  # stages first: a config that cannot run leaves no session behind
+            pipeline = build.build_pipeline(cfg, self.source)
             self.recorder = build.start_recorder(cfg, self.session_dir, self.clock, self.plan, self.source)
         except BaseException:
             self.source.close()
             raise
         sink = TallySink(self.recorder, self.summary)
         try:
-            pipeline = build.build_pipeline(cfg, self.source)
             self.actuation = build.build_actuation(cfg, self.clock, sink, self._actuation_mode)
         except BaseException as exc:
             sink.emit("fault", {"where": "startup", "error": f"{type(exc).__name__}: {exc}"})
             self.recorder.close({"stop_reason": f"startup failed: {exc}"})
             self.source.close()
             raise
-        self.summary.unavailable = dict(getattr(self.actuation, "unavailable", {}))
+        # Rules are timed by the samples of their decisions, so a night gives the same
+        # actions at any speed and in any chunking.
+        self.actuation.programme.set_sample_rate(self.source.sfreq)
+        self.summary.unavailable = dict(self.actuation.unavailable)
         self.controller = Controller(
             self.source, pipeline, self.recorder, self.clock, duration_s=self.plan.duration_s,
-            tick_s=cfg.run.tick_s, stale_after_s=cfg.run.stale_after_s, actuation=self.actuation,
+            tick_s=cfg.run.realtime_tick_s if self.plan.speed == 1 else cfg.run.tick_s,
+            stale_after_s=cfg.run.stale_after_s, actuation=self.actuation,
             hooks=self.hooks, commands=self.commands, owner=self, summary=self.summary)
+        if self._stop_reason:
+            self.controller.request_stop(self._stop_reason)
         self.hooks.call("on_opened", self)
 
     def run(self) -> RunSummary:
@@ -134,7 +147,12 @@ class Run:
         return summary
 
     def request_stop(self, reason: str = "stop requested") -> None:
-        """End the run after the current iteration (safe from signal handlers)."""
+        """End the run after the current iteration (safe from signal handlers).
+
+        Asked before the loop exists (Ctrl-C during start-up), the run ends as soon as it
+        is built: nothing iterates, everything opened is closed and the session says why.
+        """
+        self._stop_reason = self._stop_reason or reason
         if self.controller is not None:
             self.controller.request_stop(reason)
 

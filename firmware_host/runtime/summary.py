@@ -32,8 +32,11 @@ class RunSummary:
     alarms: list[str] = field(default_factory=list)
     #: Configured actuators that could not be opened at start: name -> why.
     unavailable: dict[str, str] = field(default_factory=dict)
-    #: Commands sent without an acknowledgement, by reason (see :meth:`unacked`).
+    #: Commands asked of the safety layer, by outcome (see :meth:`unacked`).
     commands_by_outcome: Counter[str] = field(default_factory=Counter)
+    #: Programme firings by rule, and suppressions by guard.
+    actions: Counter[str] = field(default_factory=Counter)
+    suppressed: Counter[str] = field(default_factory=Counter)
 
     @property
     def unacked(self) -> int:
@@ -62,6 +65,8 @@ class RunSummary:
             "alarms": list(self.alarms),
             "unavailable": dict(self.unavailable),
             "commands_by_outcome": dict(self.commands_by_outcome),
+            "actions": dict(self.actions),
+            "suppressed": dict(self.suppressed),
         }
 
 
@@ -88,4 +93,8 @@ class TallySink:
             s.alarms.append(str(payload.get("code", "?")))
         elif kind == "command":
             s.commands_by_outcome[str(payload.get("outcome", "?"))] += 1
+        elif kind == "action":
+            s.actions[str(payload.get("rule", "?"))] += 1
+        elif kind == "suppressed":
+            s.suppressed[str(payload.get("guard", "?"))] += 1
         self._sink.emit(kind, payload, sample)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-import numpy as np
+import math
+import time
 
-from firmware_host.clock import FakeClock
+import numpy as np
+import pytest
+
+from firmware_host.clock import FakeClock, RealClock
 from firmware_host.decision import Decision
+from firmware_host.events import ListSink
 from firmware_host.runtime.hooks import Hooks, RunObserver
 from firmware_host.runtime.loop import Controller
 from firmware_host.runtime.pipeline import Pipeline
@@ -62,6 +67,15 @@ class RecordingActuation:
 
     def answered(self):
         return True
+
+    @property
+    def alarms(self):
+        from firmware_host.safety.alarms import AlarmManager
+
+        if not hasattr(self, "_alarms"):
+            self.alarm_sink = ListSink()
+            self._alarms = AlarmManager(self.alarm_sink)
+        return self._alarms
 
     def safe_state(self, reason):
         self.safe.append(reason)
@@ -172,3 +186,62 @@ def test_decision_to_json_equals_asdict():
     assert repr(fast) == repr(ref)
     fast["details"]["l"][2]["k"] = 0  # containers are copies, like asdict's
     assert d.details["l"][2]["k"] == (1, 2)
+
+
+class SlowStage:
+    """Takes ``delay_s`` of real time per chunk while the first ``slow_until`` samples pass."""
+
+    name = "slow"
+
+    def __init__(self, delay_s: float, slow_until: int) -> None:
+        self.delay_s, self.slow_until = delay_s, slow_until
+
+    def update(self, chunk):
+        if chunk.first_sample < self.slow_until:
+            time.sleep(self.delay_s)
+        return StageOutput(chunk, [])
+
+    def reset(self):
+        pass
+
+
+def test_a_slow_stage_raises_loop_late_keeps_every_sample_and_clears(tmp_path):
+    clock = RealClock(1.0)
+    act = RecordingActuation()
+    src = RampSource(clock, 600)  # 6 s at 100 Hz, real time
+    _ctl, summary = _run(tmp_path, src, [SlowStage(0.4, slow_until=250)], clock,
+                         duration_s=6.0, tick_s=0.01, actuation=act)
+    assert summary.n_samples == 600  # nothing lost: later reads return what was buffered
+    _, idx, _ = Session(tmp_path / "s").read()
+    np.testing.assert_array_equal(idx, np.arange(600))
+    states = [(p["code"], p["state"]) for k, _, p in act.alarm_sink.events if k == "alarm"]
+    assert ("loop_late", "active") in states and ("loop_late", "cleared") in states
+
+
+class FlatSpellSource(RampSource):
+    """A ramp (never flat) whose samples in ``[flat_from, flat_to)`` are a constant, or NaN."""
+
+    def __init__(self, *args, flat: tuple[int, int], value: float = 7.0, **kw) -> None:
+        super().__init__(*args, **kw)
+        self.flat, self.value = flat, value
+
+    def read(self):
+        chunk = super().read()
+        if chunk is not None:
+            lo, hi = self.flat
+            idx = np.arange(chunk.first_sample, chunk.end_sample)
+            chunk.data[:, (idx >= lo) & (idx < hi)] = self.value
+        return chunk
+
+
+@pytest.mark.parametrize("value", [7.0, math.nan])
+def test_flat_or_non_finite_eeg_is_a_bad_signal_until_it_recovers(tmp_path, value):
+    from firmware_host.stages.quality import QualityStage
+
+    clock = FakeClock()
+    act = RecordingActuation()
+    src = FlatSpellSource(clock, 3000, flat=(1000, 1500), value=value)  # 5 s bad at 100 Hz
+    _run(tmp_path, src, [QualityStage()], clock, duration_s=30.0, tick_s=0.25, actuation=act)
+    bad = [t for t, ok in act.ticks if not ok]
+    assert bad and 10.0 <= min(bad) <= 11.5 and max(bad) <= 16.5
+    assert act.ticks[-1][1]  # good again once the ramp is back

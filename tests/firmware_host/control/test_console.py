@@ -15,7 +15,12 @@ from firmware_host.control.client import ControlClient  # noqa: E402
 from firmware_host.session import Session  # noqa: E402
 from tests.firmware_host.control.live import live_loop  # noqa: E402
 
-KEY = "policy.stage.min_probability"
+KEY = "programme.rules.onset_rocking.trigger.min_probability"
+
+
+def _onset_min_p(run) -> float:
+    rule = next(r for r in run.actuation.programme.config.rules if r.name == "onset_rocking")
+    return rule.trigger.min_probability
 
 
 async def _until(pilot, predicate, timeout_s: float = 8.0, what: str = "condition") -> None:
@@ -47,19 +52,19 @@ def test_keys_change_refuse_and_undo_a_parameter_and_the_journal_shows_all_three
             await _until(pilot, lambda: app.control == "CONTROL" and app.params, what="control")
             await _until(pilot, lambda: app.state.get("channels"), what="live state")
             await pilot.press("slash")
-            await _type(pilot, "stage.min_prob")
+            await _type(pilot, "onset_rocking.trigger.min_prob")
             await pilot.press("enter")
             assert app._selected() == KEY
 
             await _edit(pilot, app, "0.85")
             await _until(pilot, lambda: app.message.startswith("set:"), what="the set reply")
             seen["set"] = app.message
-            seen["policy_after_set"] = live.run.actuation.policy.config.stage.min_probability
+            seen["rule_after_set"] = _onset_min_p(live.run)
 
             await _edit(pilot, app, "1.5")
             await _until(pilot, lambda: "above the maximum" in app.message, what="the refusal")
             seen["refused"] = app.message
-            seen["policy_after_refusal"] = live.run.actuation.policy.config.stage.min_probability
+            seen["rule_after_refusal"] = _onset_min_p(live.run)
 
             await pilot.press("u")
             await _until(pilot, lambda: app.message.startswith("undo:"), what="the undo reply")
@@ -74,18 +79,18 @@ def test_keys_change_refuse_and_undo_a_parameter_and_the_journal_shows_all_three
 
     with live_loop(tmp_path) as live:
         seen = asyncio.run(drive(live))
-        final = live.run.actuation.policy.config.stage.min_probability
-    assert seen["set"] == f"set: {KEY} 0.6 → 0.85 (actuation.policy)"
-    assert seen["policy_after_set"] == 0.85
+        final = _onset_min_p(live.run)
+    assert seen["set"] == f"set: {KEY} 0.5 → 0.85 (programme)"
+    assert seen["rule_after_set"] == 0.85
     assert "1.5 is above the maximum 1.0; allowed: 0.0 to 1.0" in seen["refused"]
-    assert seen["policy_after_refusal"] == 0.85
-    assert seen["undo"] == f"undo: {KEY} 0.85 → 0.6 (actuation.policy)"
-    assert seen["value_cell"] == 0.6 and final == 0.6
+    assert seen["rule_after_refusal"] == 0.85
+    assert seen["undo"] == f"undo: {KEY} 0.85 → 0.5 (programme)"
+    assert seen["value_cell"] == 0.5 and final == 0.5
     lines = [ln for ln in seen["journal"].splitlines() if KEY in ln]
     assert len(lines) == 3
-    assert "set" in lines[0] and "0.6 → 0.85" in lines[0]
+    assert "set" in lines[0] and "0.5 → 0.85" in lines[0]
     assert "REFUSED" in lines[1] and "above the maximum" in lines[1]
-    assert "undo" in lines[2] and "0.85 → 0.6" in lines[2]
+    assert "undo" in lines[2] and "0.85 → 0.5" in lines[2]
     control = [e.payload for e in Session(live.run.session_dir).events("control")]
     assert [(e["command"], e["ok"]) for e in control] == [("set", True), ("set", False), ("undo", True)]
     assert all(e["client"].startswith("pilot@") for e in control)

@@ -22,14 +22,21 @@ from firmware_host.control.params import (
 from firmware_host.control.tap import TraceTap
 from firmware_host.control.views import band_powers, decimate
 
+ONSET_P = "programme.rules.onset_rocking.trigger.min_probability"
+
 
 def test_every_leaf_is_listed_with_its_schema_rules():
-    specs = {s.key: s for s in param_specs()}
-    p = specs["policy.stage.min_probability"]
+    specs = {s.key: s for s in param_specs(parse_config({}))}
+    p = specs["stager.max_bad_fraction"]
     assert (p.type, p.min, p.max, p.mode) == ("float", 0.0, 1.0, "live")
-    assert p.doc == "act only on this confidence"
+    assert p.doc == "epoch is 'unscorable' when more of its seconds are bad"
+    rule = "programme.rules.onset_rocking"
+    assert specs[f"{rule}.trigger.min_probability"].mode == "live"
+    assert specs[f"{rule}.trigger.dwell"].type == "str | float"
+    assert specs[f"{rule}.actions.0.value"].mode == "live"
+    assert specs[f"{rule}.name"].mode == "restart"  # a rule's name is its address
     assert specs["quality.line_freq_hz"].choices == (50.0, 60.0)
-    assert specs["policy.stage.head_deg"].type == "list[float]"
+    assert specs["quality.channel_types"].type == "list[str]"
     assert specs["quality.window_s"].unit == "s" and specs["stager.flat_uv"].unit == "µV"
     assert all(s.mode == "read_only" for k, s in specs.items() if k.startswith("safety."))
     assert specs["run.tick_s"].mode == "restart" and specs["emg.model"].mode == "restart"
@@ -38,18 +45,22 @@ def test_every_leaf_is_listed_with_its_schema_rules():
 
 def test_values_are_validated_like_a_config_file():
     cfg = parse_config({})
-    new = with_value(cfg, "policy.stage.head_deg", [20, 10, 5, 0, 5])
-    assert get_value(new, "policy.stage.head_deg") == [20.0, 10.0, 5.0, 0.0, 5.0]
-    assert get_value(cfg, "policy.stage.head_deg") == [10.0, 10.0, 5.0, 0.0, 5.0]  # frozen original
+    stages = "programme.rules.onset_rocking.trigger.stages"
+    new = with_value(cfg, stages, ["W"])
+    assert get_value(new, stages) == ["W"]
+    assert get_value(cfg, stages) == ["W", "N1"]  # the original is untouched (frozen)
+    rules = [r.name for r in new.programme.rules]
+    assert rules == [r.name for r in cfg.programme.rules]  # same rules, same order
     cases = [
-        ("policy.stage.min_probability", 1.5, "above the maximum 1.0; allowed: 0.0 to 1.0"),
-        ("policy.stage.min_probability", "high", "must be a number"),
-        ("policy.stage.min_probability", float("nan"), "not a finite number"),
-        ("policy.stage.wake_vibration_pattern", "buzz", "allowed: ['continuous', 'pulse', 'wave']"),
-        ("policy.stage.head_deg", [1, 2], "needs 5 values"),
+        (ONSET_P, 1.5, "above the maximum 1.0; allowed: 0.0 to 1.0"),
+        (ONSET_P, "high", "must be a number"),
+        (ONSET_P, float("nan"), "not a finite number"),
+        ("quality.line_freq_hz", 55.0, "allowed: [50.0, 60.0]"),
         ("emg.onset_off", 0.5, "must be <= emg.onset_on"),
-        ("policy.nope", 1, "unknown parameter 'policy.nope'; allowed at that level: ['grip', 'stage']"),
-        ("policy.stage", 1, "is a section, not a parameter"),
+        ("programme.rules.onset_rocking.priority", 110, "both drive 'mattress.vibration' at priority 110"),
+        ("programme.rules.nope.priority", 1, "no item 'nope'; allowed: ['onset_rocking'"),
+        ("stager.nope", 1, "unknown parameter 'stager.nope'; allowed at that level: ['artefact_uv'"),
+        ("programme.comfort", 1, "is a section, not a parameter"),
     ]
     for key, value, message in cases:
         with pytest.raises(ParamError, match=re.escape(message)):
@@ -59,7 +70,7 @@ def test_values_are_validated_like_a_config_file():
 def test_modes_say_what_is_live_and_why_not():
     assert mode_of("safety.hand.max_force")[0] == "read_only"
     assert "read-only at run time" in mode_of("safety")[1]
-    assert mode_of("policy.grip.speed")[0] == "live"
+    assert mode_of("programme.comfort.head_deg")[0] == "live"
     assert mode_of("stager.flat_uv")[0] == "live" and mode_of("stager.hmm")[0] == "restart"
     with pytest.raises(ParamError, match="needs a restart"):
         check_settable("source.kind")
@@ -68,12 +79,11 @@ def test_modes_say_what_is_live_and_why_not():
 
 def test_override_file_round_trip_and_refusals(tmp_path):
     base = parse_config({})
-    cur = with_value(with_value(base, "policy.stage.min_interval_s", 90), "quality.channel_types",
-                     ["eeg"])
-    cur = with_value(cur, "policy.stage.wake_vibration_pattern", "pulse")
+    dwell = "programme.rules.onset_rocking_fade.trigger.dwell"
+    cur = with_value(with_value(base, dwell, "7m"), "quality.channel_types", ["eeg"])
+    cur = with_value(cur, ONSET_P, 0.8)
     overrides = diff(base, cur)
-    assert overrides == {"policy.stage.min_interval_s": 90.0, "quality.channel_types": ["eeg"],
-                         "policy.stage.wake_vibration_pattern": "pulse"}
+    assert overrides == {dwell: "7m", "quality.channel_types": ["eeg"], ONSET_P: 0.8}
     path = save_overrides(tmp_path / "o.toml", overrides)
     loaded, applied = load_overrides(base, path)
     assert applied == overrides and loaded == cur
@@ -81,8 +91,8 @@ def test_override_file_round_trip_and_refusals(tmp_path):
     (tmp_path / "bad.toml").write_text("safety.mattress.head_elevation_max_deg = 45\n")
     with pytest.raises(ConfigError, match=r"overrides cannot change \[safety\]"):
         load_overrides(base, tmp_path / "bad.toml")
-    (tmp_path / "bad2.toml").write_text("policy.stage.min_probability = 7\n")
-    with pytest.raises(ConfigError, match="bad2.toml: policy.stage.min_probability = 7"):
+    (tmp_path / "bad2.toml").write_text(f"{ONSET_P} = 7\n")
+    with pytest.raises(ConfigError, match=f"bad2.toml: {ONSET_P} = 7"):
         load_overrides(base, tmp_path / "bad2.toml")
 
 

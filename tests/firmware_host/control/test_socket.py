@@ -20,6 +20,9 @@ from firmware_host.session import Session
 from firmware_host.stages.quality import QualityStage
 from tests.firmware_host.control.live import live_loop
 
+ONSET_P = "programme.rules.onset_rocking.trigger.min_probability"
+FADE_DWELL = "programme.rules.onset_rocking_fade.trigger.dwell"
+
 
 def _raw(path) -> socket.socket:
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -116,11 +119,11 @@ def test_safety_keys_and_restart_keys_are_refused_with_the_reason(tmp_path):
         with pytest.raises(ControlError, match="needs a restart"):
             c.set("run.tick_s", 0.1)
         with pytest.raises(ControlError, match="above the maximum 1.0"):
-            c.set("policy.stage.min_probability", 2)
+            c.set("programme.rules.onset_rocking.trigger.min_probability", 2)
         assert live.run.actuation.safety.config.mattress.head_elevation_max_deg != 5
     refused = [e for e in _control_events(live.run.session_dir) if not e["ok"]]
     assert [e["params"]["key"] for e in refused] == [
-        "safety.mattress.head_elevation_max_deg", "run.tick_s", "policy.stage.min_probability"]
+        "safety.mattress.head_elevation_max_deg", "run.tick_s", ONSET_P]
 
 
 def test_one_client_holds_control_others_watch(tmp_path):
@@ -132,14 +135,14 @@ def test_one_client_holds_control_others_watch(tmp_path):
             b.take_control()
         assert exc.value.code == "control_held"
         with pytest.raises(ControlError) as exc:
-            b.set("policy.stage.min_probability", 0.9)
+            b.set(ONSET_P, 0.9)
         assert exc.value.code == "not_controller"
         assert b.status()["data_s"] > 0  # watching is allowed
-        assert a.set("policy.stage.min_probability", 0.9)["new"] == 0.9
+        assert a.set(ONSET_P, 0.9)["new"] == 0.9
         a.close()  # control goes with the connection
         live.wait_for(lambda: live.server.n_clients == 1, what="a's disconnection")
         b.take_control()
-        assert b.undo()["new"] == 0.6  # undo reverts a's change: the stack belongs to the run
+        assert b.undo()["new"] == 0.5  # undo reverts a's change: the stack belongs to the run
         b.close()
 
 
@@ -168,7 +171,7 @@ def test_bad_requests_get_errors_and_the_loop_keeps_its_pace(tmp_path):
         assert _closed(big)
 
         half = _raw(live.socket)
-        half.sendall(b'{"op": "get", "key": "policy.st')  # never finished
+        half.sendall(b'{"op": "get", "key": "programme.ru')  # never finished
         sent = time.monotonic()
         reply = _read_line(half, timeout_s=P.REQUEST_TIMEOUT_S + 3)
         assert reply["code"] == "timeout"
@@ -227,11 +230,11 @@ def test_subscription_streams_live_state(tmp_path):
 def test_save_writes_overrides_that_the_next_start_applies(tmp_path, capsys):
     with live_loop(tmp_path) as live, ControlClient(live.socket) as c:
         c.take_control()
-        c.set("policy.stage.min_interval_s", 120.0)
+        c.set(FADE_DWELL, "10m")
         saved = c.save()
-    assert saved["overrides"] == {"policy.stage.min_interval_s": 120.0}
+    assert saved["overrides"] == {FADE_DWELL: "10m"}
     text = live.overrides.read_text()
-    assert "policy.stage.min_interval_s = 120.0" in text
+    assert f'{FADE_DWELL} = "10m"' in text
     config = tmp_path / "light.toml"
     config.write_text('[source.synthetic]\nforearm_channels = []\ngestures = false\n'
                       '[emg]\nenabled = false\n')
@@ -239,9 +242,10 @@ def test_save_writes_overrides_that_the_next_start_applies(tmp_path, capsys):
                  "--overrides", str(live.overrides), "--session-dir", str(tmp_path / "next")])
     assert code == 0
     err = capsys.readouterr().err
-    assert f"override policy.stage.min_interval_s = 120.0 (from {live.overrides})" in err
+    assert f"override {FADE_DWELL} = '10m' (from {live.overrides})" in err
     config_event = Session(tmp_path / "next").events("config")[0].payload
-    assert config_event["policy"]["stage"]["min_interval_s"] == 120.0
+    (fade,) = [r for r in config_event["programme"]["rules"] if r["name"] == "onset_rocking_fade"]
+    assert fade["trigger"]["dwell"] == "10m"
 
 
 def test_safe_state_and_alarm_acknowledgement(tmp_path):
