@@ -42,10 +42,12 @@ def describe(kind: str, p: dict[str, Any]) -> str:
         return f"{p.get('target')} safe: {p.get('reason')}"
     if kind == "fault":
         return f"{p.get('where') or p.get('target')}: {p.get('error')}"
-    if kind in ("action", "suppressed"):
-        rule = p.get("rule", "")
-        what = p.get("reason") or p.get("guard") or _short(p.get("command", ""))
-        return f"{rule} {what}".strip()
+    if kind == "action":
+        cmds = "; ".join(f"{c.get('target')} {c.get('action')} {_short(c.get('params') or {})}"
+                         for c in p.get("commands") or [])
+        return f"{p.get('rule')} ({p.get('trigger')}): {cmds or 'no command'}"
+    if kind == "suppressed":
+        return f"{p.get('rule')} held by {p.get('guard')}: {p.get('reason', '')}"
     return _short(p)
 
 
