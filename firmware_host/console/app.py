@@ -76,7 +76,7 @@ class TuneApp(App[None]):
     CSS = """
     Screen { layout: vertical; }
     #header { height: 1; background: $boost; }
-    #message { height: 1; }
+    #message { height: auto; max-height: 3; }
     TabbedContent { height: 1fr; }
     TabPane { padding: 0; }
     #signals { width: 44; height: 1fr; }
@@ -256,7 +256,8 @@ class TuneApp(App[None]):
 
     def _cells(self, p: dict[str, Any]) -> tuple[Any, ...]:
         style = {"live": "green", "restart": "dim", "read_only": "red"}[p["mode"]]
-        return (Text(p["key"], style=style), json.dumps(p["value"])[:16], _range(p)[:12],
+        key = p["key"] if len(p["key"]) <= 36 else "…" + p["key"][-35:]  # the end says most
+        return (Text(key, style=style), json.dumps(p["value"])[:16], _range(p)[:12],
                 Text(MODE_SHORT[p["mode"]], style=style))
 
     def _update_row(self, key: str) -> None:

@@ -79,16 +79,24 @@ class ChangeManager:
         return apply
 
     def save(self) -> Callable[[float], Any]:
-        """The command writing every difference from the config file to the override file."""
+        """The command writing every difference from the config file to the override file.
+
+        The differences are computed here, on the calling (control) thread — walking every
+        parameter takes tens of milliseconds — and only recomputed on the loop thread if a
+        change landed in between; the loop thread only writes the small file.
+        """
+        current = self.current
+        overrides = diff(self.base, current)
+
         def apply(now: float) -> dict[str, Any]:
             if self.overrides_path is None:
                 raise ValueError("no override file configured (somnoloop run --overrides FILE)")
-            overrides = diff(self.base, self.current)
+            data = overrides if self.current is current else diff(self.base, self.current)
             try:
-                path = save_overrides(self.overrides_path, overrides)
+                path = save_overrides(self.overrides_path, data)
             except OSError as exc:
                 raise ValueError(f"cannot write {self.overrides_path}: {exc.strerror}") from None
-            return {"path": str(path), "overrides": overrides}
+            return {"path": str(path), "overrides": data}
         return apply
 
     def safe_state(self, client: str) -> Callable[[float], Any]:
