@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from typing import Any
 
 from rich.text import Text
@@ -116,6 +117,7 @@ class TuneApp(App[None]):
         self._reader_stop = False
         self._editing: str | None = None
         self._filter = ""
+        self._safe_armed = 0.0
 
     # ----------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
@@ -381,7 +383,14 @@ class TuneApp(App[None]):
         self.client.send({"op": "ack_alarm", "code": pending[0]["code"]})
 
     def action_safe_state(self) -> None:
-        """Every actuator to its safe state."""
+        """Every actuator to its safe state (x twice within 3 s: one stray key does not
+        hold the night's programme)."""
+        now = time.monotonic()
+        if now - self._safe_armed > 3.0:
+            self._safe_armed = now
+            self.say("press x again within 3 s to send every actuator to its safe state", error=True)
+            return
+        self._safe_armed = 0.0
         self.client.send({"op": "safe_state"})
 
     async def action_quit(self) -> None:

@@ -129,6 +129,8 @@ class ControlServer(RunObserver):
         self._ids = itertools.count(1)
         self._run_info: dict[str, Any] = {}
         self._closed_reason = ""
+        self._params: list[dict[str, Any]] = []
+        self._params_for: Config | None = None
 
     # ----------------------------------------------------------------- run hooks
     def on_opened(self, run: Any) -> None:
@@ -389,8 +391,10 @@ class ControlServer(RunObserver):
 
     def _op_params(self, client: _Client, msg: dict[str, Any]) -> dict[str, Any]:
         cfg = self._current()
-        return {"type": "params", "params": [s.to_json() | {"value": get_value(cfg, s.key)}
-                                             for s in param_specs(cfg)]}
+        if self._params_for is not cfg:  # ~60 ms of Python for 600 keys: once per config
+            self._params = [s.to_json() | {"value": get_value(cfg, s.key)} for s in param_specs(cfg)]
+            self._params_for = cfg
+        return {"type": "params", "params": self._params}
 
     def _op_get(self, client: _Client, msg: dict[str, Any]) -> dict[str, Any]:
         key = _key(msg)

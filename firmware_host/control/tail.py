@@ -82,30 +82,54 @@ class JournalTail:
                                        check_same_thread=False)
         return self._db
 
-    def poll(self, limit: int = 5000) -> int:
-        """Read up to ``limit`` new events; return how many were read."""
+    def poll(self, limit: int = 2000) -> int:
+        """Read up to ``limit`` new events; return how many were read.
+
+        Only the newest stage, grip and quality decision of a batch are parsed (SQLite's
+        ``json_extract`` tells their kind), so following a fast replay costs the control
+        thread little — and a control thread that holds the GIL long slows the loop.
+        """
         db = self._connect()
         if db is None:
             return 0
         try:
             if self._last_id is None:
-                top = db.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
-                self._last_id = max(0, top - self.backlog)
-            marks = ",".join("?" * len(KINDS))
-            rows = db.execute(
-                f"SELECT id, t, kind, payload FROM events WHERE id > ? AND kind IN ({marks}) "  # noqa: S608
-                "ORDER BY id LIMIT ?", (self._last_id, *KINDS, limit)).fetchall()
+                return self._backlog(db)
+            rows = db.execute(self._query("id > ? ORDER BY id LIMIT ?"),
+                              (self._last_id, *KINDS, limit)).fetchall()
         except sqlite3.Error:
             return 0  # busy or being checkpointed: next poll
-        for row_id, t, kind, payload in rows:
-            self._last_id = row_id
-            self._take(t, kind, json.loads(payload))
+        self._apply(rows)
         return len(rows)
 
+    @staticmethod
+    def _query(where: str) -> str:
+        marks = ",".join("?" * len(KINDS))
+        return ("SELECT id, t, kind, CASE WHEN kind = 'decision' THEN json_extract(payload, '$.kind') "
+                f"END, payload FROM events WHERE kind IN ({marks}) AND {where}")  # noqa: S608
+
+    def _backlog(self, db: sqlite3.Connection) -> int:
+        """First read: the newest decision of each kind and the last events of each list."""
+        top = db.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
+        rows = db.execute(self._query("id > ? ORDER BY id DESC LIMIT ?"),
+                          (*KINDS, max(0, top - self.backlog), self.backlog)).fetchall()
+        self._last_id = top
+        self._apply(rows[::-1])
+        return len(rows)
+
+    def _apply(self, rows: list[tuple[int, float, str, str | None, str]]) -> None:
+        newest: dict[str, tuple[float, str]] = {}
+        for row_id, t, kind, decision_kind, payload in rows:
+            self._last_id = max(self._last_id or 0, row_id)
+            if kind == "decision":
+                newest[decision_kind or ""] = (t, payload)
+            else:
+                self._take(t, kind, json.loads(payload))
+        for t, payload in newest.values():
+            self._decision(t, json.loads(payload))
+
     def _take(self, t: float, kind: str, p: dict[str, Any]) -> None:
-        if kind == "decision":
-            self._decision(t, p)
-        elif kind == "control":
+        if kind == "control":
             self.control.append({"t": t, **{k: p.get(k) for k in
                                             ("command", "client", "params", "ok", "result", "error")}})
         if kind == "command":
