@@ -96,7 +96,7 @@ class JournalTail:
             if self._last_id is None:
                 return self._backlog(db)
             rows = db.execute(self._query("id > ? ORDER BY id LIMIT ?"),
-                              (self._last_id, *KINDS, limit)).fetchall()
+                              (*KINDS, self._last_id, limit)).fetchall()
         except sqlite3.Error:
             return 0  # busy or being checkpointed: next poll
         self._apply(rows)

@@ -133,3 +133,38 @@ def test_views_decimate_and_band_powers():
     t = np.arange(400) / fs
     bands = band_powers(10 * np.sin(2 * np.pi * 10 * t), fs)
     assert max(bands, key=bands.get) == "alpha" and bands["alpha"] > 90
+
+
+def test_journal_tail_follows_new_events(tmp_path):
+    from firmware_host.control.tail import JournalTail
+    from firmware_host.session.journal import Journal
+
+    journal = Journal(tmp_path / "events.sqlite")
+    for i in range(30):
+        journal.add(i, "decision", {"kind": "quality", "label": "ok", "details": {
+            "channels": {"C4": {"flat": i == 29, "clipped": False}}}}, i)
+    journal.add(30, "decision", {"kind": "stage", "label": "N2", "probabilities": {"N2": 0.9},
+                                 "details": {"provisional": False}, "model": "m@1"}, 30)
+    journal.add(31, "command", {"target": "mattress", "action": "set_elevation",
+                                "sent": {"zone": "head", "degrees": 5.0}, "outcome": "sent"}, None)
+    journal.commit()
+    tail = JournalTail(tmp_path / "events.sqlite", backlog=100)
+    assert tail.poll() == 32
+    assert tail.stage["label"] == "N2" and tail.quality_flags == {"C4": ["flat"]}
+    assert tail.commanded["mattress"]["sent"] == {"zone": "head", "degrees": 5.0}
+    journal.add(40, "action", {"rule": "onset_rocking", "trigger": "stage", "commands": [
+        {"target": "mattress", "action": "set_vibration", "params": {"intensity": 15.0}}]}, None)
+    journal.add(41, "suppressed", {"rule": "grip", "guard": "max_per_night", "reason": "3 of 3"}, None)
+    journal.add(42, "control", {"command": "set", "client": "c", "params": {"key": "k"},
+                                "ok": True, "result": {"key": "k", "old": 1, "new": 2}}, None)
+    journal.add(43, "decision", {"kind": "grip", "label": "power", "details": {"force": 0.4}}, 1)
+    journal.commit()
+    assert tail.poll() == 4
+    assert [e["text"] for e in tail.recent][-2:] == [
+        "onset_rocking (stage): mattress set_vibration intensity=15",
+        "grip held by max_per_night: 3 of 3"]
+    assert tail.control[-1]["result"] == {"key": "k", "old": 1, "new": 2}
+    assert tail.grip["label"] == "power" and tail.stage["label"] == "N2"
+    assert tail.poll() == 0
+    tail.close()
+    journal.close()
