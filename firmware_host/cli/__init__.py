@@ -20,6 +20,7 @@ from firmware_host.errors import UsageError
 COMMANDS: tuple[str, ...] = (
     "cmd_run",
     "cmd_info",
+    "cmd_sessions",
     "cmd_check_config",
     "cmd_sim",
     "cmd_calibrate_emg",

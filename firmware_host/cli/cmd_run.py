@@ -12,12 +12,14 @@ from firmware_host.cli.run_display import ProgressObserver, print_summary
 from firmware_host.config import Config
 from firmware_host.control.setup import ControlSetup, prepare_control
 from firmware_host.errors import UsageError
+from firmware_host.neurofeedback.display import attach_neurofeedback_display
 from firmware_host.runtime.build import ACTUATION_MODES, plan_run
 from firmware_host.runtime.run import Run
 from firmware_host.runtime.signals import stop_on_signals
 from firmware_host.runtime.summary import RunSummary
 from firmware_host.service.nights import ROLLOVER_PREFIX
-from firmware_host.service.wiring import service_observers
+from firmware_host.service.wiring import service_observers, session_at_start
+from firmware_host.session.paths import default_root
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -70,9 +72,17 @@ def run(args: argparse.Namespace) -> int:
 
 def _one_night(args: argparse.Namespace, cfg: Config, console: Console, session_dir: str | None,
                open_ended: bool, control: ControlSetup) -> RunSummary:
+    resume, meta = False, {}
+    if open_ended and session_dir is None:  # the device: this night's session, or a new one
+        night = session_at_start(cfg)
+        meta = {"night": {"date": night.night, "trigger": night.trigger}}
+        if night.action == "continue" and night.session:
+            session_dir, resume = str(default_root(cfg) / night.session), True
+            console.print(f"continuing this night's session as a new segment: {night.reason}")
     observers = [*service_observers(cfg, nights=open_ended), *control.night_observers()]
     the_run = Run(cfg, duration=args.duration, speed=args.speed, session_dir=session_dir,
-                  actuation=args.actuation, observers=observers)
+                  actuation=args.actuation, observers=observers,
+                  resume=resume, meta=meta)
     with stop_on_signals(the_run.request_stop):
         the_run.open()
         info = the_run.describe()
@@ -85,7 +95,7 @@ def _one_night(args: argparse.Namespace, cfg: Config, console: Console, session_
                   f"device_unavailable:{name})", file=sys.stderr)
         progress = ProgressObserver(console, the_run.plan.duration_s, disable=args.quiet)
         the_run.attach(progress)
-        with progress:
+        with progress, attach_neurofeedback_display(the_run, console, quiet=args.quiet):
             summary = the_run.run()
     print_summary(console, summary, the_run.session_dir)
     return summary

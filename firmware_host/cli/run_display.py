@@ -13,6 +13,7 @@ from rich.table import Table
 
 from firmware_host.runtime.hooks import IterationInfo, RunObserver
 from firmware_host.runtime.summary import RunSummary
+from firmware_host.session import Session
 
 
 def hms(seconds: float) -> str:
@@ -83,7 +84,8 @@ def print_summary(console: Console, summary: RunSummary, session_dir: Path) -> N
             f"{k} {v} ({100 * v / total:.0f}%)" for k, v in sorted(summary.stages.items())))
     for kind, n in sorted(summary.decisions.items()):
         table.add_row(f"decisions: {kind}", str(n))
-    table.add_row("session", str(session_dir))
+    size = _size_mb(session_dir)
+    table.add_row("session", f"{session_dir} ({size})")
     console.print(table)
     console.print(f"Inspect it with: somnoloop info {session_dir}")
     # Printed even with --quiet: scripts and the service log need the time and place.
@@ -91,8 +93,15 @@ def print_summary(console: Console, summary: RunSummary, session_dir: Path) -> N
     if summary.alarms or summary.unavailable:
         trouble = f" ({len(summary.alarms)} alarms" + (
             f"; unavailable: {', '.join(summary.unavailable)}" if summary.unavailable else "") + ")"
-    print(f"finished in {summary.wall_s:.1f} s: {summary.data_s / 3600:.2f} h of data → {session_dir}"
-          + trouble)
+    print(f"finished in {summary.wall_s:.1f} s: {summary.data_s / 3600:.2f} h of data → {session_dir} "
+          f"({size})" + trouble)
+
+
+def _size_mb(session_dir: Path) -> str:
+    try:
+        return f"{Session(session_dir).size_bytes() / 1e6:.1f} MB"
+    except Exception as exc:  # noqa: BLE001 - the summary never fails on a damaged session
+        return f"size unknown: {exc}"
 
 
 def _alarms(summary: RunSummary) -> str:

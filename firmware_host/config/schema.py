@@ -13,6 +13,7 @@ from firmware_host.config.durations import parse_duration, parse_speed
 from firmware_host.config.fields import setting
 from firmware_host.control.config import ControlConfig
 from firmware_host.emg.config import EmgDecoderConfig
+from firmware_host.neurofeedback.config import NeurofeedbackConfig, TraineeConfig
 from firmware_host.programme.config import ProgrammeConfig
 from firmware_host.safety.config import SafetyConfig
 from firmware_host.service.config import ServiceConfig
@@ -41,6 +42,16 @@ class SyntheticSourceConfig:
     forearm_channels: tuple[str, ...] = setting(FOREARM_DEFAULT, doc="forearm EMG channel names")
     artefacts: bool = setting(True, doc="insert movement, electrode-pop and flat-line artefacts")
     gestures: bool = setting(True, doc="insert scripted forearm grip gestures")
+    adc_lsb_uv: float = setting(
+        0.022351744455307063, min=0.0, max=10.0,
+        doc="deliver samples on this ADC grid (µV per count) like a real amplifier (the default: a "
+        "Cyton at gain 24); 0 = unquantised floats",
+    )
+    mode: str = setting(
+        "night", choices=("night", "neurofeedback"),
+        doc="'night' (sleep PSG) or 'neurofeedback' (a seated daytime trainee, [.trainee])",
+    )
+    trainee: TraineeConfig = setting(factory=TraineeConfig)
 
 
 @dataclass(frozen=True)
@@ -80,13 +91,21 @@ class ReplaySourceConfig:
 
 
 @dataclass(frozen=True)
+class SessionSourceConfig:
+    """``[source.session]``: one of our own recorded sessions replayed at any speed."""
+
+    path: str = setting("", doc="session directory to replay (any format somnoloop wrote)")
+
+
+@dataclass(frozen=True)
 class SourceConfig:
     """``[source]``: which source the loop reads."""
 
-    kind: str = setting("synthetic", choices=("synthetic", "brainflow", "replay"))
+    kind: str = setting("synthetic", choices=("synthetic", "brainflow", "replay", "session"))
     synthetic: SyntheticSourceConfig = setting(factory=SyntheticSourceConfig)
     brainflow: BrainFlowSourceConfig = setting(factory=BrainFlowSourceConfig)
     replay: ReplaySourceConfig = setting(factory=ReplaySourceConfig)
+    session: SessionSourceConfig = setting(factory=SessionSourceConfig)
 
 
 @dataclass(frozen=True)
@@ -118,7 +137,10 @@ class RunConfig:
 class RecorderConfig:
     """``[recorder]``: where and how sessions are written."""
 
-    root: str = setting("sessions", doc="folder that holds one sub-folder per session")
+    root: str = setting(
+        "", doc="folder that holds one sub-folder per session; '' = $STATE_DIRECTORY under "
+        "systemd, else the platform's per-user data dir (~/.local/share/somnoloop/sessions)"
+    )
     flush_interval_s: float = setting(0.5, min=0.05, max=1.0, doc="samples reach disk at least this often")
     fsync: bool = setting(True, doc="fsync on every flush (survives power loss, not only kill -9)")
 
@@ -139,4 +161,5 @@ class Config:
     programme: ProgrammeConfig = setting(factory=ProgrammeConfig)
     stager: StagerConfig = setting(factory=StagerConfig)
     service: ServiceConfig = setting(factory=ServiceConfig)
+    neurofeedback: NeurofeedbackConfig = setting(factory=NeurofeedbackConfig)
     control: ControlConfig = setting(factory=ControlConfig)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from firmware_host.actuation.dry import dry_actuation
 from firmware_host.actuation.facade import Actuation
@@ -16,8 +16,10 @@ from firmware_host.config.durations import parse_duration, parse_speed
 from firmware_host.emg.decoder import build_emg_decoder
 from firmware_host.errors import UsageError
 from firmware_host.events import EventSink
+from firmware_host.neurofeedback.stage import build_neurofeedback_stage
 from firmware_host.runtime.pipeline import Pipeline
-from firmware_host.session import SessionRecorder
+from firmware_host.session import SessionError, SessionRecorder, paths
+from firmware_host.session.resume import resume_session
 from firmware_host.sources.base import Source
 from firmware_host.sources.factory import make_source
 from firmware_host.stages.base import Stage
@@ -76,29 +78,30 @@ def build_source(cfg: Config, clock: Clock, plan: RunPlan) -> Source:
 
 
 def new_session_dir(cfg: Config) -> Path:
-    """A fresh directory name under ``[recorder] root``: local time stamp and config name."""
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    root = Path(cfg.recorder.root)
-    path = root / f"{stamp}-{cfg.name}"
-    n = 1
-    while path.exists():
-        n += 1
-        path = root / f"{stamp}-{cfg.name}-{n}"
-    return path
+    """A fresh directory under the sessions root (:func:`firmware_host.session.paths.default_root`)."""
+    return paths.new_session_dir(paths.default_root(cfg), cfg.name)
 
 
 def start_recorder(cfg: Config, session_dir: Path, clock: Clock, plan: RunPlan,
-                   source: Source) -> SessionRecorder:
-    """Create the session directory and journal the start (config, source, plan).
+                   source: Source, *, resume: bool = False,
+                   extra: dict[str, Any] | None = None) -> SessionRecorder:
+    """Create the session directory (or continue it as a new segment) and journal the start.
 
     Raises
     ------
     UsageError
-        The directory exists already or cannot be created.
+        The directory exists already (and ``resume`` is false), cannot be created, or
+        cannot be continued.
     """
     try:
-        recorder = SessionRecorder(session_dir, clock, flush_interval_s=cfg.recorder.flush_interval_s,
-                                   fsync=cfg.recorder.fsync)
+        if resume:
+            recorder = resume_session(session_dir, clock, flush_interval_s=cfg.recorder.flush_interval_s,
+                                      fsync=cfg.recorder.fsync)
+        else:
+            recorder = SessionRecorder(session_dir, clock, flush_interval_s=cfg.recorder.flush_interval_s,
+                                       fsync=cfg.recorder.fsync)
+    except SessionError as exc:
+        raise UsageError(f"session {session_dir} cannot be continued: {exc}") from None
     except FileExistsError as exc:
         raise UsageError(str(exc)) from None
     except OSError as exc:
@@ -111,7 +114,7 @@ def start_recorder(cfg: Config, session_dir: Path, clock: Clock, plan: RunPlan,
         extra={"config_name": cfg.name, "source": cfg.source.kind,
                "planned_duration_s": None if math.isinf(plan.duration_s) else plan.duration_s,
                "speed": "max" if plan.as_fast_as_possible else plan.speed,
-               "clock_origin_unix": getattr(clock, "origin_unix", None)},
+               "clock_origin_unix": getattr(clock, "origin_unix", None), **(extra or {})},
     )
     return recorder
 
@@ -145,6 +148,9 @@ def build_pipeline(cfg: Config, source: Source) -> Pipeline:
         decoder = build_emg_decoder(cfg.emg, source.sfreq, names, types, synthetic=synthetic)
         if decoder is not None:
             stages.append(decoder)
+        feedback = build_neurofeedback_stage(cfg, source)  # before the display filters
+        if feedback is not None:
+            stages.append(feedback)
         if cfg.filters.enabled:
             filters = FilterStage(cfg.filters)
             filters.check(source.sfreq, types)

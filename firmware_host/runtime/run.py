@@ -49,6 +49,11 @@ class Run:
         Lifecycle observers attached before the run opens.
     wrap_source
         Wraps the configured source before it opens (fault injection in soak tests, taps).
+    resume
+        ``session_dir`` holds this night's session from a run that died: continue it as a
+        new segment (same session, the gap journalled) instead of refusing the directory.
+    meta
+        Extra entries for the session's ``meta.json`` (e.g. the night it belongs to).
 
     Raises
     ------
@@ -60,7 +65,8 @@ class Run:
     def __init__(self, config: Config, *, duration: str | None = None, speed: str | None = None,
                  session_dir: str | Path | None = None, actuation: str = "devices",
                  observers: Iterable[RunObserver] = (),
-                 wrap_source: Callable[[Source], Source] | None = None) -> None:
+                 wrap_source: Callable[[Source], Source] | None = None, resume: bool = False,
+                 meta: dict[str, Any] | None = None) -> None:
         if actuation not in build.ACTUATION_MODES:
             raise UsageError(f"actuation = {actuation!r}; allowed: {list(build.ACTUATION_MODES)}")
         self.config = config
@@ -71,6 +77,8 @@ class Run:
         self._session_dir = Path(session_dir) if session_dir else None
         self._actuation_mode = actuation
         self._wrap_source = wrap_source
+        self._resume = resume
+        self._meta = dict(meta or {})
         self.plan: build.RunPlan | None = None
         self.clock: Clock | None = None
         self.source: Source | None = None
@@ -110,7 +118,8 @@ class Run:
             raise UsageError(str(exc)) from None
         try:  # stages first: a config that cannot run leaves no session behind
             pipeline = build.build_pipeline(cfg, self.source)
-            self.recorder = build.start_recorder(cfg, self.session_dir, self.clock, self.plan, self.source)
+            self.recorder = build.start_recorder(cfg, self.session_dir, self.clock, self.plan,
+                                                 self.source, resume=self._resume, extra=self._meta)
         except BaseException:
             self.source.close()
             raise

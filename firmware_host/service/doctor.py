@@ -24,6 +24,7 @@ from typing import Any
 
 from firmware_host.config.schema import Config
 from firmware_host.service.diskroom import Usage, check_disk
+from firmware_host.session.paths import default_root
 
 BUILD_SCRIPT = "tools/build_brainflow_aarch64.sh"
 SERVICE = "somnoloop"
@@ -242,15 +243,16 @@ def check_numba_cache(probes: Probes) -> Check:
 
 def check_data_dir(cfg: Config) -> Check:
     """The sessions root is writable (or can be created)."""
+    root = default_root(cfg)
     return check_writable_dir(
-        "data_dir", Path(cfg.recorder.root),
-        f"create it and give it to the service user (install -d -o somnoloop {cfg.recorder.root}), "
+        "data_dir", root,
+        f"create it and give it to the service user (install -d -o somnoloop {root}), "
         "or set [recorder] root to a directory under /var/lib/somnoloop (StateDirectory)")
 
 
 def check_disk_room(cfg: Config, probes: Probes) -> Check:
     """The data partition has more free space than ``[service] disk_low_mb``."""
-    root = Path(cfg.recorder.root)
+    root = default_root(cfg)
     existing = next((p for p in (root, *root.parents) if p.exists()), Path("/"))
     low = int(cfg.service.disk_low_mb * 1e6)
     room = check_disk(existing, low_free_bytes=low, critical_free_bytes=min(low, int(

@@ -12,6 +12,7 @@ from firmware_host.service.inventory import scan_sessions
 from firmware_host.service.nights import NightDecision, NightPolicy, on_start, parse_rollover
 from firmware_host.service.nightwatch import NightWatch, RetentionKeeper
 from firmware_host.service.notify import SystemdNotifier
+from firmware_host.session.paths import default_root
 
 MB = 10**6
 GB = 10**9
@@ -42,7 +43,7 @@ def service_observers(cfg: Config, *, nights: bool) -> list[RunObserver]:
     ]
     if nights:
         observers += [NightWatch(policy),
-                      RetentionKeeper(cfg.recorder.root, int(s.retention_budget_gb * GB), policy)]
+                      RetentionKeeper(default_root(cfg), int(s.retention_budget_gb * GB), policy)]
     return observers
 
 
@@ -58,4 +59,4 @@ def session_at_start(cfg: Config, now_unix: float | None = None) -> NightDecisio
     its ``meta.json`` so later decisions read the night back.
     """
     now = time.time() if now_unix is None else now_unix
-    return on_start(now, scan_sessions(cfg.recorder.root), night_policy(cfg))
+    return on_start(now, scan_sessions(default_root(cfg)), night_policy(cfg))

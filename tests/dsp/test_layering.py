@@ -38,6 +38,7 @@ HARDWARE_LIBS = ("brainflow", "gpiozero", "serial")
 HARDWARE_ADAPTERS: tuple[str, ...] = (
     "firmware_host/sources/brainflow_board.py",
     "firmware_host/sources/brainflow_board/*.py",
+    "firmware_host/neurofeedback/brainflow_metrics.py",
     "actuators/*serial*.py",
     "actuators/*gpio*.py",
     "actuators/*link*.py",

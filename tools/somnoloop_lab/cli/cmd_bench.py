@@ -12,7 +12,7 @@ from rich.table import Table
 
 from firmware_host.errors import UsageError
 
-SUITES = ("dsp", "stager")
+SUITES = ("dsp", "stager", "storage")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -61,6 +61,12 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--repeats must be >= 1, got {args.repeats}")
     if not args.night_hours > 0:
         raise UsageError(f"--night-hours must be > 0, got {args.night_hours}")
+    if args.suite == "storage":
+        from somnoloop_lab.bench_storage import bench_storage
+
+        result = bench_storage(args.night_hours)
+        print(json.dumps(result, indent=2))
+        return 0
     if args.suite == "stager":
         from somnoloop_lab.staging.bench import run_stager_bench
 

@@ -92,9 +92,8 @@ class FaultySource:
     as deliberately lost).
     """
 
-    def __init__(self, inner: Any, clock: Any, rail_uv: float = 187500.0) -> None:
+    def __init__(self, inner: Any, rail_uv: float = 187500.0) -> None:
         self.inner = inner
-        self.clock = clock
         self.rail_uv = rail_uv
         self.active: dict[str, Fault] = {}
         #: Samples the ``overrun`` faults threw away (per channel).
