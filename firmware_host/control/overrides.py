@@ -7,7 +7,7 @@ its file cannot either).
 
 Default path: ``$STATE_DIRECTORY/overrides.toml`` when systemd gives a state directory, else
 ``<config stem>.overrides.toml`` beside the config file, else ``overrides.toml`` in the
-recorder root.
+sessions root (``[recorder] root`` or the platform's data directory).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Any
 
 from firmware_host.config import Config, ConfigError
 from firmware_host.control.params import ParamError, get_value, mode_of, param_specs, with_value
+from firmware_host.session.paths import default_root
 
 HEADER = ("# somnoloop parameter overrides, saved by the tuning console; loaded at the next start\n"
           "# on top of the config file ([safety] keys are not allowed here).\n")
@@ -36,7 +37,7 @@ def default_path(config_path: str | Path | None, cfg: Config,
     if config_path:
         p = Path(config_path)
         return p.with_name(f"{p.stem}.overrides.toml")
-    return Path(cfg.recorder.root) / "overrides.toml"
+    return default_root(cfg) / "overrides.toml"
 
 
 def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -13,6 +13,7 @@ from typing import Any
 from firmware_host.control.snapshot import LoopSnapshot
 from firmware_host.control.tail import JournalTail
 from firmware_host.control.views import signal_views
+from firmware_host.stages.quality import QualityConfig
 
 
 class CpuMeter:
@@ -48,8 +49,8 @@ def _actuators(snap: LoopSnapshot, tail: JournalTail) -> dict[str, Any]:
 
 
 def build_state(snap: LoopSnapshot | None, tail: JournalTail, *, acknowledged: set[str],
-                cpu_percent: float, traces: bool = True, points: int = 100,
-                run_info: dict[str, Any] | None = None) -> dict[str, Any]:
+                cpu_percent: float, quality: QualityConfig, traces: bool = True,
+                points: int = 100, run_info: dict[str, Any] | None = None) -> dict[str, Any]:
     """The ``state`` message (see PROTOCOL.md)."""
     stage = tail.stage or {}
     state: dict[str, Any] = {
@@ -80,5 +81,5 @@ def build_state(snap: LoopSnapshot | None, tail: JournalTail, *, acknowledged: s
         state["alarms"] = [{**a, "acknowledged": a.get("code") in acknowledged}
                            for a in status.get("alarms", [])]
         state["safety"] = {k: status.get(k) for k in ("estop", "signal_stale", "hold", "led")}
-    state.update(signal_views(snap.raw if snap else None, points, traces, tail.quality_flags))
+    state.update(signal_views(snap.raw if snap else None, points, traces, quality))
     return state

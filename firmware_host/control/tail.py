@@ -15,7 +15,8 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-#: Event kinds the live views read.
+#: Event kinds the live views read (quality flags are not among them: the journal keeps
+#: quality per 30-s epoch, so the live view recomputes the last window, see views.py).
 KINDS = ("decision", "command", "action", "suppressed", "alarm", "safe_state", "fault",
          "control", "gap", "annotation")
 #: Kinds listed as "recent" (what the programme and the safety layer did).
@@ -71,7 +72,6 @@ class JournalTail:
         self._last_id: int | None = None
         self.stage: dict[str, Any] | None = None
         self.grip: dict[str, Any] | None = None
-        self.quality_flags: dict[str, list[str]] = {}
         self.commanded: dict[str, dict[str, Any]] = {}
         self.recent: deque[dict[str, Any]] = deque(maxlen=recent)
         self.control: deque[dict[str, Any]] = deque(maxlen=recent)
@@ -148,12 +148,6 @@ class JournalTail:
             self.grip = {"label": p.get("label"), "force": details.get("force"),
                          "confidence": details.get("confidence"), "raw_label": details.get("raw_label"),
                          "t": t}
-        elif kind == "quality":
-            self.quality_flags = {
-                name: [f for f in ("flat", "clipped", "line_noise", "artefact") if ch.get(f)]
-                for name, ch in (details.get("channels") or {}).items()}
-            for name in details.get("bad_channels", []) if details.get("non_finite") else []:
-                self.quality_flags[name] = ["non_finite"]
 
     def close(self) -> None:
         """Close the read connection."""

@@ -10,7 +10,9 @@ from typing import Any
 
 import numpy as np
 
+from firmware_host.chunk import Chunk
 from firmware_host.control.tap import RawWindow
+from firmware_host.stages.quality import QualityConfig, QualityStage
 
 #: EEG bands (Hz) of the band-power view.
 BANDS: dict[str, tuple[float, float]] = {
@@ -52,8 +54,33 @@ def envelope(x: np.ndarray, sfreq: float, points: int, window_s: float = 0.25) -
     return round(last, 2), [round(float(np.sqrt(v)), 2) for v in decimate(y * y, points)]
 
 
+FLAGS = ("flat", "clipped", "line_noise", "artefact")
+
+
+def quality_flags(win: RawWindow, config: QualityConfig) -> dict[str, list[str]]:
+    """Quality flags of every checked channel over the last window of ``win``.
+
+    The session journal keeps quality per 30-s epoch; a live view wants the last second.
+    The same :class:`~firmware_host.stages.quality.QualityStage` code and thresholds (the
+    live ``[quality]`` section) run here, on the control thread, on the loop's raw copy.
+    """
+    n = int(round(config.window_s * win.sfreq))
+    if not config.enabled or win.data.shape[1] < n:
+        return {}
+    x = win.data[:, -n:]
+    chunk = Chunk(np.ascontiguousarray(x), win.end_sample - n, win.sfreq, win.channel_names,
+                  win.channel_types, np.arange(n) / win.sfreq)
+    out: dict[str, list[str]] = {}
+    for d in QualityStage(config).update(chunk).decisions:
+        for name, ch in d.details.get("channels", {}).items():
+            out[name] = [f for f in FLAGS if ch.get(f)]
+        for name in d.details.get("bad_channels", []) if d.details.get("non_finite") else []:
+            out[name] = ["non_finite"]
+    return out
+
+
 def signal_views(win: RawWindow | None, points: int, traces: bool,
-                 flags: dict[str, list[str]]) -> dict[str, Any]:
+                 quality: QualityConfig) -> dict[str, Any]:
     """``channels`` (trace, range, quality flags), ``band_powers`` and ``emg_envelope``.
 
     Parameters
@@ -64,12 +91,13 @@ def signal_views(win: RawWindow | None, points: int, traces: bool,
         Trace points per channel.
     traces
         Whether to include the decimated traces (not for one-shot status).
-    flags
-        Channel -> quality flags raised in the latest quality decision.
+    quality
+        The live ``[quality]`` section (flags of the last window, see :func:`quality_flags`).
     """
     out: dict[str, Any] = {"channels": [], "band_powers": {}, "emg_envelope": {}}
     if win is None:
         return out
+    flags = quality_flags(win, quality)
     for i, (name, kind) in enumerate(zip(win.channel_names, win.channel_types, strict=True)):
         x = win.data[i]
         ch: dict[str, Any] = {"name": name, "type": kind, "flags": flags.get(name, []),

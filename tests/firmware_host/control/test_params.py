@@ -102,7 +102,8 @@ def test_default_override_path():
         "/var/lib/somnoloop/overrides.toml"
     assert str(default_path("/etc/somnoloop/bedside.toml", cfg, {})) == \
         "/etc/somnoloop/bedside.overrides.toml"
-    assert str(default_path(None, cfg, {})) == "sessions/overrides.toml"
+    assert str(default_path(None, parse_config({"recorder": {"root": "/data/nights"}}), {})) == \
+        "/data/nights/overrides.toml"
 
 
 def test_requests_are_decoded_or_refused_with_a_code():
@@ -150,7 +151,7 @@ def test_journal_tail_follows_new_events(tmp_path):
     journal.commit()
     tail = JournalTail(tmp_path / "events.sqlite", backlog=100)
     assert tail.poll() == 32
-    assert tail.stage["label"] == "N2" and tail.quality_flags == {"C4": ["flat"]}
+    assert tail.stage["label"] == "N2" and tail.stage["probabilities"] == {"N2": 0.9}
     assert tail.commanded["mattress"]["sent"] == {"zone": "head", "degrees": 5.0}
     journal.add(40, "action", {"rule": "onset_rocking", "trigger": "stage", "commands": [
         {"target": "mattress", "action": "set_vibration", "params": {"intensity": 15.0}}]}, None)
