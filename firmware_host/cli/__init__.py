@@ -27,6 +27,7 @@ COMMANDS: tuple[str, ...] = (
     "cmd_doctor",
     "cmd_status",
     "cmd_tune",
+    "cmd_replay",
 )
 
 
