@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from pathlib import Path
 
 from rich.console import Console
 
@@ -13,6 +14,7 @@ from firmware_host.config import Config
 from firmware_host.control.setup import ControlSetup, prepare_control
 from firmware_host.errors import UsageError
 from firmware_host.neurofeedback.display import attach_neurofeedback_display
+from firmware_host.report.hook import ReportObserver
 from firmware_host.runtime.build import ACTUATION_MODES, plan_run
 from firmware_host.runtime.run import Run
 from firmware_host.runtime.signals import stop_on_signals
@@ -95,7 +97,12 @@ def _one_night(args: argparse.Namespace, cfg: Config, console: Console, session_
                   f"device_unavailable:{name})", file=sys.stderr)
         progress = ProgressObserver(console, the_run.plan.duration_s, disable=args.quiet)
         the_run.attach(progress)
+        reports: list[list[Path]] = []
+        the_run.attach(ReportObserver(reports.append))
         with progress, attach_neurofeedback_display(the_run, console, quiet=args.quiet):
             summary = the_run.run()
     print_summary(console, summary, the_run.session_dir)
+    if reports:  # printed even with --quiet, like the closing line: where the report is
+        print(f"report: {', '.join(map(str, reports[0]))}" if reports[0]
+              else "report: not written (see the fault in the session journal)")
     return summary

@@ -15,6 +15,7 @@ from firmware_host.control.config import ControlConfig
 from firmware_host.emg.config import EmgDecoderConfig
 from firmware_host.neurofeedback.config import NeurofeedbackConfig, TraineeConfig
 from firmware_host.programme.config import ProgrammeConfig
+from firmware_host.report.config import ReportConfig
 from firmware_host.safety.config import SafetyConfig
 from firmware_host.service.config import ServiceConfig
 from firmware_host.stages.filtering import FilterConfig
@@ -162,4 +163,5 @@ class Config:
     stager: StagerConfig = setting(factory=StagerConfig)
     service: ServiceConfig = setting(factory=ServiceConfig)
     neurofeedback: NeurofeedbackConfig = setting(factory=NeurofeedbackConfig)
+    report: ReportConfig = setting(factory=ReportConfig)
     control: ControlConfig = setting(factory=ControlConfig)

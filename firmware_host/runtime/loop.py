@@ -188,6 +188,7 @@ class Controller:
             chunk = self._trim_to_duration(chunk)
             n = chunk.n_samples
             self._record(chunk)
+            self._watch_storage(now)
             decisions = self._decide(chunk)
             self._last_data_t = now
         # Also without decisions: clock rules and running profiles advance while data is late.
@@ -201,7 +202,22 @@ class Controller:
 
     def _signal_ok(self, now: float) -> bool:
         return ((now - self._last_data_t) < self.stale_after_s and not self._stage_failing
-                and not self._signal_bad)
+                and not self._signal_bad and not self.recorder.degraded)
+
+    def _watch_storage(self, now: float) -> None:
+        """While the session cannot be written (disk full, read-only, I/O error) nothing the
+        loop does can be audited: a high-priority ``storage_failed`` alarm, every actuator
+        safe and held; recording keeps trying and the alarm clears when writes succeed."""
+        why = self.recorder.degraded
+        active = self.alarms.is_active("storage_failed")
+        if why and not active:
+            self.alarms.raise_alarm("storage_failed", "high",
+                                    f"the session cannot be written ({why}); actuators held safe, "
+                                    "recording retries", now)
+            self.summary.recording_problems.append(why)
+            self._safe(f"recording failed: {why}")
+        elif not why and active:
+            self.alarms.clear("storage_failed", now)
 
     def _watch_quality(self, decision: Decision, chunk: Chunk) -> None:
         """A quality window with non-finite samples, or with every EEG channel flat or
@@ -328,7 +344,10 @@ class Controller:
                 step()
             except Exception as exc:  # noqa: BLE001 - keep closing the rest
                 self.fault("shutdown", exc)
+        self.summary.samples_not_written = self.recorder.samples_not_written
         self.recorder.close(self.summary.to_json() | {"stop_reason": self._stop_reason})
+        if self.recorder.degraded:
+            self.summary.recording_problems.append(f"at close: {self.recorder.degraded}")
 
     def _close_actuation(self) -> None:
         if self.actuation is not None:
