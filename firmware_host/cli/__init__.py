@@ -27,6 +27,9 @@ COMMANDS: tuple[str, ...] = (
     "cmd_doctor",
     "cmd_report",
     "cmd_export",
+    "cmd_status",
+    "cmd_tune",
+    "cmd_replay",
 )
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from firmware_host.actuation.config import ActuatorsConfig
 from firmware_host.config.durations import parse_duration, parse_speed
 from firmware_host.config.fields import setting
+from firmware_host.control.config import ControlConfig
 from firmware_host.emg.config import EmgDecoderConfig
 from firmware_host.neurofeedback.config import NeurofeedbackConfig, TraineeConfig
 from firmware_host.programme.config import ProgrammeConfig
@@ -163,3 +164,4 @@ class Config:
     service: ServiceConfig = setting(factory=ServiceConfig)
     neurofeedback: NeurofeedbackConfig = setting(factory=NeurofeedbackConfig)
     report: ReportConfig = setting(factory=ReportConfig)
+    control: ControlConfig = setting(factory=ControlConfig)
