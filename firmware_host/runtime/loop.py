@@ -41,6 +41,10 @@ class ActuationPort(Protocol):
         """Has every configured actuator answered at least once."""
         ...
 
+    def claim_loop_thread(self) -> None:
+        """The calling thread is the loop thread (journal lines are written from it)."""
+        ...
+
     @property
     def alarms(self) -> AlarmManager:
         """Where alarms are raised (the status LED shows them)."""
@@ -139,6 +143,8 @@ class Controller:
     def run(self) -> RunSummary:
         """Run until the duration, the source's end or a stop request; always cleans up."""
         wall0 = time.monotonic()
+        if self.actuation is not None:
+            self.actuation.claim_loop_thread()
         self._last_data_t = self.clock.now()
         next_tick = self.clock.now()
         try:
