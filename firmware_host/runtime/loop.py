@@ -321,6 +321,9 @@ class Controller:
             self._stage_failing = True
             return []
         self._stage_failing = False
+        # In sample order (stages in chain order at one sample): the journal and the programme
+        # then see the same sequence whatever the chunking, at any speed.
+        decisions.sort(key=lambda d: d.sample)
         for d in decisions:
             if d.kind == "quality":
                 self._watch_quality(d, chunk)
