@@ -7,7 +7,6 @@ antropy/scipy/yasa functions YASA calls, in float64, rtol 1e-9.
 
 from __future__ import annotations
 
-import os
 import warnings
 from pathlib import Path
 
@@ -25,10 +24,9 @@ from dsp.yasa_features import (
     yasa_epoch_features,
     yasa_feature_names,
 )
+from tests.paths import DATA
 from tests.reference import yasa_features as ref
 
-DATA = Path(os.environ.get("SOMNOLOOP_DATA",
-                           Path(__file__).resolve().parents[2] / ".." / "shared" / "data"))
 DREAMS1 = DATA / "dreams-spindles" / "excerpt1.txt"
 
 SF = 100.0

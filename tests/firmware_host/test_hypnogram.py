@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from firmware_host.sources.hypnogram import HypnogramError, load_hypnogram
+from tests.paths import DATA
 
-DATA = Path(os.environ.get("SOMNOLOOP_DATA",
-                           Path(__file__).resolve().parents[2] / ".." / "shared" / "data"))
 SLEEP_EDF = DATA / "sleep-edf" / "SC4001EC-Hypnogram.edf"
 DREAMS = DATA / "dreams-spindles" / "Hypnogram_excerpt1.txt"
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -18,9 +17,8 @@ from firmware_host.sources.base import SourceError
 from firmware_host.sources.brainflow_board import board_layout, resolve_board
 from firmware_host.sources.factory import make_source
 from firmware_host.sources.replay import ReplaySource, guess_channel_type, uv_factor
+from tests.paths import DATA
 
-DATA = Path(os.environ.get("SOMNOLOOP_DATA",
-                           Path(__file__).resolve().parents[2] / ".." / "shared" / "data"))
 FS = 100.0
 N = 2000  # 20 s
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -17,6 +14,7 @@ from firmware_host.runtime.pipeline import Pipeline
 from firmware_host.stages.base import Stage
 from firmware_host.stages.filtering import FilterConfig, FilterStage
 from firmware_host.stages.quality import QualityConfig, QualityStage
+from tests.paths import require_data
 
 #: The stage mechanics are checked on one-second windows (the shipped default is 0.5 s).
 ONE_S = QualityConfig(window_s=1.0)
@@ -236,15 +234,8 @@ def test_config_sections_load_and_validate() -> None:
 # ------------------------------------------------------------------ real EEG
 
 
-def _data_root() -> Path:
-    env = os.environ.get("SOMNOLOOP_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-
-
 def test_real_dreams_eeg_mostly_good_quality_and_filter_matches_scipy() -> None:
-    path = _data_root() / "dreams-spindles" / "excerpt1.txt"
-    if not path.exists():
-        pytest.skip(f"real data not found at {path} (set SOMNOLOOP_DATA or provide ../shared/data)")
+    path = require_data("dreams-spindles/excerpt1.txt")
     eeg = np.loadtxt(path, skiprows=1, max_rows=12000)[None, :]  # 2 min at 100 Hz
     chunks = [
         Chunk(eeg[:, i : i + 25], i, FS, ("C3-A1",), ("eeg",), np.arange(i, i + 25) / FS)

@@ -14,16 +14,13 @@ Everything else (TIB with unscored epochs, TST without them, SPT, WASO, SOL, SE,
 minutes and % of TST) has the same definition and must match to the rounding YASA applies.
 """
 
-import os
-from pathlib import Path
 
 import pytest
 
 from firmware_host.report.metrics import sleep_metrics
 from firmware_host.report.night import EXPERT_LABELS
+from tests.paths import DATA
 
-DATA = Path(os.environ.get("SOMNOLOOP_DATA",
-                           Path(__file__).resolve().parents[3] / ".." / "shared" / "data"))
 HYPNOGRAM = DATA / "sleep-edf" / "SC4001EC-Hypnogram.edf"
 
 pytestmark = pytest.mark.skipif(not HYPNOGRAM.exists(), reason=f"real data absent: {HYPNOGRAM}")

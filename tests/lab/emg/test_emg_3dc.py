@@ -7,15 +7,12 @@ full figures come from ``somnoloop emg-eval --json``.
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 
 from dsp._jit import JIT_DISABLED
+from tests.paths import DATA
 
-DATA = Path(os.environ.get("SOMNOLOOP_DATA",
-                           Path(__file__).resolve().parents[3] / ".." / "shared" / "data"))
 ROOT = DATA / "emg" / "3dc"
 
 pytestmark = pytest.mark.skipif(

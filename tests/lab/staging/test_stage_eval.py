@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-from pathlib import Path
 
 import pytest
 
 from firmware_host.errors import UsageError
 from somnoloop_lab.cli import cmd_stage_eval
+from tests.paths import DATA
 
-DATA = Path(os.environ.get("SOMNOLOOP_DATA",
-                           Path(__file__).resolve().parents[3] / ".." / "shared" / "data"))
 DREAMS = DATA / "dreams-spindles"
 
 
