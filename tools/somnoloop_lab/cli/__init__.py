@@ -13,6 +13,7 @@ import importlib
 COMMANDS: tuple[str, ...] = (
     "cmd_emg_eval",
     "cmd_stage_eval",
+    "cmd_events_eval",
     "cmd_stage",
     "cmd_bench",
     "cmd_soak",
