@@ -13,6 +13,8 @@ from firmware_host.config.durations import parse_duration, parse_speed
 from firmware_host.config.fields import setting
 from firmware_host.control.config import ControlConfig
 from firmware_host.emg.config import EmgDecoderConfig
+from firmware_host.microstructure.slow_oscillations import SlowOscillationConfig
+from firmware_host.microstructure.spindles import SpindleConfig
 from firmware_host.neurofeedback.config import NeurofeedbackConfig, TraineeConfig
 from firmware_host.programme.config import ProgrammeConfig
 from firmware_host.report.config import ReportConfig
@@ -165,3 +167,5 @@ class Config:
     neurofeedback: NeurofeedbackConfig = setting(factory=NeurofeedbackConfig)
     report: ReportConfig = setting(factory=ReportConfig)
     control: ControlConfig = setting(factory=ControlConfig)
+    spindles: SpindleConfig = setting(factory=SpindleConfig)
+    slow_oscillations: SlowOscillationConfig = setting(factory=SlowOscillationConfig)
