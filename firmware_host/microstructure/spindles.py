@@ -211,14 +211,14 @@ class SpindleStage:
         at_abs = self._origin + int(at)
         details: dict[str, object] = {"onset_sample": onset_abs, "amplitude_uv": float(ptp)}
         if int(kind) == BURST_DETECTED:
-            details["latency_s"] = (at - onset) / sfreq
-            details["frequency_hz"] = float(crossings) / (2.0 * (at - onset + 1) / sfreq)
+            details["latency_s"] = float((at - onset) / sfreq)
+            details["frequency_hz"] = float(crossings / (2.0 * (at - onset + 1) / sfreq))
             return Decision("spindle", at_abs, "onset", {}, MODEL, details)
-        duration = (end - onset + 1) / sfreq
+        duration = float((end - onset + 1) / sfreq)
         details.update(
             end_sample=self._origin + int(end),
             duration_s=duration,
-            frequency_hz=float(crossings) / (2.0 * duration),
+            frequency_hz=float(crossings / (2.0 * duration)),
             valid=bool(self.config.min_duration_s <= duration <= self.config.max_duration_s),
         )
         return Decision("spindle", at_abs, "end", {}, MODEL, details)

@@ -3,6 +3,8 @@ prediction methods, chunking invariance, causality, actuator latency, bad config
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -54,6 +56,9 @@ def test_planted_slow_oscillations_found_and_up_states_hit(method: str, sd_max: 
     x, clean, planted = _night(seed)
     decisions = stream(SlowOscillationStage(SlowOscillationConfig(method=method)), x, FS)
     assert all(d.kind == "slow_oscillation" and d.label == "up_state" for d in decisions)
+    for d in decisions:  # journal-ready: plain JSON types only
+        assert json.loads(json.dumps(d.to_json()))["details"] == d.details
+        assert all(type(v) in (int, float, bool, str) for v in d.details.values())
     inside = [d for d in decisions
               if any(a <= d.details["trough_sample"] / FS <= b for a, b in planted)]
     hit = [p for p in planted

@@ -3,6 +3,8 @@ invariance, causality, gaps, bad channel."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -57,6 +59,9 @@ def test_planted_spindles_are_found(seed: int) -> None:
         assert 10.0 <= d.details["frequency_hz"] <= 17.0
         assert d.details["amplitude_uv"] > 0
         assert d.kind == "spindle"
+    for d in decisions:  # journal-ready: plain JSON types only
+        assert json.loads(json.dumps(d.to_json()))["details"] == d.details
+        assert all(type(v) in (int, float, bool) for v in d.details.values())
 
 
 @settings(max_examples=10, deadline=None)
