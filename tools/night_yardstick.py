@@ -57,16 +57,17 @@ def in_bed_hypnogram(hours: float, seed: int, lead_wake_min: float = 35.0,
             + ["W"] * int(round(tail_wake_min * 2)))
 
 
-def _render(seed: int, hypnogram: list[str]) -> tuple[SyntheticNight, list[int], np.ndarray]:
+def _render(seed: int, hypnogram: list[str],
+            sfreq: float) -> tuple[SyntheticNight, list[int], np.ndarray]:
     """The night, its first EEG/EOG/EMG rows and their samples."""
-    night = SyntheticNight(SyntheticSourceConfig(seed=seed, artefacts=False, gestures=False),
-                           len(hypnogram) * 30.0, hypnogram=hypnogram)
+    cfg = SyntheticSourceConfig(seed=seed, sfreq=sfreq, artefacts=False, gestures=False)
+    night = SyntheticNight(cfg, len(hypnogram) * 30.0, hypnogram=hypnogram)
     keep = [list(night.channel_types).index(t) for t in ROLES]
     return night, keep, night.generate(0, night.n_samples)[keep]
 
 
 def in_bed_night(seed: int, hours: float, intrusions: float = 0.0, lead_wake_min: float = 35.0,
-                 tail_wake_min: float = 30.0) -> Recording:
+                 tail_wake_min: float = 30.0, sfreq: float = 250.0) -> Recording:
     """A synthetic night in bed as a labelled EEG/EOG/EMG :class:`Recording`.
 
     ``intrusions`` (0..1): that fraction of the first 60 wake epochs (drawn with ``seed``)
@@ -75,7 +76,7 @@ def in_bed_night(seed: int, hours: float, intrusions: float = 0.0, lead_wake_min
     if not 0.0 <= intrusions <= 1.0:
         raise ValueError(f"intrusions must be in 0..1, got {intrusions}")
     hyp = in_bed_hypnogram(hours, seed, lead_wake_min, tail_wake_min)
-    night, keep, x = _render(seed, hyp)
+    night, keep, x = _render(seed, hyp, sfreq)
     if intrusions > 0:
         rng = np.random.default_rng([seed, 19])
         lead = min(60, int(round(lead_wake_min * 2)))
@@ -83,7 +84,7 @@ def in_bed_night(seed: int, hours: float, intrusions: float = 0.0, lead_wake_min
         deep = list(hyp)
         for e in hit:
             deep[e] = "N3"
-        xd = _render(seed, deep)[2]
+        xd = _render(seed, deep, sfreq)[2]
         n = int(round(30.0 * night.sfreq))
         for e in hit:
             x[0, e * n : (e + 1) * n] = xd[0, e * n : (e + 1) * n]
