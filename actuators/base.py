@@ -50,3 +50,44 @@ class Actuator(Protocol):
     def close(self) -> None:
         """Go safe first, then release the device."""
         ...
+
+
+# ------------------------------------------------------------------ optional capabilities
+# A driver offers these when it can; the safety layer checks them with ``isinstance`` once,
+# when it is built, instead of probing attributes on every tick.
+
+
+@runtime_checkable
+class Heartbeating(Protocol):
+    """A device with a keep-alive: silence from it means the device is lost."""
+
+    def heartbeat(self, force: bool = False) -> bool:
+        """Send a keep-alive when due (or now with ``force``); False when not answered."""
+        ...
+
+
+@runtime_checkable
+class Pollable(Protocol):
+    """A device whose state can be read back on request."""
+
+    def poll_status(self) -> dict[str, Any]:
+        """Ask the device for its state now; raises ActuatorError when it does not answer."""
+        ...
+
+
+@runtime_checkable
+class Reconnectable(Protocol):
+    """A device that can be re-opened after it was lost (unplugged, reset)."""
+
+    def reconnect(self) -> None:
+        """Close and re-open the link; raises ActuatorError when the device is still gone."""
+        ...
+
+
+@runtime_checkable
+class Stepped(Protocol):
+    """A device moved in software steps (servo ramps, PWM timing) on every loop tick."""
+
+    def update(self, now: float) -> None:
+        """Advance to time ``now``."""
+        ...

@@ -28,22 +28,20 @@ from typing import Any
 from gpiozero import LED, RGBLED, Button, PWMOutputDevice, Servo
 
 from actuators.base import ActuatorError, Command
+from actuators.params import ParamError, number
+from actuators.vocabulary import FINGERS, GRIP_PATTERNS, PIN_FACTORIES
 
-#: Finger order of the hands (the serial hand uses the same six).
-FINGERS = ("thumb", "index", "middle", "ring", "little", "thumb_rotation")
-
-#: Grip pattern → closure of each finger (0 = open, 100 = fully closed) at force 1.
-GRIP_PATTERNS: dict[str, tuple[float, ...]] = {
+#: Grip pattern → closure of each servo finger (0 = open, 100 = fully closed) at force 1,
+#: in :data:`~actuators.vocabulary.FINGERS` order (thumb flexion, thumb rotation, index,
+#: middle, ring, little).
+SERVO_GRIP_CLOSURE: dict[str, tuple[float, ...]] = {
     "open": (0, 0, 0, 0, 0, 0),
-    "power": (100, 100, 100, 100, 100, 60),
-    "pinch": (90, 90, 0, 0, 0, 100),
-    "tripod": (90, 90, 90, 0, 0, 100),
-    "key": (100, 80, 100, 100, 100, 0),
-    "point": (100, 0, 100, 100, 100, 60),
+    "power": (100, 60, 100, 100, 100, 100),
+    "pinch": (90, 100, 90, 0, 0, 0),
+    "tripod": (90, 100, 90, 90, 0, 0),
+    "key": (100, 0, 80, 100, 100, 100),
+    "point": (100, 60, 0, 100, 100, 100),
 }
-
-#: Names accepted by :func:`make_pin_factory`.
-PIN_FACTORIES = ("mock", "default", "lgpio", "rpigpio", "pigpio", "native")
 
 
 def make_pin_factory(name: str) -> Any:
@@ -92,12 +90,10 @@ def make_pin_factory(name: str) -> Any:
 
 
 def _number(params: dict[str, Any], key: str, lo: float, hi: float, device: str) -> float:
-    value = params.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ActuatorError(f"{device}: {key}={value!r} must be a finite number in [{lo}, {hi}]")
-    if not lo <= value <= hi:
-        raise ActuatorError(f"{device}: {key}={value!r} is outside [{lo}, {hi}]")
-    return float(value)
+    try:
+        return number(params, key, lo=lo, hi=hi)
+    except ParamError as exc:
+        raise ActuatorError(f"{device}: {exc}") from None
 
 
 class ServoHand:
@@ -184,7 +180,7 @@ class ServoHand:
                 )
             force = _number(p, "force", 0.0, 1.0, self.name)
             speed = _number(p, "speed", 0.0, 1.0, self.name)
-            self._target = [GRIP_PATTERNS[pattern][i] * force for i in range(n)]
+            self._target = [SERVO_GRIP_CLOSURE[pattern][i] * force for i in range(n)]
             self._rate = speed * self.max_rate_pct_s
         elif command.action == "set_fingers":
             positions = p.get("positions")

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from actuators.protocol import ProtocolError
+from actuators.vocabulary import FINGERS, GRIP_PATTERNS
 
 FLAG = 0x7E
 ESC = 0x7D
@@ -40,8 +41,6 @@ REPLY = 0x90
 COMMAND_NAMES = {CMD_POSITION: "set_fingers", CMD_GRIP: "grip", CMD_STOP: "stop",
                  CMD_STATUS: "status"}
 
-FINGERS = ("thumb_flex", "thumb_rot", "index", "middle", "ring", "little")
-GRIP_PATTERNS = ("open", "power", "pinch", "tripod", "key", "point")
 #: Finger targets (% closed) of each grip pattern, in :data:`FINGERS` order.
 GRIP_TARGETS: dict[str, tuple[float, ...]] = {
     "open": (0.0, 0.0, 0.0, 0.0, 0.0, 0.0),

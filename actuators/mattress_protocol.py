@@ -11,7 +11,9 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
+from actuators.params import choice, number
 from actuators.protocol import Frame
+from actuators.vocabulary import ELEVATION_ZONES, FIRMNESS_ZONES, VIBRATION_PATTERNS
 
 # --- message types -------------------------------------------------------------------
 MSG_COMMAND = 0x01
@@ -42,9 +44,6 @@ OPCODE_NAMES = {
 }
 
 # --- zones / patterns ----------------------------------------------------------------
-ELEVATION_ZONES = ("head", "feet")
-FIRMNESS_ZONES = ("head", "torso", "legs")
-VIBRATION_PATTERNS = ("off", "continuous", "pulse", "wave")
 
 #: Device limits (the device NACKs with OUT_OF_RANGE outside them; the host safety layer
 #: keeps commands far tighter).
@@ -107,19 +106,8 @@ def nack_meaning(code: int) -> str:
     return NACK_MEANINGS.get(code, f"unknown NACK code 0x{code:02x}")
 
 
-def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> int:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {list(allowed)}, got {value!r}")
-    return allowed.index(value)
-
-
-def _number(params: dict[str, Any], key: str, action: str) -> float:
-    if key not in params:
-        raise ValueError(f"{action} needs parameter {key!r}, got {sorted(params)}")
-    value = params[key]
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"{action} parameter {key!r} must be a number, got {value!r}")
-    return float(value)
+def _index(params: dict[str, Any], key: str, allowed: tuple[str, ...], **kw: Any) -> int:
+    return allowed.index(choice(params, key, allowed, **kw))
 
 
 def encode_command(action: str, params: dict[str, Any]) -> bytes:
@@ -132,30 +120,30 @@ def encode_command(action: str, params: dict[str, Any]) -> bytes:
         range; the message names the action, the parameter and what is allowed.
     """
     if action == "set_elevation":
-        zone = _choice("zone", params.get("zone"), ELEVATION_ZONES)
-        deg = _number(params, "degrees", action)
+        zone = _index(params, "zone", ELEVATION_ZONES)
+        deg = number(params, "degrees", what=f"{action} degrees")
         hi = ELEVATION_MAX_DEG[ELEVATION_ZONES[zone]]
         if not 0.0 <= deg <= hi:
             raise ValueError(f"set_elevation degrees must be 0..{hi} for "
                              f"{ELEVATION_ZONES[zone]}, got {deg}")
         return struct.pack(">BBh", OP_SET_ELEVATION, zone, round(deg * 100))
     if action == "set_firmness":
-        zone = _choice("zone", params.get("zone"), FIRMNESS_ZONES)
-        level = _number(params, "level", action)
+        zone = _index(params, "zone", FIRMNESS_ZONES)
+        level = number(params, "level", what=f"{action} level")
         if not 0 <= level <= 100:
             raise ValueError(f"set_firmness level must be 0..100, got {level}")
         return struct.pack(">BBB", OP_SET_FIRMNESS, zone, round(level))
     if action == "set_temperature":
-        c = _number(params, "celsius", action)
+        c = number(params, "celsius", what=f"{action} celsius")
         lo, hi = TEMPERATURE_RANGE_C
         if not lo <= c <= hi:
             raise ValueError(f"set_temperature celsius must be {lo}..{hi}, got {c}")
         return struct.pack(">Bh", OP_SET_TEMPERATURE, round(c * 100))
     if action == "set_vibration":
-        intensity = _number(params, "intensity", action)
+        intensity = number(params, "intensity", what=f"{action} intensity")
         if not 0 <= intensity <= 100:
             raise ValueError(f"set_vibration intensity must be 0..100, got {intensity}")
-        pattern = _choice("pattern", params.get("pattern", "continuous"), VIBRATION_PATTERNS)
+        pattern = _index(params, "pattern", VIBRATION_PATTERNS, default="continuous")
         return struct.pack(">BBB", OP_SET_VIBRATION, round(intensity), pattern)
     if action == "stop":
         return bytes((OP_STOP,))

@@ -1,5 +1,5 @@
 """Surface-EMG features over windows: Hudgins time domain, RMS, log-variance, Willison
-amplitude, autoregressive coefficients and TD-PSD spectral moments, plus envelopes.
+amplitude, autoregressive coefficients and TD-PSD spectral moments.
 
 Layout of a feature vector: channel-major, :data:`FEATURES_PER_CHANNEL` values per channel
 in the order of :data:`FEATURE_NAMES` (``ch0_MAV, ch0_WL, …, ch1_MAV, …``), then one
@@ -10,8 +10,9 @@ the Hudgins set for the LDA baseline) and :func:`n_features` for the vector leng
 
 Every public function validates its input and calls a small private ``@njit`` kernel.
 Sliding windows start at sample 0 of a stream and advance by ``increment``: window ``k``
-covers samples ``[k * increment, k * increment + window)``. :class:`SlidingFeatures` gives
-exactly the batch result of :func:`sliding_window_features` whatever the chunking.
+covers samples ``[k * increment, k * increment + window)``. :class:`SlidingFeatures` gives,
+whatever the chunking, exactly :func:`window_features` of every window (bit for bit); it keeps
+the samples future windows need in a :class:`dsp.sample_store.SampleStore`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from dsp._jit import njit
+from dsp.sample_store import SampleStore
 
 #: Order of the autoregressive model (Yule-Walker) whose coefficients are features.
 AR_ORDER = 4
@@ -94,13 +96,6 @@ def feature_index(n_channels: int, names: Sequence[str]) -> np.ndarray:
         base = n_channels * FEATURES_PER_CHANNEL
         idx += list(range(base, base + n_cross(n_channels)))
     return np.array(idx, dtype=np.intp)
-
-
-def feature_labels(n_channels: int) -> list[str]:
-    """``ch{c}_{NAME}`` labels of every column of a full feature vector (then ``LOGCOV_i_j``)."""
-    labels = [f"ch{c}_{n}" for c in range(n_channels) for n in FEATURE_NAMES]
-    labels += [f"LOGCOV_{i}_{j}" for i in range(n_channels) for j in range(i, n_channels)]
-    return labels
 
 
 # --------------------------------------------------------------------------- kernels
@@ -294,13 +289,12 @@ def _sliding_kernel(
     x: np.ndarray,
     window: int,
     increment: int,
-    first_start: int,
     thr_zc: float,
     thr_ssc: float,
     thr_wamp: float,
     out: np.ndarray,
 ) -> None:
-    """Features of windows starting at first_start, first_start + increment, … in ``x``.
+    """Features of the windows starting at 0, increment, 2 * increment, … in ``x``.
 
     Same arithmetic as :func:`_window_features_kernel` window by window (bit-identical
     results), with the scratch arrays allocated once per call instead of per window.
@@ -313,7 +307,7 @@ def _sliding_kernel(
     xc = np.empty((n_ch, window))
     logs = np.empty(n_ch)
     for k in range(out.shape[0]):
-        s = first_start + k * increment
+        s = k * increment
         row = out[k]
         for c in range(n_ch):
             _channel_features_into(
@@ -321,28 +315,6 @@ def _sliding_kernel(
                 r, a, tmp,
             )
         _logcov_into(x[:, s : s + window], row[n_ch * nf :], xc, logs)
-
-
-@njit
-def _moving_rms_kernel(x: np.ndarray, tail: np.ndarray, out: np.ndarray) -> None:
-    """Moving RMS over ``tail.shape[1] + 1`` samples; ``tail`` holds the previous samples'
-    squares (state in/out). Each output sums its window directly (no drifting running sum)."""
-    n_ch, n = x.shape
-    m = tail.shape[1]
-    width = m + 1
-    for c in range(n_ch):
-        buf = np.empty(m + n)
-        for i in range(m):
-            buf[i] = tail[c, i]
-        for i in range(n):
-            buf[m + i] = x[c, i] * x[c, i]
-        for i in range(n):
-            s = 0.0
-            for j in range(i, i + width):
-                s += buf[j]
-            out[c, i] = np.sqrt(s / width)
-        for i in range(m):
-            tail[c, i] = buf[n + i]
 
 
 # --------------------------------------------------------------------------- public API
@@ -406,42 +378,6 @@ def _check_window(window: int, increment: int) -> None:
         raise ValueError(f"increment must be an integer >= 1 sample, got {increment}")
 
 
-def sliding_window_features(
-    x: np.ndarray,
-    window: int,
-    increment: int,
-    thr_zc: float = 0.0,
-    thr_ssc: float = 0.0,
-    thr_wamp: float = 10.0,
-) -> np.ndarray:
-    """Features of every complete window of a whole recording (batch).
-
-    Parameters
-    ----------
-    x
-        ``(n_channels, n_samples)`` high-passed EMG.
-    window, increment
-        Window length and step in samples.
-    thr_zc, thr_ssc, thr_wamp
-        See :func:`window_features`.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(n_windows, n_features(n_channels))``; window ``k`` covers
-        ``[k * increment, k * increment + window)``.
-    """
-    arr = _as_2d(x, "x")
-    _check_window(window, increment)
-    _check_thresholds(thr_zc, thr_ssc, thr_wamp)
-    nw = n_windows(arr.shape[1], int(window), int(increment))
-    out = np.empty((nw, n_features(arr.shape[0])))
-    _sliding_kernel(
-        arr, int(window), int(increment), 0, float(thr_zc), float(thr_ssc), float(thr_wamp), out
-    )
-    return out
-
-
 class SlidingFeatures:
     """Streaming sliding-window features: push chunks, get the windows they complete.
 
@@ -476,33 +412,13 @@ class SlidingFeatures:
 
     def reset(self) -> None:
         """Forget buffered samples; the next sample is sample 0 of a new stream."""
-        # Samples live in a preallocated store: _store[:, :_fill] holds stream samples
-        # [_buf_start, _buf_start + _fill). Chunks are copied in once; consumed samples are
-        # dropped only when the store is full (one move per many chunks), never per chunk.
-        self._cap = max(8 * (self.window + self.increment), 1024)
-        self._store = np.zeros((self.n_channels, self._cap))
-        self._fill = 0
-        self._buf_start = 0  # stream index of _store[:, 0]
+        self._store = SampleStore(self.n_channels, max(8 * (self.window + self.increment), 1024))
         self._next_start = 0  # stream index where the next window starts
 
     @property
     def samples_seen(self) -> int:
         """Stream samples pushed since the last reset."""
-        return self._buf_start + self._fill
-
-    def _make_room(self, n: int) -> None:
-        """Drop the samples no future window needs; grow the store if ``n`` still won't fit."""
-        keep_from = min(self._next_start - self._buf_start, self._fill)
-        kept = self._fill - keep_from
-        if kept + n > self._cap:
-            self._cap = max(2 * self._cap, kept + n)
-            store = np.zeros((self.n_channels, self._cap))
-            store[:, :kept] = self._store[:, keep_from : self._fill]
-            self._store = store
-        elif keep_from:
-            self._store[:, :kept] = self._store[:, keep_from : self._fill].copy()
-        self._fill = kept
-        self._buf_start += keep_from
+        return self._store.end
 
     def update(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Push a chunk.
@@ -524,107 +440,16 @@ class SlidingFeatures:
             raise ValueError(
                 f"chunk has {arr.shape[0]} channels, this extractor expects {self.n_channels}"
             )
-        n = arr.shape[1]
-        if self._fill + n > self._cap:
-            self._make_room(n)
-        self._store[:, self._fill : self._fill + n] = arr
-        self._fill += n
-        avail = self._buf_start + self._fill - self._next_start
-        nw = n_windows(avail, self.window, self.increment)
+        self._store.append(arr)
+        end = self._store.end
+        nw = n_windows(end - self._next_start, self.window, self.increment)
         out = np.empty((nw, n_features(self.n_channels)))
         if nw:
-            first = self._next_start - self._buf_start
-            _sliding_kernel(self._store, self.window, self.increment, first, *self.thresholds, out)
+            x_new = self._store.window(self._next_start, end)
+            _sliding_kernel(x_new, self.window, self.increment, *self.thresholds, out)
         first_end = self._next_start + self.window
         self._next_start += nw * self.increment
+        self._store.release(self._next_start)  # no future window starts before it
         ends = np.arange(first_end, first_end + nw * self.increment, self.increment,
                          dtype=np.int64)
         return out, ends
-
-
-def moving_rms(x: np.ndarray, width: int) -> np.ndarray:
-    """Batch moving RMS envelope (causal; the first ``width - 1`` samples see zeros before 0).
-
-    Parameters
-    ----------
-    x
-        ``(n_channels, n_samples)``.
-    width
-        Samples per RMS window, >= 1.
-    """
-    env = MovingRMS(_as_2d(x, "x").shape[0], width)
-    return env.update(x)
-
-
-class MovingRMS:
-    """Streaming causal moving-RMS envelope with explicit state (zeros before the stream).
-
-    Parameters
-    ----------
-    n_channels
-        Channels per chunk.
-    width
-        Samples per RMS window, >= 1.
-    """
-
-    def __init__(self, n_channels: int, width: int) -> None:
-        if int(width) != width or width < 1:
-            raise ValueError(f"width must be an integer >= 1 sample, got {width}")
-        self.n_channels = int(n_channels)
-        self.width = int(width)
-        self.reset()
-
-    def reset(self) -> None:
-        """Zero the state."""
-        self._tail = np.zeros((self.n_channels, self.width - 1))
-
-    def update(self, x: np.ndarray) -> np.ndarray:
-        """Envelope of the chunk ``(n_channels, n)``, same shape."""
-        arr = _as_2d(x, "chunk")
-        if arr.shape[0] != self.n_channels:
-            raise ValueError(
-                f"chunk has {arr.shape[0]} channels, this envelope expects {self.n_channels}"
-            )
-        out = np.empty_like(arr)
-        _moving_rms_kernel(arr, self._tail, out)
-        return out
-
-
-def rectified_envelope(x: np.ndarray, alpha: float, state: np.ndarray | None = None) -> tuple[
-    np.ndarray, np.ndarray
-]:
-    """Full-wave rectification followed by a one-pole low-pass ``y += alpha * (|x| - y)``.
-
-    Parameters
-    ----------
-    x
-        ``(n_channels, n_samples)``.
-    alpha
-        Smoothing factor in (0, 1]; ``1 - exp(-2 pi fc / fs)`` for a cut-off ``fc``.
-    state
-        ``(n_channels,)`` last output of the previous chunk (zeros when None).
-
-    Returns
-    -------
-    envelope, state
-        Envelope of the chunk and the state to pass with the next chunk.
-    """
-    arr = _as_2d(x, "x")
-    if not 0.0 < alpha <= 1.0:
-        raise ValueError(f"alpha must be in (0, 1], got {alpha}")
-    st = np.zeros(arr.shape[0]) if state is None else np.array(state, dtype=np.float64)
-    if st.shape != (arr.shape[0],):
-        raise ValueError(f"state must have shape ({arr.shape[0]},), got {st.shape}")
-    out = np.empty_like(arr)
-    _rect_kernel(arr, float(alpha), st, out)
-    return out, st
-
-
-@njit
-def _rect_kernel(x: np.ndarray, alpha: float, state: np.ndarray, out: np.ndarray) -> None:
-    for c in range(x.shape[0]):
-        y = state[c]
-        for i in range(x.shape[1]):
-            y += alpha * (abs(x[c, i]) - y)
-            out[c, i] = y
-        state[c] = y

@@ -6,6 +6,7 @@ All somnoloop code asks a :class:`Clock` for the time and to wait; nothing calls
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Protocol
 
@@ -21,6 +22,11 @@ class Clock(Protocol):
         """Wait ``seconds`` of this clock's time."""
         ...
 
+    @property
+    def speed(self) -> float:
+        """Clock seconds per real second (``math.inf`` for a clock that never waits)."""
+        ...
+
 
 class RealClock:
     """Wall-clock time, optionally sped up ``speed`` times (``speed=1`` on the device).
@@ -32,7 +38,7 @@ class RealClock:
     """
 
     def __init__(self, speed: float = 1.0) -> None:
-        if speed <= 0:
+        if not 0 < speed < math.inf:
             raise ValueError(f"speed must be > 0, got {speed}")
         self.speed = float(speed)
         self._t0 = time.monotonic()
@@ -59,6 +65,9 @@ class FakeClock:
     start
         Initial time in seconds.
     """
+
+    #: Clock seconds per real second: a fake clock never waits.
+    speed = math.inf
 
     def __init__(self, start: float = 0.0) -> None:
         self._t = float(start)

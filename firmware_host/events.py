@@ -11,6 +11,9 @@ EVENT_KINDS = (
     "gap", "overrun", "marker", "annotation",  # from sources
     "decision",                             # stager / decoder / policy output
     "command", "ack", "fault", "safe_state", "alarm",  # actuation and safety
+    "action", "suppressed",                 # programme: a rule fired / a guard held it back
+    "control",                              # a change applied from outside the loop
+    "segment", "clock_jump", "retention",   # service: restart mid-night, wall-clock step, cleanup
 )
 
 

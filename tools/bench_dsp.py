@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from firmware_host.cli import cmd_bench
-from firmware_host.cli.errors import UsageError
+from firmware_host.errors import UsageError
+from somnoloop_lab.cli import cmd_bench
 
 
 def main(argv: list[str]) -> int:

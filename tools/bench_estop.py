@@ -28,7 +28,12 @@ def one_press() -> dict[str, float]:
     clock = RealClock()
     cfg = parse_config({"safety": {"ramp_interval_s": 0.05,
                                    "mattress": {"elevation_slew_deg_s": 10.0}},
-                        "policy": {"stage": {"min_interval_s": 0.0}}})
+                        "programme": {"rules": [  # the bed moves in N1, the hand grips
+                            {"name": "head_up", "trigger": {"kind": "stage", "stages": ["N1"]},
+                             "actions": [{"kind": "set", "target": "mattress.head",
+                                          "value": 10.0}]},
+                            {"name": "grip", "trigger": {"kind": "intent", "labels": ["power"]},
+                             "actions": [{"kind": "grip", "target": "hand"}]}]}})
     act = Actuation.from_config(cfg, clock, ListSink())
     try:
         mattress_sim, hand_sim = act.simulators

@@ -113,7 +113,7 @@ def dreams_features(name: str, feature_names: list[str]) -> np.ndarray | None:
     import yasa
     from scipy.signal import resample_poly
 
-    from firmware_host.staging.datasets import load_dreams_excerpt
+    from somnoloop_lab.staging.datasets import load_dreams_excerpt
 
     rec = load_dreams_excerpt(root, 1)
     x, sf = rec.data[0], rec.sfreq

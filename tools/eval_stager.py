@@ -33,17 +33,17 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from firmware_host.staging.config import StagerConfig  # noqa: E402
-from firmware_host.staging.datasets import (  # noqa: E402
+from firmware_host.staging.model import load_model  # noqa: E402
+from somnoloop_lab.staging.datasets import (  # noqa: E402
     Recording,
     find_sleep_edf_pairs,
     load_dreams_excerpt,
     load_edf_recording,
     trim_to_sleep,
 )
-from firmware_host.staging.evaluate import evaluate  # noqa: E402
-from firmware_host.staging.metrics import agreement  # noqa: E402
-from firmware_host.staging.model import load_model  # noqa: E402
-from firmware_host.staging.training import input_sfreq_for, train_model  # noqa: E402
+from somnoloop_lab.staging.evaluate import evaluate  # noqa: E402
+from somnoloop_lab.staging.metrics import agreement  # noqa: E402
+from somnoloop_lab.staging.training import input_sfreq_for, train_model  # noqa: E402
 
 
 def yasa_causal_labels(rec: Recording) -> list[str]:

@@ -10,7 +10,7 @@ issue 19: a fraction ``F`` of the epochs of the first 30 min of wake carries NRE
 while the truth, EOG and chin EMG stay those of wake.
 
 Prints JSON: per channel set and gate setting, the pooled night figures
-(:func:`firmware_host.staging.metrics.night_figures`) and the mean κ.
+(:func:`somnoloop_lab.staging.metrics.night_figures`) and the mean κ.
 
 Usage::
 
@@ -32,13 +32,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from firmware_host.config.schema import SyntheticSourceConfig  # noqa: E402
 from firmware_host.staging.config import StagerConfig  # noqa: E402
-from firmware_host.staging.datasets import Recording  # noqa: E402
-from firmware_host.staging.evaluate import score, stream  # noqa: E402
-from firmware_host.staging.metrics import night_figures, pool_night_figures  # noqa: E402
 from firmware_host.staging.model import load_model  # noqa: E402
 from firmware_host.staging.stager import SleepStager  # noqa: E402
 from firmware_host.synthetic.night import SyntheticNight  # noqa: E402
 from firmware_host.synthetic.script import scripted_hypnogram  # noqa: E402
+from somnoloop_lab.staging.datasets import Recording  # noqa: E402
+from somnoloop_lab.staging.evaluate import score, stream  # noqa: E402
+from somnoloop_lab.staging.metrics import night_figures, pool_night_figures  # noqa: E402
 
 ROLES = ("eeg", "eog", "emg")
 #: Channel sets a user can configure, as ``{role: row of the recording}``.

@@ -22,7 +22,7 @@ import numpy as np
 from firmware_host.config.schema import SyntheticSourceConfig
 from firmware_host.synthetic.night import SyntheticNight
 from firmware_host.synthetic.script import calibration_script
-from firmware_host.synthetic.truth import GRIPS, STAGES
+from firmware_host.vocabulary import GRIP_INTENTS, STAGES
 
 
 def yasa_stages(seed: int = 1, hours: float = 8.0) -> dict[str, Any]:
@@ -87,7 +87,7 @@ def grip_separability(seed: int = 1) -> dict[str, Any]:
     fs = 250.0
     rng = np.random.default_rng(seed)
     script = [replace(g, force=float(rng.uniform(0.3, 0.9)))
-              for g in calibration_script(list(GRIPS), 8, 3.0, 2.0, fs, start_s=2.0)]
+              for g in calibration_script(list(GRIP_INTENTS), 8, 3.0, 2.0, fs, start_s=2.0)]
     night = SyntheticNight(SyntheticSourceConfig(seed=seed, artefacts=False),
                            script[-1].stop_sample / fs + 5, hypnogram=["W"] * 20,
                            gesture_script=script)
@@ -99,7 +99,7 @@ def grip_separability(seed: int = 1) -> dict[str, Any]:
         for w in range(g.start_sample + int(0.5 * fs), g.stop_sample - int(0.5 * fs) - win, win):
             feats.append(np.log(np.sqrt(np.mean(fa[:, w:w + win] ** 2, axis=1))))
             labels.append(g.grip)
-            reps.append(k // len(GRIPS))
+            reps.append(k // len(GRIP_INTENTS))
     x, y, r = np.array(feats), np.array(labels), np.array(reps)
     clf = LinearDiscriminantAnalysis().fit(x[r < 5], y[r < 5])
     return {"check": "grip_lda", "seed": seed, "windows_test": int(np.sum(r >= 5)),

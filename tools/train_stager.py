@@ -25,9 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from firmware_host.staging.training import (  # noqa: E402
+from somnoloop_lab.staging.datasets import read_hypnogram_annotations  # noqa: E402
+from somnoloop_lab.staging.training import (  # noqa: E402
     input_sfreq_for,
-    read_hypnogram_annotations,
     train_model,
     trim_wake,
     with_expert,
@@ -37,8 +37,8 @@ from firmware_host.staging.training import (  # noqa: E402
 def synthetic_recording(seed: int, hours: float):  # noqa: ANN201
     """A scripted synthetic night (no artefacts, no gestures) as a labelled Recording."""
     from firmware_host.config.schema import SyntheticSourceConfig
-    from firmware_host.staging.datasets import Recording
     from firmware_host.synthetic.night import SyntheticNight
+    from somnoloop_lab.staging.datasets import Recording
 
     night = SyntheticNight(SyntheticSourceConfig(seed=seed, artefacts=False, gestures=False),
                            hours * 3600.0)
@@ -84,13 +84,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--loo", action="store_true", help="print leave-one-out agreement first")
     args = p.parse_args(argv)
 
-    from firmware_host.staging.datasets import (
+    from firmware_host.staging.model import save_model
+    from somnoloop_lab.staging.datasets import (
         load_dreams_excerpt,
         load_edf_recording,
         trim_to_sleep,
     )
-    from firmware_host.staging.evaluate import evaluate
-    from firmware_host.staging.model import save_model
+    from somnoloop_lab.staging.evaluate import evaluate
 
     recs = []
     if args.dreams:

@@ -171,6 +171,12 @@ class DeviceSimulator:
         with self._lock:
             return list(self._frames)
 
+    def take_frames(self) -> list[FrameRecord]:
+        """The frame log so far, emptied (long soak runs audit it piece by piece)."""
+        with self._lock:
+            frames, self._frames = self._frames, []
+        return frames
+
     @property
     def state(self) -> dict[str, Any]:
         """Thread-safe snapshot of the device state (physics advanced to now)."""

@@ -20,6 +20,7 @@ from typing import Any
 from actuators import hand_protocol as hp
 from actuators.simulators.base import DeviceSimulator, FrameRecord, NowClock
 from actuators.simulators.faults import FaultPlan
+from actuators.vocabulary import FINGERS, GRIP_PATTERNS
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class GraspObject:
 
     def __post_init__(self) -> None:
         if len(self.contact_at) != 6:
-            raise ValueError(f"contact_at needs 6 values ({', '.join(hp.FINGERS)}), "
+            raise ValueError(f"contact_at needs 6 values ({', '.join(FINGERS)}), "
                              f"got {len(self.contact_at)}")
 
     @classmethod
@@ -143,7 +144,7 @@ class HandSimulator(DeviceSimulator):
                  | (hp.FLAG_MOVING if self._moving() else 0)
                  | (hp.FLAG_WATCHDOG if self.heartbeat_lost else 0)
                  | (hp.FLAG_RESET if self.reset_flag else 0))
-        grip = hp.GRIP_PATTERNS.index(self.grip) if self.grip in hp.GRIP_PATTERNS \
+        grip = GRIP_PATTERNS.index(self.grip) if self.grip in GRIP_PATTERNS \
             else hp.GRIP_CUSTOM
         contact = sum(1 << i for i in range(6) if self._touching(i))
         payload = hp.HandReply(echo, result, flags, grip, tuple(self.positions),

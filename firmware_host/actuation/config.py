@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from actuators.vocabulary import FINGERS, PIN_FACTORIES
 from firmware_host.config.fields import setting
 
 BAUDRATES = (9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)
-PIN_FACTORIES = ("mock", "default", "lgpio", "rpigpio", "pigpio", "native")
 
 
 def _sim_timeout_setting() -> Any:
@@ -69,7 +69,7 @@ class GpioConfig:
     )
     vibration_pin: int = setting(-1, min=-1, max=27, doc="PWM vibration motor pin (-1 = none)")
     servo_hand_pins: tuple[int, ...] = setting(
-        (), min=0, max=27, doc="one PWM pin per servo finger (thumb first); [] = no servo hand",
+        (), min=0, max=27, doc=f"one PWM pin per servo finger, in the order {', '.join(FINGERS)}; [] = none",
     )
     servo_min_pulse_s: float = setting(0.001, min=0.0002, max=0.003, doc="pulse for 'open'")
     servo_max_pulse_s: float = setting(0.002, min=0.0005, max=0.003, doc="pulse for 'closed'")
@@ -82,9 +82,10 @@ class GpioConfig:
             raise ValueError(
                 f"actuators.gpio.status_led_pins needs 0, 1 or 3 pins, got {self.status_led_pins}"
             )
-        if len(self.servo_hand_pins) > 6:
+        if len(self.servo_hand_pins) > len(FINGERS):
             raise ValueError(
-                f"actuators.gpio.servo_hand_pins allows at most 6 pins, got {self.servo_hand_pins}"
+                f"actuators.gpio.servo_hand_pins allows at most {len(FINGERS)} pins "
+                f"({', '.join(FINGERS)}), got {self.servo_hand_pins}"
             )
         if self.servo_min_pulse_s >= self.servo_max_pulse_s:
             raise ValueError("actuators.gpio.servo_min_pulse_s must be < servo_max_pulse_s")

@@ -1,9 +1,9 @@
-"""Actuation: policy -> safety layer -> drivers, built from config; what the loop calls.
+"""Actuation: programme -> safety layer -> drivers, built from config; what the loop calls.
 
 :meth:`Actuation.from_config` builds the serial drivers (real ports, or device simulators
 on ptys when a port is ``""``), the GPIO devices (servo hand, vibration motor, status LED,
 E-stop button) on the configured pin factory, the :class:`~firmware_host.safety.SafetyLayer`
-around all of them and the :class:`~firmware_host.actuation.policy.Policy` in front.
+around all of them and the programme :class:`~firmware_host.programme.Engine` in front.
 
 The loop calls :meth:`Actuation.on_decisions` with each batch of decisions and
 :meth:`Actuation.tick` every iteration; :meth:`Actuation.safe_state` on any trouble and
@@ -11,8 +11,8 @@ The loop calls :meth:`Actuation.on_decisions` with each batch of decisions and
 an unhandled exception or a SIGTERM that ends the process still leaves every actuator safe.
 
 The ``[safety]`` section cannot be changed while running: it is frozen, copied into the
-safety layer once, and this class offers no way to replace it; only the policy can be
-swapped (:meth:`Actuation.update_policy`, for the tuning console).
+safety layer once, and this class offers no way to replace it; only the programme can be
+swapped (:meth:`Actuation.update_programme`, for the tuning console).
 """
 
 from __future__ import annotations
@@ -21,13 +21,14 @@ import atexit
 import contextlib
 from typing import Any
 
-from actuators.base import Actuator, ActuatorError
-from firmware_host.actuation.policy import Policy, PolicyConfig
+from actuators.base import Actuator, ActuatorError, Stepped
+from firmware_host.actuation.kinds import BuildContext, configured_kinds
 from firmware_host.clock import Clock
 from firmware_host.config import Config
 from firmware_host.decision import Decision
 from firmware_host.events import EventSink
-from firmware_host.safety import SafetyConfig, SafetyLayer
+from firmware_host.programme import Engine, ProgrammeConfig, night_start_of
+from firmware_host.safety import AlarmManager, SafetyConfig, SafetyLayer
 from firmware_host.safety.estop import EStopError
 
 
@@ -40,8 +41,8 @@ class Actuation:
         Name -> driver (``"mattress"``, ``"hand"``, ``"servo_hand"``, ``"vibration"``).
     safety
         ``[safety]`` section.
-    policy
-        ``[policy]`` section.
+    programme
+        ``[programme]`` section (the rules the programme engine runs).
     clock
         The run's clock.
     sink
@@ -53,36 +54,36 @@ class Actuation:
         here).
     simulators
         Device simulators started for this run (stopped by :meth:`close`).
-    owned
-        Other objects with ``close()`` to release at the end (e.g. extra GPIO devices).
     """
 
     def __init__(self, actuators: dict[str, Actuator], safety: SafetyConfig,
-                 policy: PolicyConfig, clock: Clock, sink: EventSink, *, led: Any = None,
-                 estop_button: Any = None, simulators: list[Any] | None = None,
-                 owned: list[Any] | None = None) -> None:
+                 programme: ProgrammeConfig, clock: Clock, sink: EventSink, *, led: Any = None,
+                 estop_button: Any = None, simulators: list[Any] | None = None) -> None:
         self.clock = clock
         self.sink = sink
         self.actuators = dict(actuators)
+        self._stepped = [a for a in self.actuators.values() if isinstance(a, Stepped)]
         self.safety = SafetyLayer(safety, self.actuators, sink, clock)
-        self.policy = Policy(policy, tuple(self.actuators))
+        self.programme = Engine(programme, tuple(self.actuators), sink,
+                                night_start_s=night_start_of(programme, clock))
         self.led = led
         self.estop_button = estop_button
         self.simulators = list(simulators or [])
-        self._owned = list(owned or [])
         self._closed = False
+        #: Configured actuators that could not be opened: name -> why (loud at start).
+        self.unavailable: dict[str, str] = {}
         #: gpiozero pin factory of the GPIO devices (a ``MockFactory`` without hardware).
         self.pin_factory: Any = None
         if estop_button is not None:
             estop_button.on_trip = self._on_estop
         atexit.register(self._at_exit)
-        self.policy.start(clock.now())
+        self.programme.start(clock.now())
         self._show(clock.now())
 
     # ----------------------------------------------------------------- construction
     @classmethod
     def from_config(cls, cfg: Config, clock: Clock, sink: EventSink) -> Actuation:
-        """Build drivers, simulators, GPIO devices, safety layer and policy from ``cfg``.
+        """Build drivers, simulators, GPIO devices, safety layer and programme from ``cfg``.
 
         A serial device whose port cannot be opened is left out (``fault`` event and a
         high-priority ``device_unavailable`` alarm) so the night's recording still runs.
@@ -96,45 +97,38 @@ class Actuation:
 
         acfg = cfg.actuators
         actuators: dict[str, Actuator] = {}
-        sims: list[Any] = []
-        owned: list[Any] = []
         unavailable: list[tuple[str, str]] = []
         led = button = None
+        ctx = BuildContext(clock)
         try:
-            for name in ("mattress", "hand"):
-                port_cfg = getattr(acfg, name)
-                if not port_cfg.enabled:
-                    continue
-                try:
-                    actuators[name] = _serial_driver(name, port_cfg, clock, sims)
-                except (ActuatorError, OSError) as exc:
-                    unavailable.append((name, f"{type(exc).__name__}: {exc}"))
             g = acfg.gpio
-            factory = gd.make_pin_factory(g.pin_factory)
-            if g.servo_hand_pins:
-                actuators["servo_hand"] = gd.ServoHand(
-                    g.servo_hand_pins, factory, min_pulse_s=g.servo_min_pulse_s,
-                    max_pulse_s=g.servo_max_pulse_s, max_rate_pct_s=g.servo_max_rate_pct_s)
-            if g.vibration_pin >= 0:
-                actuators["vibration"] = gd.VibrationMotor(g.vibration_pin, factory)
+            ctx.pin_factory = factory = gd.make_pin_factory(g.pin_factory)
+            for kind in configured_kinds(acfg):
+                try:
+                    actuators[kind.name] = kind.build(acfg, ctx)
+                except (ActuatorError, OSError) as exc:
+                    if kind.bus != "serial":
+                        raise
+                    unavailable.append((kind.name, f"{type(exc).__name__}: {exc}"))
             if g.status_led_pins:
                 led = gd.StatusLed(g.status_led_pins, factory)
             if g.estop_pin >= 0:
                 button = gd.EStopButton(g.estop_pin, factory,
                                         normally_closed=g.estop_normally_closed)
-            act = cls(actuators, cfg.safety, cfg.policy, clock, sink, led=led,
-                       estop_button=button, simulators=sims, owned=owned)
+            act = cls(actuators, cfg.safety, cfg.programme, clock, sink, led=led,
+                       estop_button=button, simulators=ctx.simulators)
         except BaseException:
             for obj in [*actuators.values(), led, button]:
                 if obj is not None:
                     with contextlib.suppress(Exception):
                         obj.close()
-            for sim in sims:
+            for sim in ctx.simulators:
                 with contextlib.suppress(Exception):
                     sim.stop()
             raise
         act.pin_factory = factory
         now = clock.now()
+        act.unavailable = dict(unavailable)
         for name, why in unavailable:
             sink.emit("fault", {"target": name, "during": "open", "kind": "device",
                                 "error": why, "t": now})
@@ -142,7 +136,7 @@ class Actuation:
                                            f"{name} could not be opened: {why}", now)
         sink.emit("config", {"actuation": {
             "actuators": sorted(actuators),
-            "simulated": [type(s).__name__ for s in sims],
+            "simulated": [type(s).__name__ for s in ctx.simulators],
             "pin_factory": acfg.gpio.pin_factory,
             "estop": button is not None,
         }})
@@ -151,13 +145,13 @@ class Actuation:
 
     # ----------------------------------------------------------------- loop interface
     def on_decisions(self, decisions: list[Decision], now: float) -> None:
-        """Turn decisions into commands (policy) and pass them through the safety layer."""
+        """Turn decisions into commands (programme) and pass them through the safety layer."""
         if self._closed:
             return
-        for command in self.policy.decide(list(decisions), now):
+        for command in self.programme.decide(list(decisions), now):
             verdict = self.safety.submit(command, now)
             if verdict.outcome == "refused":
-                self.policy.forget(command.target)  # ask again once allowed
+                self.programme.forget(command.target)  # ask again once allowed
 
     def tick(self, now: float, signal_ok: bool) -> None:
         """E-stop check, watchdogs, heartbeats, status polls, slew ramps, GPIO timing, LED."""
@@ -166,11 +160,18 @@ class Actuation:
         if self.estop_button is not None and self.estop_button.poll():
             self.safety.trigger_estop("E-stop button", now)
         self.safety.tick(now, signal_ok)
-        for act in self.actuators.values():
-            update = getattr(act, "update", None)
-            if callable(update):
-                update(now)
+        for act in self._stepped:
+            act.update(now)
         self._show(now)
+
+    @property
+    def alarms(self) -> AlarmManager:
+        """The run's alarms (shown on the status LED); the loop raises its own here too."""
+        return self.safety.alarms
+
+    def answered(self) -> bool:
+        """Every configured actuator was opened and has answered (readiness)."""
+        return not self.unavailable and self.safety.answered()
 
     def safe_state(self, reason: str, *, alarm: bool = True) -> None:
         """Every actuator to its safe state and hold; never raises.
@@ -203,20 +204,17 @@ class Actuation:
         self.sink.emit("annotation", {"text": "E-stop reset", "t": t})
         self._show(t)
 
-    def update_policy(self, policy: PolicyConfig) -> None:
-        """Replace the policy rules (the tuning console may; safety limits stay).
+    def update_programme(self, programme: ProgrammeConfig) -> None:
+        """Replace the programme rules (the tuning console may; safety limits stay).
 
         Raises
         ------
         TypeError
-            For anything but a :class:`PolicyConfig` (e.g. an attempt to pass safety limits).
+            For anything but a :class:`ProgrammeConfig` (e.g. an attempt to pass safety limits).
         """
-        if not isinstance(policy, PolicyConfig):
-            raise TypeError(f"update_policy takes a PolicyConfig, got {type(policy).__name__}")
-        start = self.policy.started_at
-        self.policy = Policy(policy, tuple(self.actuators))
-        if start is not None:
-            self.policy.start(start)
+        if not isinstance(programme, ProgrammeConfig):
+            raise TypeError(f"update_programme takes a ProgrammeConfig, got {type(programme).__name__}")
+        self.programme.reconfigure(programme)
 
     def status(self) -> dict[str, Any]:
         """Snapshot for the tuning console: safety state, read-back, LED mode."""
@@ -237,7 +235,7 @@ class Actuation:
         self._closed = True
         with contextlib.suppress(Exception):
             atexit.unregister(self._at_exit)
-        for obj in [*self.actuators.values(), self.estop_button, self.led, *self._owned]:
+        for obj in [*self.actuators.values(), self.estop_button, self.led]:
             if obj is not None:
                 with contextlib.suppress(Exception):
                     obj.close()
@@ -269,23 +267,3 @@ class Actuation:
             with contextlib.suppress(Exception):
                 self.led.set_mode(self.safety.led_mode(), now)
 
-
-def _serial_driver(name: str, port_cfg: Any, clock: Clock, sims: list[Any]) -> Actuator:
-    """A serial driver on the configured port, or on a freshly spawned simulator's pty."""
-    port = port_cfg.port
-    timeout_s = port_cfg.timeout_s
-    if not port:
-        from actuators.simulators import spawn_simulator
-
-        sim, port = spawn_simulator(name, clock=clock)
-        sims.append(sim)
-        timeout_s = port_cfg.sim_timeout_s
-    kw = {"baudrate": port_cfg.baudrate, "timeout_s": timeout_s,
-          "retries": port_cfg.retries, "heartbeat_s": port_cfg.heartbeat_s, "clock": clock}
-    if name == "mattress":
-        from actuators.mattress import MattressDriver
-
-        return MattressDriver(port, **kw)
-    from actuators.hand import HandDriver
-
-    return HandDriver(port, **kw)

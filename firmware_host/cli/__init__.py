@@ -1,5 +1,8 @@
 """The ``somnoloop`` command line. Each sub-command lives in its own module with
 ``register(subparsers)``; add a module's name to :data:`COMMANDS` to install it.
+
+Lab sub-commands (training, evaluation, benchmarks) live in :mod:`somnoloop_lab.cli` and are
+added only when that package imports; without it ``--help`` says why they are missing.
 """
 
 from __future__ import annotations
@@ -10,21 +13,29 @@ import sys
 from collections.abc import Sequence
 
 from firmware_host import __version__
-from firmware_host.cli.errors import UsageError
 from firmware_host.config import ConfigError
+from firmware_host.errors import UsageError
 
 #: Sub-command modules under ``firmware_host.cli``, in help order.
 COMMANDS: tuple[str, ...] = (
     "cmd_run",
     "cmd_info",
+    "cmd_sessions",
     "cmd_check_config",
     "cmd_sim",
-    "cmd_emg_eval",
     "cmd_calibrate_emg",
-    "cmd_stage_eval",
-    "cmd_stage",
-    "cmd_bench",
+    "cmd_doctor",
 )
+
+
+def _register_lab(sub: argparse._SubParsersAction) -> str:
+    """Add the lab sub-commands when :mod:`somnoloop_lab` imports; else say why not (epilog)."""
+    try:
+        from somnoloop_lab.cli import register
+    except ImportError as exc:
+        return f"Lab commands are not installed (cannot import {exc.name or 'somnoloop_lab'}: {exc})."
+    register(sub)
+    return ""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"firmware_host.cli.{name}").register(sub)
+    parser.epilog = _register_lab(sub) or None
     return parser
 
 

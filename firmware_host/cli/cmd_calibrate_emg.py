@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from firmware_host.cli.errors import UsageError
+from firmware_host.errors import UsageError
 
 GRIP_TEXT = {
     "rest": "relax your hand completely",

@@ -14,7 +14,7 @@ import threading
 from typing import Any
 
 from actuators.simulators import SIMULATOR_KINDS, FaultPlan, spawn_simulator
-from firmware_host.cli.errors import UsageError
+from firmware_host.errors import UsageError
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -8,6 +8,8 @@ import re
 _UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0}
 _PART = re.compile(r"(\d+(?:\.\d+)?)([hms])")
 UNTIL_STOPPED = ("until-stopped", "forever", "")
+#: Longest finite duration (31 days); a device that runs for longer runs 'until-stopped'.
+MAX_DURATION_S = 31 * 24 * 3600.0
 
 
 def parse_duration(text: str) -> float:
@@ -22,16 +24,18 @@ def parse_duration(text: str) -> float:
     if t in UNTIL_STOPPED:
         return math.inf
     if re.fullmatch(r"\d+(\.\d+)?", t):
-        return float(t)
-    parts = _PART.findall(t)
-    if not parts or "".join(n + u for n, u in parts) != t:
-        raise ValueError(
-            f"duration {text!r} is not understood; allowed: seconds ('90'), or a number with "
-            "h/m/s units ('8h', '30m', '1h30m', '45s'), or 'until-stopped'"
-        )
-    seconds = sum(float(n) * _UNITS[u] for n, u in parts)
-    if seconds <= 0:
-        raise ValueError(f"duration {text!r} must be positive")
+        seconds = float(t)
+    else:
+        parts = _PART.findall(t)
+        if not parts or "".join(n + u for n, u in parts) != t:
+            raise ValueError(
+                f"duration {text!r} is not understood; allowed: seconds ('90'), or a number with "
+                "h/m/s units ('8h', '30m', '1h30m', '45s'), or 'until-stopped'"
+            )
+        seconds = sum(float(n) * _UNITS[u] for n, u in parts)
+    if not 0 < seconds <= MAX_DURATION_S:
+        raise ValueError(f"duration {text!r} must be more than 0 s and at most 31 days "
+                         f"({MAX_DURATION_S:g} s); allowed for longer runs: 'until-stopped'")
     return seconds
 
 

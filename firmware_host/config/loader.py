@@ -73,6 +73,16 @@ def _key(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
 
 
+def _item_key(key: str, index: int, value: Any, item_tp: Any) -> str:
+    """Key of an array item: ``key[NAME]`` for a table with a string ``name`` (a list of
+    named tables, e.g. programme rules), else ``key[index]``."""
+    if dataclasses.is_dataclass(item_tp) and isinstance(value, dict):
+        name = value.get("name")
+        if isinstance(name, str) and name:
+            return f"{key}[{name}]"
+    return f"{key}[{index}]"
+
+
 def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", str(tp))
 
@@ -102,7 +112,8 @@ def _convert(tp: Any, value: Any, key: str, meta: Any) -> Any:
             raise ConfigError(f"{key} = {value!r} must be an array")
         item_tp = args[0]
         if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_convert(item_tp, v, f"{key}[{i}]", meta) for i, v in enumerate(value))
+            return tuple(_convert(item_tp, v, _item_key(key, i, v, item_tp), meta)
+                         for i, v in enumerate(value))
         if len(args) != len(value):
             raise ConfigError(f"{key} = {value!r} must have exactly {len(args)} items")
         pairs = enumerate(zip(args, value, strict=True))

@@ -1,6 +1,6 @@
 """The configuration tree. Each TOML table maps to one frozen dataclass below.
 
-Sections owned by other modules (stager, EMG decoder, actuators, safety, policy) are defined
+Sections owned by other modules (stager, EMG decoder, actuators, safety, programme) are defined
 next to the code they configure and imported here, so each section stays with its user.
 """
 
@@ -9,11 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from firmware_host.actuation.config import ActuatorsConfig
-from firmware_host.actuation.policy import PolicyConfig
 from firmware_host.config.durations import parse_duration, parse_speed
 from firmware_host.config.fields import setting
 from firmware_host.emg.config import EmgDecoderConfig
+from firmware_host.neurofeedback.config import NeurofeedbackConfig, TraineeConfig
+from firmware_host.programme.config import ProgrammeConfig
 from firmware_host.safety.config import SafetyConfig
+from firmware_host.service.config import ServiceConfig
 from firmware_host.stages.filtering import FilterConfig
 from firmware_host.stages.quality import QualityConfig
 from firmware_host.staging.config import StagerConfig
@@ -39,6 +41,16 @@ class SyntheticSourceConfig:
     forearm_channels: tuple[str, ...] = setting(FOREARM_DEFAULT, doc="forearm EMG channel names")
     artefacts: bool = setting(True, doc="insert movement, electrode-pop and flat-line artefacts")
     gestures: bool = setting(True, doc="insert scripted forearm grip gestures")
+    adc_lsb_uv: float = setting(
+        0.022351744455307063, min=0.0, max=10.0,
+        doc="deliver samples on this ADC grid (µV per count) like a real amplifier (the default: a "
+        "Cyton at gain 24); 0 = unquantised floats",
+    )
+    mode: str = setting(
+        "night", choices=("night", "neurofeedback"),
+        doc="'night' (sleep PSG) or 'neurofeedback' (a seated daytime trainee, [.trainee])",
+    )
+    trainee: TraineeConfig = setting(factory=TraineeConfig)
 
 
 @dataclass(frozen=True)
@@ -78,13 +90,21 @@ class ReplaySourceConfig:
 
 
 @dataclass(frozen=True)
+class SessionSourceConfig:
+    """``[source.session]``: one of our own recorded sessions replayed at any speed."""
+
+    path: str = setting("", doc="session directory to replay (any format somnoloop wrote)")
+
+
+@dataclass(frozen=True)
 class SourceConfig:
     """``[source]``: which source the loop reads."""
 
-    kind: str = setting("synthetic", choices=("synthetic", "brainflow", "replay"))
+    kind: str = setting("synthetic", choices=("synthetic", "brainflow", "replay", "session"))
     synthetic: SyntheticSourceConfig = setting(factory=SyntheticSourceConfig)
     brainflow: BrainFlowSourceConfig = setting(factory=BrainFlowSourceConfig)
     replay: ReplaySourceConfig = setting(factory=ReplaySourceConfig)
+    session: SessionSourceConfig = setting(factory=SessionSourceConfig)
 
 
 @dataclass(frozen=True)
@@ -93,7 +113,15 @@ class RunConfig:
 
     duration: str = setting("8h", doc="e.g. '30m', '8h', '1h30m'; 'until-stopped' on the device")
     speed: str = setting("max", doc="'1' (real time), a factor like '60', or 'max'")
-    tick_s: float = setting(0.25, min=0.01, max=1.0, doc="loop period in data seconds")
+    tick_s: float = setting(
+        0.25, min=0.01, max=1.0,
+        doc="loop period in data seconds when replaying faster than real time (N× or max)",
+    )
+    realtime_tick_s: float = setting(
+        0.01, min=0.002, max=1.0,
+        doc="loop period at speed 1 (the device): the most the loop's own pacing adds to the "
+        "grip and feedback paths (a myoelectric hand affords ~100 ms in all)",
+    )
     stale_after_s: float = setting(5.0, min=0.5, max=60.0, doc="no samples for this long = stale signal")
 
     def __post_init__(self) -> None:
@@ -108,7 +136,10 @@ class RunConfig:
 class RecorderConfig:
     """``[recorder]``: where and how sessions are written."""
 
-    root: str = setting("sessions", doc="folder that holds one sub-folder per session")
+    root: str = setting(
+        "", doc="folder that holds one sub-folder per session; '' = $STATE_DIRECTORY under "
+        "systemd, else the platform's per-user data dir (~/.local/share/somnoloop/sessions)"
+    )
     flush_interval_s: float = setting(0.5, min=0.05, max=1.0, doc="samples reach disk at least this often")
     fsync: bool = setting(True, doc="fsync on every flush (survives power loss, not only kill -9)")
 
@@ -126,5 +157,7 @@ class Config:
     quality: QualityConfig = setting(factory=QualityConfig)
     actuators: ActuatorsConfig = setting(factory=ActuatorsConfig)
     safety: SafetyConfig = setting(factory=SafetyConfig)
-    policy: PolicyConfig = setting(factory=PolicyConfig)
+    programme: ProgrammeConfig = setting(factory=ProgrammeConfig)
     stager: StagerConfig = setting(factory=StagerConfig)
+    service: ServiceConfig = setting(factory=ServiceConfig)
+    neurofeedback: NeurofeedbackConfig = setting(factory=NeurofeedbackConfig)

@@ -24,7 +24,7 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
-from actuators.base import Actuator, ActuatorError, Command
+from actuators.base import Actuator, ActuatorError, Command, Heartbeating, Pollable, Reconnectable
 from firmware_host.clock import Clock
 from firmware_host.events import EventSink
 from firmware_host.safety.alarms import AlarmManager
@@ -103,10 +103,12 @@ class SafetyLayer:
         self._devices = {
             name: DeviceWatchdog(
                 config.max_consecutive_faults, config.device_timeout_s, config.reconnect_after_s,
-                expects_traffic=callable(getattr(act, "heartbeat", None)), now=now,
+                expects_traffic=isinstance(act, Heartbeating), now=now,
             )
             for name, act in self._actuators.items()
         }
+        self._pollable = {n for n, a in self._actuators.items() if isinstance(a, Pollable)}
+        self._heartbeating = {n for n, a in self._actuators.items() if isinstance(a, Heartbeating)}
         self._hold: str | None = None
         self._hold_good_since: float | None = None
         self._last_heartbeat = dict.fromkeys(self._actuators, now)
@@ -141,6 +143,11 @@ class SafetyLayer:
     def hold_reason(self) -> str | None:
         """Reason of the current software hold (from :meth:`safe_state`), if any."""
         return self._hold
+
+    def answered(self) -> bool:
+        """Has every device that is pinged answered at least once, and none is lost."""
+        return all((d.answered or not d.expects_traffic) and not d.lost
+                   for d in self._devices.values())
 
     def device_lost(self, name: str) -> bool:
         """Has device ``name`` been declared lost."""
@@ -236,11 +243,10 @@ class SafetyLayer:
         act = self._actuators[name]
         if not any(c.startswith(f"{name}.") for c in self._limiter.channels):
             return {}
-        poll = getattr(act, "poll_status", None)
         if self._devices[name].lost:
             return {}  # no fresh read-back: keep ramping from the last target sent
         try:
-            status: Any = poll() if callable(poll) else act.status()
+            status: Any = act.poll_status() if isinstance(act, Pollable) else act.status()
         except Exception:  # noqa: BLE001 - no fresh read-back; keep the last target
             return {}
         if isinstance(status, dict):
@@ -343,19 +349,17 @@ class SafetyLayer:
         # The status poll goes first: its request is a frame too, so a driver that paces its
         # keep-alives (``heartbeat_s`` since the last frame sent) skips the heartbeat of the
         # same tick instead of sending two frames back to back.
-        poll = getattr(act, "poll_status", None)
-        if callable(poll) and now - self._last_poll[name] >= self._cfg.status_poll_s - 1e-9:
+        if name in self._pollable and now - self._last_poll[name] >= self._cfg.status_poll_s - 1e-9:
             self._last_poll[name] = now
-            result = self._exchange(name, "poll_status", poll, now)
+            result = self._exchange(name, "poll_status", act.poll_status, now)
             if isinstance(result, dict):
                 self.readback[name] = result
             elif dog.lost:
                 return
-        heartbeat = getattr(act, "heartbeat", None)
         hb_due = now - self._last_heartbeat[name] >= self._cfg.heartbeat_interval_s - 1e-9
-        if callable(heartbeat) and hb_due:
+        if name in self._heartbeating and hb_due:
             self._last_heartbeat[name] = now
-            if self._exchange(name, "heartbeat", heartbeat, now) is None and dog.lost:
+            if self._exchange(name, "heartbeat", act.heartbeat, now) is None and dog.lost:
                 return
         if dog.silent(now):
             self._lose(name, f"no answer for {self._cfg.device_timeout_s:g} s", now)
@@ -374,12 +378,10 @@ class SafetyLayer:
     def _try_reconnect(self, name: str, now: float) -> None:
         act = self._actuators[name]
         try:
-            reconnect = getattr(act, "reconnect", None)
-            if callable(reconnect):
-                reconnect()
-            probe = getattr(act, "heartbeat", None)
-            if callable(probe):
-                if probe() is False:
+            if isinstance(act, Reconnectable):
+                act.reconnect()
+            if isinstance(act, Heartbeating):
+                if act.heartbeat() is False:
                     raise ActuatorError(f"{name}: heartbeat not answered")
             else:
                 act.status()

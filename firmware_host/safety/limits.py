@@ -26,13 +26,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from actuators.base import Command
+from actuators.params import ParamError, choice, number
+from actuators.vocabulary import ELEVATION_ZONES, FINGERS, FIRMNESS_ZONES, GRIP_PATTERNS, VIBRATION_PATTERNS
 from firmware_host.safety.config import HandLimits, SafetyConfig
 
-GRIP_PATTERNS = ("open", "power", "pinch", "tripod", "key", "point")
-VIBRATION_PATTERNS = ("off", "continuous", "pulse", "wave")
-ELEVATION_ZONES = ("head", "feet")
-FIRMNESS_ZONES = ("head", "torso", "legs")
-N_FINGERS = 6
+N_FINGERS = len(FINGERS)
 #: Force of a ``set_fingers`` command that gives none (capped by the hand's force limit).
 DEFAULT_FINGER_FORCE = 0.5
 
@@ -417,19 +415,17 @@ def _toward(last: float, desired: float, max_step: float, res: float) -> float:
 
 
 def _num(params: dict[str, Any], key: str, what: str | None = None) -> float:
-    if key not in params:
-        raise Refused(f"missing parameter {key!r}")
-    value = params[key]
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise Refused(f"{what or key} must be a finite number, got {value!r}")
-    return float(value)
+    try:
+        return number(params, key, what=what)
+    except ParamError as exc:
+        raise Refused(str(exc)) from None
 
 
 def _choice(params: dict[str, Any], key: str, allowed: tuple[str, ...]) -> str:
-    value = params.get(key)
-    if value not in allowed:
-        raise Refused(f"{key} {value!r} is not allowed; allowed: {list(allowed)}")
-    return value
+    try:
+        return choice(params, key, allowed)
+    except ParamError as exc:
+        raise Refused(str(exc)) from None
 
 
 def _verdict(

@@ -81,12 +81,15 @@ class DeviceWatchdog:
         self.lost = False
         self.faults = 0
         self.last_ok = now
+        #: Has the device answered at least once (readiness, sd_notify ``READY=1``).
+        self.answered = False
         self._last_attempt = now
 
     def ok(self, now: float) -> None:
         """A successful exchange."""
         self.faults = 0
         self.last_ok = now
+        self.answered = True
 
     def fault(self, now: float) -> bool:
         """A failed exchange; return True when this makes the device lost."""

@@ -1,111 +1,193 @@
-"""The on-disk format of ``samples.bin``: a sequence of self-checking sample blocks.
+"""Format 2 of ``samples.bin``: independent, self-delimiting, compressed sample blocks.
 
 Each block is::
 
-    header  <4s q I H H>  magic b"SLB1", first_sample (int64), n_samples (uint32),
-                          n_channels (uint16), reserved (uint16)
-    timestamps            float64 × n_samples
-    data                  float32 × n_channels × n_samples (channel-major), µV
-    crc                   uint32, CRC-32 of header + timestamps + data
+    frame   <8s I I>  SYNC marker, body length (uint32), CRC-32 of marker + length
+    body    <q I H H d d>  first_sample (int64), n_samples (uint32), n_channels (uint16),
+                           segment (uint16), origin (float64 s), sfreq (float64 Hz)
+            payload        zstd frame (see :mod:`firmware_host.session.codec`)
+    crc     uint32, CRC-32 of body
 
-Blocks are only ever appended. A process killed mid-write leaves at most one torn block at
-the end, which the reader recognises (short read or CRC mismatch) and ignores; every block
-before it is intact. float32 keeps 24 bits of mantissa, finer than any EEG ADC's resolution.
+A block needs nothing outside itself to decode. The scanner reads a block where a valid frame
+starts; anywhere else (a flipped bit, a torn write, bytes from a restart after a power cut) it
+searches forward for the next sync marker whose frame CRC checks, so a damaged range costs
+only the blocks it touches, and every skipped byte range is reported with its cause. The
+frame CRC means a wrong length is never trusted; a false sync inside compressed data passes
+it with probability 2⁻³².
 """
 
 from __future__ import annotations
 
+import mmap
 import struct
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import BinaryIO
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
-MAGIC = b"SLB1"
-HEADER = struct.Struct("<4sqIHH")
+from firmware_host.session.codec import CodecError, SampleEncoder, decode
+
+SYNC = b"\x8aSLB2\r\n\x1a"
+FRAME = struct.Struct("<8sII")
+BODY = struct.Struct("<qIHHdd")
 CRC = struct.Struct("<I")
+#: Longest body a frame may announce (a 10-s block of 64 float channels at 2 kHz is ~5 MB).
+MAX_BODY = 64 << 20
 
 
 @dataclass(frozen=True)
-class Block:
-    """One decoded block."""
+class BlockInfo:
+    """Where one intact block lies and what it holds (no samples decoded)."""
 
+    offset: int
+    size: int
     first_sample: int
-    timestamps: np.ndarray
-    data: np.ndarray  # (n_channels, n_samples) float32
+    n_samples: int
+    n_channels: int
+    segment: int
+    origin: float
+    sfreq: float
 
     @property
-    def n_samples(self) -> int:
-        """Samples per channel in this block."""
-        return int(self.data.shape[1])
+    def end_sample(self) -> int:
+        """One past the last sample index of the block."""
+        return self.first_sample + self.n_samples
 
 
-def encode_block(first_sample: int, timestamps: np.ndarray, data: np.ndarray) -> bytes:
-    """Serialise one block (``data`` is ``(n_channels, n_samples)``)."""
-    n_ch, n = data.shape
-    header = HEADER.pack(MAGIC, int(first_sample), n, n_ch, 0)
-    payload = np.ascontiguousarray(timestamps, dtype="<f8").tobytes() + np.ascontiguousarray(
-        data, dtype="<f4"
-    ).tobytes()
-    crc = zlib.crc32(payload, zlib.crc32(header))
-    return header + payload + CRC.pack(crc)
+@dataclass(frozen=True)
+class Damage:
+    """A byte range of ``samples.bin`` that held no intact block.
+
+    ``cause`` is one of ``"corrupt"`` (a frame or body CRC failed, or undecodable bytes) or
+    ``"torn"`` (the file ends inside a block: a write cut short by a kill or a power cut).
+    """
+
+    offset: int
+    size: int
+    cause: str
+    detail: str
 
 
 @dataclass
-class ScanResult:
-    """What a scan of ``samples.bin`` found besides the blocks."""
+class Scan:
+    """Every intact block and every damaged range of one ``samples.bin``."""
 
-    valid_bytes: int = 0
-    torn_tail_bytes: int = 0
-    problem: str = ""
+    blocks: list[BlockInfo] = field(default_factory=list)
+    damage: list[Damage] = field(default_factory=list)
+    size: int = 0
 
 
-def iter_blocks(fh: BinaryIO, result: ScanResult | None = None, *, headers_only: bool = False
-                ) -> Iterator[Block]:
-    """Yield intact blocks from the start of ``fh``; stop quietly at a torn or corrupt tail.
+def encode_block(encoder: SampleEncoder, first_sample: int, data: np.ndarray, timestamps: np.ndarray,
+                 *, sfreq: float, origin: float, segment: int = 0) -> bytes:
+    """One framed block of ``data`` ``(n_channels, n)`` starting at absolute ``first_sample``."""
+    n_ch, n = data.shape
+    body = BODY.pack(int(first_sample), n, n_ch, segment, float(origin), float(sfreq))
+    body += encoder.encode(data, first_sample, sfreq, origin, timestamps)
+    head = SYNC + struct.pack("<I", len(body))
+    return head + CRC.pack(zlib.crc32(head)) + body + CRC.pack(zlib.crc32(body))
 
-    Parameters
-    ----------
-    fh
-        File opened for binary reading.
-    result
-        Filled with how many bytes were valid and why scanning stopped early, if it did.
-    headers_only
-        Still verify every CRC, but skip decoding: ``timestamps`` is empty and ``data`` is a
-        zero-copy placeholder of the right shape. Used to summarise long sessions quickly.
+
+def _frame_at(buf: mmap.mmap | bytes, pos: int, size: int) -> tuple[int | None, str]:
+    """Body length of a valid frame at ``pos``, or ``None`` and why not."""
+    if pos + FRAME.size > size:
+        return None, "torn"
+    sync, length, crc = FRAME.unpack_from(buf, pos)
+    if sync != SYNC:
+        return None, "corrupt"
+    if zlib.crc32(buf[pos:pos + 12]) != crc or not BODY.size <= length <= MAX_BODY:
+        return None, "corrupt"
+    if pos + FRAME.size + length + CRC.size > size:
+        return None, "torn"
+    return length, ""
+
+
+def scan_bytes(buf: mmap.mmap | bytes) -> Scan:
+    """Find every intact block of a format-2 byte buffer and every damaged range between them."""
+    size = len(buf)
+    out = Scan(size=size)
+    pos = 0
+    while pos < size:
+        length, why = _frame_at(buf, pos, size)
+        if length is not None:
+            body_at = pos + FRAME.size
+            (crc,) = CRC.unpack_from(buf, body_at + length)
+            if zlib.crc32(buf[body_at:body_at + length]) == crc:
+                first, n, n_ch, seg, origin, sfreq = BODY.unpack_from(buf, body_at)
+                total = FRAME.size + length + CRC.size
+                out.blocks.append(BlockInfo(pos, total, first, n, n_ch, seg, origin, sfreq))
+                pos += total
+                continue
+            why = "corrupt"
+        nxt = buf.find(SYNC, pos + 1)
+        stop = size if nxt < 0 else nxt
+        detail = ("a block cut short (write interrupted by a kill or a power cut)" if why == "torn"
+                  else "CRC mismatch or bytes that are not a block")
+        _add_damage(out, pos, stop - pos, why, detail)
+        pos = stop
+    return out
+
+
+def peek_body(path: Path, offset: int) -> tuple[int, int] | None:
+    """``(first_sample, n_samples)`` of a damaged block at ``offset`` if its frame checks.
+
+    The body header is not covered by a verified CRC here (the block is damaged), so callers
+    must check the values for plausibility; ``None`` if the frame itself is not intact.
     """
-    result = result if result is not None else ScanResult()
-    offset = 0
-    while True:
-        head = fh.read(HEADER.size)
-        if not head:
-            break
-        if len(head) < HEADER.size:
-            result.problem = "torn header at end of file"
-            result.torn_tail_bytes = len(head)
-            break
-        magic, first, n, n_ch, _ = HEADER.unpack(head)
-        if magic != MAGIC:
-            result.problem = f"bad block magic at byte {offset}"
-            break
-        size = n * 8 + n * n_ch * 4
-        payload = fh.read(size)
-        tail = fh.read(CRC.size)
-        if len(payload) < size or len(tail) < CRC.size:
-            result.problem = "torn block at end of file"
-            result.torn_tail_bytes = HEADER.size + len(payload) + len(tail)
-            break
-        if CRC.unpack(tail)[0] != zlib.crc32(payload, zlib.crc32(head)):
-            result.problem = f"CRC mismatch in block at byte {offset}"
-            break
-        offset += HEADER.size + size + CRC.size
-        result.valid_bytes = offset
-        if headers_only:
-            empty = np.empty(0)
-            yield Block(first, empty, np.broadcast_to(np.float32(0), (n_ch, n)))
-        else:
-            ts = np.frombuffer(payload, dtype="<f8", count=n)
-            data = np.frombuffer(payload, dtype="<f4", offset=n * 8).reshape(n_ch, n)
-            yield Block(first, ts, data)
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        head = fh.read(FRAME.size + BODY.size)
+    if len(head) < FRAME.size + BODY.size:
+        return None
+    sync, length, crc = FRAME.unpack_from(head, 0)
+    if sync != SYNC or zlib.crc32(head[:12]) != crc or length < BODY.size:
+        return None
+    first, n, *_ = BODY.unpack_from(head, FRAME.size)
+    return first, n
+
+
+def _add_damage(scan: Scan, offset: int, size: int, cause: str, detail: str) -> None:
+    """Record a damaged range, merging it with an adjacent one of the same cause."""
+    if scan.damage and scan.damage[-1].offset + scan.damage[-1].size == offset \
+            and scan.damage[-1].cause == cause:
+        last = scan.damage.pop()
+        offset, size = last.offset, last.size + size
+    scan.damage.append(Damage(offset, size, cause, detail))
+
+
+def scan_file(path: Path) -> Scan:
+    """:func:`scan_bytes` of a file (memory-mapped; an empty file has no blocks)."""
+    with open(path, "rb") as fh:
+        size = fh.seek(0, 2)
+        if size == 0:
+            return Scan()
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+            return scan_bytes(buf)
+
+
+def read_block(buf: mmap.mmap | bytes, info: BlockInfo) -> tuple[np.ndarray, np.ndarray]:
+    """Decode one block found by a scan: ``(data (n_channels, n) float64, timestamps (n,))``.
+
+    Raises
+    ------
+    CodecError
+        If the payload does not decode (format error behind a valid CRC).
+    """
+    start = info.offset + FRAME.size + BODY.size
+    stop = info.offset + info.size - CRC.size
+    return decode(bytes(buf[start:stop]), info.n_channels, info.n_samples, info.first_sample,
+                  info.sfreq, info.origin)
+
+
+def iter_decoded(path: Path, blocks: list[BlockInfo]) -> Iterator[tuple[BlockInfo, np.ndarray, np.ndarray]]:
+    """Decode ``blocks`` of the file at ``path`` in order; undecodable ones are skipped."""
+    if not blocks:
+        return
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+        for info in blocks:
+            try:
+                data, ts = read_block(buf, info)
+            except CodecError:
+                continue
+            yield info, data, ts

@@ -1,8 +1,16 @@
-"""Reading a session directory back, including one left behind by a killed run."""
+"""Reading a session directory back, including one left behind by a killed run or a bad card.
+
+Both sample formats read: format 2 (independent blocks, see :mod:`.blocks`) and format 1
+(sessions written before it, see :mod:`.format_v1`). What could not be read is never hidden:
+:meth:`Session.damage` lists every damaged byte range with its cause, :meth:`Session.gaps`
+every missing sample range with its cause, and :meth:`Session.summary` says whether the
+session is complete (closed normally, nothing lost to damage or restarts).
+"""
 
 from __future__ import annotations
 
 import json
+import mmap
 import sqlite3
 from collections import Counter
 from dataclasses import dataclass
@@ -12,8 +20,21 @@ from typing import Any
 import numpy as np
 
 from firmware_host.events import EVENT_KINDS
-from firmware_host.session.blocks import ScanResult, iter_blocks
+from firmware_host.session import format_v1
+from firmware_host.session.blocks import (
+    SYNC,
+    BlockInfo,
+    Damage,
+    Scan,
+    iter_decoded,
+    peek_body,
+    scan_file,
+)
 from firmware_host.session.recorder import EVENTS, META, SAMPLES
+
+#: Gap causes: samples the source never delivered, lost while the process was down between
+#: two segments, lost in a damaged byte range, or in a block cut short.
+GAP_CAUSES = ("source", "restart", "corrupt", "torn")
 
 
 class SessionError(ValueError):
@@ -22,15 +43,26 @@ class SessionError(ValueError):
 
 @dataclass(frozen=True)
 class Gap:
-    """Samples missing between two recorded blocks."""
+    """Samples missing between two recorded blocks, and why."""
 
     start: int
     stop: int
+    cause: str = "source"
 
     @property
     def n_missing(self) -> int:
         """How many samples are missing."""
         return self.stop - self.start
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One run's part of a session (a session continued after a crash has several)."""
+
+    segment: int
+    first_sample: int
+    end_sample: int
+    n_samples: int
 
 
 @dataclass(frozen=True)
@@ -44,6 +76,23 @@ class Event:
     payload: dict[str, Any]
 
 
+def _format_of(meta: dict[str, Any], samples: Path) -> int:
+    fmt = str(meta.get("format", ""))
+    if fmt.startswith("somnoloop-session/"):
+        try:
+            return int(fmt.rsplit("/", 1)[1])
+        except ValueError:
+            pass
+    if samples.exists():
+        with open(samples, "rb") as fh:
+            head = fh.read(8)
+        if head.startswith(format_v1.MAGIC):
+            return 1
+        if head == SYNC:
+            return 2
+    return 2
+
+
 class Session:
     """A recorded session.
 
@@ -55,7 +104,7 @@ class Session:
     Raises
     ------
     SessionError
-        If the directory or its ``meta.json`` is missing or unreadable.
+        If the directory or its ``meta.json`` is missing or unreadable, or its format unknown.
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -66,55 +115,113 @@ class Session:
             self.meta: dict[str, Any] = json.loads((self.path / META).read_text())
         except FileNotFoundError:
             raise SessionError(f"{self.path} is not a session: {META} is missing") from None
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise SessionError(f"{self.path / META} is not valid JSON: {exc}") from None
-        self.sfreq = float(self.meta["sfreq"])
-        self.channel_names: list[str] = list(self.meta["channel_names"])
-        self.channel_types: list[str] = list(self.meta["channel_types"])
-        self._index: list[tuple[int, int]] | None = None
-        self.scan = ScanResult()
+        try:
+            self.sfreq = float(self.meta["sfreq"])
+            self.channel_names: list[str] = list(self.meta["channel_names"])
+            self.channel_types: list[str] = list(self.meta["channel_types"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SessionError(f"{self.path / META} lacks a valid {exc}") from None
+        self.format = _format_of(self.meta, self.path / SAMPLES)
+        if self.format not in (1, 2):
+            raise SessionError(f"{self.path}: session format {self.format} is not known; "
+                               f"this somnoloop reads formats 1 and 2")
+        self._scan: Scan | None = None
 
     # ------------------------------------------------------------------ samples
+    @property
+    def samples_path(self) -> Path:
+        """The sample file."""
+        return self.path / SAMPLES
+
+    def scan(self) -> Scan:
+        """Every intact block and every damaged byte range of the sample file (cached)."""
+        if self._scan is None:
+            path = self.samples_path
+            if not path.exists():
+                self._scan = Scan()
+            elif self.format == 1:
+                self._scan = _scan_v1(path)
+            else:
+                self._scan = _torn_before_restart(scan_file(path))
+        return self._scan
+
+    def blocks(self) -> list[BlockInfo]:
+        """Intact blocks in file order."""
+        return self.scan().blocks
+
+    def damage(self) -> list[Damage]:
+        """Damaged byte ranges of the sample file, with causes."""
+        return self.scan().damage
+
     def block_index(self) -> list[tuple[int, int]]:
         """``(first_sample, n_samples)`` of every intact block, in file order."""
-        if self._index is None:
-            self.scan = ScanResult()
-            path = self.path / SAMPLES
-            if not path.exists():
-                self._index = []
-            else:
-                with open(path, "rb") as fh:
-                    self._index = [
-                        (b.first_sample, b.n_samples)
-                        for b in iter_blocks(fh, self.scan, headers_only=True)
-                    ]
-        return self._index
+        return [(b.first_sample, b.n_samples) for b in self.blocks()]
 
     @property
     def n_samples(self) -> int:
         """Recorded samples per channel (gaps excluded)."""
-        return sum(n for _, n in self.block_index())
+        return sum(b.n_samples for b in self.blocks())
 
     @property
     def first_sample(self) -> int:
         """Absolute index of the first recorded sample (0 when empty)."""
-        idx = self.block_index()
-        return idx[0][0] if idx else 0
+        blocks = self.blocks()
+        return blocks[0].first_sample if blocks else 0
 
     @property
     def end_sample(self) -> int:
         """One past the last recorded absolute sample index."""
-        idx = self.block_index()
-        return idx[-1][0] + idx[-1][1] if idx else 0
+        return max((b.end_sample for b in self.blocks()), default=0)
 
     def gaps(self) -> list[Gap]:
-        """Index ranges missing between consecutive blocks."""
+        """Index ranges missing between consecutive blocks, each with its cause."""
         out = []
-        expected = None
-        for first, n in self.block_index():
-            if expected is not None and first > expected:
-                out.append(Gap(expected, first))
-            expected = first + n
+        damage = self.damage()
+        segments = self.meta.get("segments") or [{"first_sample": 0}]
+        start = int(segments[0].get("first_sample") or 0)
+        # a virtual empty block where the session starts, so a lost head is a gap too
+        prev = BlockInfo(0, 0, start, 0, 0, 0, 0.0, 0.0)
+        for b in self.blocks():
+            if b.first_sample > prev.end_sample:
+                lo, hi = prev.offset + prev.size, b.offset
+                hit = [d for d in damage if lo <= d.offset < hi]
+                if b.segment != prev.segment:
+                    cause = "restart"
+                elif hit:
+                    cause = "corrupt" if any(d.cause == "corrupt" for d in hit) else "torn"
+                else:
+                    cause = "source"
+                out.append(Gap(prev.end_sample, b.first_sample, cause))
+            prev = b
+        return out
+
+    def lost_tail_samples(self) -> int:
+        """Samples in a torn block after the last intact one (0 if none or not readable).
+
+        Read from the torn block's own header, which no CRC confirms: counted only when it
+        starts where the last intact block ends and holds at most one second of samples.
+        """
+        blocks, damage = self.blocks(), self.damage()
+        end = max((b.offset + b.size for b in blocks), default=0)
+        tail = [d for d in damage if d.offset >= end]
+        if self.format != 2 or not tail:
+            return 0
+        hint = peek_body(self.samples_path, tail[0].offset)
+        if hint is None or hint[0] != self.end_sample or not 0 < hint[1] <= self.sfreq:
+            return 0
+        return hint[1]
+
+    def segments(self) -> list[Segment]:
+        """The session's segments in order (one unless it was continued after a crash)."""
+        out: list[Segment] = []
+        for b in self.blocks():
+            if out and out[-1].segment == b.segment:
+                s = out[-1]
+                out[-1] = Segment(s.segment, s.first_sample, b.end_sample, s.n_samples + b.n_samples)
+            else:
+                out.append(Segment(b.segment, b.first_sample, b.end_sample, b.n_samples))
         return out
 
     def read(self, start: int | None = None, stop: int | None = None
@@ -133,65 +240,120 @@ class Session:
         start = self.first_sample if start is None else start
         stop = self.end_sample if stop is None else stop
         parts, idx, ts = [], [], []
-        with open(self.path / SAMPLES, "rb") as fh:
-            for b in iter_blocks(fh):
-                lo, hi = max(start, b.first_sample), min(stop, b.first_sample + b.n_samples)
-                if lo >= hi:
-                    continue
-                sl = slice(lo - b.first_sample, hi - b.first_sample)
-                parts.append(b.data[:, sl].astype(np.float64))
-                idx.append(np.arange(lo, hi, dtype=np.int64))
-                ts.append(b.timestamps[sl])
+        for first, data, times in self.iter_blocks(start, stop):
+            lo, hi = max(start, first), min(stop, first + data.shape[1])
+            sl = slice(lo - first, hi - first)
+            parts.append(data[:, sl])
+            idx.append(np.arange(lo, hi, dtype=np.int64))
+            ts.append(times[sl])
         if not parts:
             n_ch = len(self.channel_names)
             return np.empty((n_ch, 0)), np.empty(0, np.int64), np.empty(0)
         return np.concatenate(parts, axis=1), np.concatenate(idx), np.concatenate(ts)
 
+    def iter_blocks(self, start: int = 0, stop: int | None = None):
+        """Decoded blocks overlapping ``[start, stop)`` in file order.
+
+        Yields
+        ------
+        tuple
+            ``(first_sample, data (n_channels, n) float64 µV, timestamps (n,))``.
+        """
+        stop = self.end_sample if stop is None else stop
+        yield from self.decode([b for b in self.blocks() if b.first_sample < stop and b.end_sample > start])
+
+    def decode(self, blocks: list[BlockInfo]):
+        """Decode the given intact blocks (from :meth:`blocks`) in order.
+
+        Yields
+        ------
+        tuple
+            ``(first_sample, data (n_channels, n) float64 µV, timestamps (n,))``; a block whose
+            payload does not decode is skipped.
+        """
+        if self.format == 1:
+            yield from _iter_v1(self.samples_path, blocks)
+            return
+        for info, data, ts in iter_decoded(self.samples_path, blocks):
+            yield info.first_sample, data, ts
+
+    def size_bytes(self) -> int:
+        """Bytes the session directory takes (every file in it)."""
+        return sum(p.stat().st_size for p in self.path.iterdir() if p.is_file())
+
     # ------------------------------------------------------------------- events
-    def _connect(self) -> sqlite3.Connection:
+    def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         path = self.path / EVENTS
         if not path.exists():
             raise SessionError(f"{self.path} has no event journal ({EVENTS})")
-        return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+                return db.execute(sql, args).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise SessionError(f"{path}: the journal cannot be read ({exc})") from None
 
     def events(self, kind: str | None = None) -> list[Event]:
         """Journal events in order, optionally of one kind."""
-        with self._connect() as db:
-            if kind is None:
-                rows = db.execute("SELECT t, wall, sample, kind, payload FROM events ORDER BY id")
-            else:
-                rows = db.execute(
-                    "SELECT t, wall, sample, kind, payload FROM events WHERE kind=? ORDER BY id",
-                    (kind,),
-                )
-            return [Event(t, w, s, k, json.loads(p)) for t, w, s, k, p in rows.fetchall()]
+        sql = "SELECT t, wall, sample, kind, payload FROM events"
+        rows = self._query(sql + " ORDER BY id") if kind is None \
+            else self._query(sql + " WHERE kind=? ORDER BY id", (kind,))
+        return [Event(t, w, s, k, json.loads(p)) for t, w, s, k, p in rows]
+
+    def decisions(self, decision_kind: str) -> list[Event]:
+        """Journalled ``decision`` events of one decision kind (e.g. ``"neurofeedback"``), in order."""
+        rows = self._query("SELECT t, wall, sample, kind, payload FROM events WHERE kind='decision' "
+                           "AND json_extract(payload, '$.kind')=? ORDER BY id", (decision_kind,))
+        return [Event(t, w, s, k, json.loads(p)) for t, w, s, k, p in rows]
 
     def event_counts(self) -> dict[str, int]:
         """Number of events of each kind; every standard kind is present, 0 when absent."""
-        with self._connect() as db:
-            rows = db.execute("SELECT kind, COUNT(*) FROM events GROUP BY kind").fetchall()
+        rows = self._query("SELECT kind, COUNT(*) FROM events GROUP BY kind")
         return dict(sorted({**dict.fromkeys(EVENT_KINDS, 0), **dict(rows)}.items()))
+
+    def last_wall(self) -> float | None:
+        """Wall-clock time of the last committed journal event (``None`` if there is none)."""
+        return self._query("SELECT MAX(wall) FROM events")[0][0]
 
     def decision_counts(self, decision_kind: str) -> Counter[str]:
         """How often each label was decided for ``decision_kind`` (e.g. ``"stage"``)."""
-        with self._connect() as db:
-            rows = db.execute(
-                "SELECT json_extract(payload, '$.label'), COUNT(*) FROM events "
-                "WHERE kind='decision' AND json_extract(payload, '$.kind')=? "
-                "AND NOT COALESCE(json_extract(payload, '$.details.provisional'), 0) "
-                "GROUP BY 1",
-                (decision_kind,),
-            ).fetchall()
+        rows = self._query(
+            "SELECT json_extract(payload, '$.label'), COUNT(*) FROM events "
+            "WHERE kind='decision' AND json_extract(payload, '$.kind')=? "
+            "AND NOT COALESCE(json_extract(payload, '$.details.provisional'), 0) "
+            "GROUP BY 1",
+            (decision_kind,),
+        )
         return Counter(dict(rows))
 
     def summary(self) -> dict[str, Any]:
-        """The figures ``somnoloop info`` prints."""
+        """The figures ``somnoloop info`` prints.
+
+        Raises
+        ------
+        SessionError
+            If the sample file is missing or empty (that is not an empty night), or the
+            journal is missing or unreadable.
+        """
+        path = self.samples_path
+        if not path.exists():
+            raise SessionError(f"{self.path}: the sample file {SAMPLES} is missing")
+        if path.stat().st_size == 0:
+            raise SessionError(f"{self.path}: the sample file {SAMPLES} is empty (no sample was "
+                               f"ever written)")
         n = self.n_samples
         gaps = self.gaps()
+        damage = self.damage()
         events = self.event_counts()
-        stop = self.events("stop")
+        last_start, last_stop = self._query(
+            "SELECT MAX(CASE WHEN kind='start' THEN id END), MAX(CASE WHEN kind='stop' THEN id END) "
+            "FROM events")[0]
+        closed = last_stop is not None and (last_start is None or last_stop > last_start)
+        lost = [g for g in gaps if g.cause != "source"]
+        tail = next((d for d in damage if d.offset + d.size == self.scan().size
+                     and d.cause == "torn"), None)
         return {
             "path": str(self.path),
+            "format": self.format,
             "software_version": self.meta.get("software_version"),
             "config_name": self.meta.get("config_name"),
             "source": self.meta.get("source"),
@@ -203,8 +365,63 @@ class Session:
             "span_s": (self.end_sample - self.first_sample) / self.sfreq,
             "n_gaps": len(gaps),
             "missing_samples": sum(g.n_missing for g in gaps),
+            "gaps": [{"start": g.start, "stop": g.stop, "samples": g.n_missing, "cause": g.cause}
+                     for g in gaps],
+            "lost_samples": sum(g.n_missing for g in lost) + self.lost_tail_samples(),
+            "lost_tail_samples": self.lost_tail_samples(),
+            "damage": [{"offset": d.offset, "bytes": d.size, "cause": d.cause, "detail": d.detail}
+                       for d in damage],
+            "damaged_bytes": sum(d.size for d in damage),
+            "intact_blocks": len(self.blocks()),
+            "segments": [vars(s) for s in self.segments()],
+            "size_bytes": self.size_bytes(),
             "events": events,
             "stages": dict(self.decision_counts("stage")),
-            "complete": bool(stop),
-            "torn_tail": self.scan.problem or None,
+            "closed": closed,
+            "complete": closed and not damage and not lost,
+            "torn_tail": None if tail is None else f"{tail.detail}: {tail.size} bytes at {tail.offset}",
         }
+
+
+def _torn_before_restart(scan: Scan) -> Scan:
+    """Damage right before a new segment's first block is the dead run's torn last write."""
+    starts = {b.offset: b for b in scan.blocks}
+    ends = {b.offset + b.size: b for b in scan.blocks}
+    for i, d in enumerate(scan.damage):
+        before, after = ends.get(d.offset), starts.get(d.offset + d.size)
+        if before is not None and after is not None and after.segment != before.segment:
+            scan.damage[i] = Damage(d.offset, d.size, "torn",
+                                    f"last block of segment {before.segment} cut short when its "
+                                    f"run died")
+    return scan
+
+
+def _scan_v1(path: Path) -> Scan:
+    """A format-1 file as a :class:`Scan` (format 1 cannot resynchronise: all after damage is lost)."""
+    result = format_v1.ScanResult()
+    out = Scan(size=path.stat().st_size)
+    offset = 0
+    with open(path, "rb") as fh:
+        for b in format_v1.iter_blocks(fh, result, headers_only=True):
+            n_ch, n = b.data.shape
+            size = format_v1.HEADER.size + n * 8 + n * n_ch * 4 + format_v1.CRC.size
+            out.blocks.append(BlockInfo(offset, size, b.first_sample, n, n_ch, 0, 0.0, 0.0))
+            offset += size
+    if result.problem:
+        cause = "torn" if result.torn_tail_bytes else "corrupt"
+        out.damage.append(Damage(result.valid_bytes, out.size - result.valid_bytes, cause,
+                                 result.problem))
+    return out
+
+
+def _iter_v1(path: Path, wanted: list[BlockInfo]):
+    """Decoded format-1 blocks (those in ``wanted``), as ``(first, data, timestamps)``."""
+    if not wanted:
+        return
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+        for info in wanted:
+            n, n_ch = info.n_samples, info.n_channels
+            at = info.offset + format_v1.HEADER.size
+            ts = np.frombuffer(buf, "<f8", n, at).copy()
+            data = np.frombuffer(buf, "<f4", n * n_ch, at + n * 8).reshape(n_ch, n).astype(np.float64)
+            yield info.first_sample, data, ts

@@ -39,7 +39,12 @@ def make_source(cfg: SourceConfig, clock: Clock, duration_s: float) -> Source:
         from firmware_host.sources.replay import ReplaySource
 
         return ReplaySource(cfg.replay, clock)
-    raise SourceError(f"source.kind={cfg.kind!r} is not known; allowed: synthetic, brainflow, replay")
+    if cfg.kind == "session":
+        from firmware_host.sources.session import SessionSource
+
+        return SessionSource(cfg.session, clock)
+    raise SourceError(
+        f"source.kind={cfg.kind!r} is not known; allowed: synthetic, brainflow, replay, session")
 
 
 def _synthetic(cfg: SourceConfig, clock: Clock, duration_s: float) -> Source:
@@ -53,6 +58,13 @@ def _synthetic(cfg: SourceConfig, clock: Clock, duration_s: float) -> Source:
             f"the synthetic night needs a finite duration > 0 s, got {duration_s} "
             f"(set run.duration, e.g. '8h')"
         )
+    if syn.mode == "neurofeedback":
+        from firmware_host.synthetic.trainee import SyntheticTrainee
+
+        try:
+            return SyntheticSource(SyntheticTrainee(syn, duration_s), clock)
+        except ValueError as exc:
+            raise SourceError(f"[source.synthetic] mode = 'neurofeedback': {exc}") from None
     hypnogram = None
     if syn.hypnogram != "scripted":
         try:
@@ -67,4 +79,4 @@ def _synthetic(cfg: SourceConfig, clock: Clock, duration_s: float) -> Source:
         night = SyntheticNight(syn, duration_s, hypnogram=hypnogram)
     except ValueError as exc:
         raise SourceError(f"[source.synthetic]: {exc}") from None
-    return SyntheticSource(night, clock)
+    return SyntheticSource(night, clock, adc_lsb_uv=syn.adc_lsb_uv)

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from firmware_host.synthetic.truth import STAGES
+from firmware_host.vocabulary import STAGES
 
 EDF_LABELS = {
     "Sleep stage W": "W",

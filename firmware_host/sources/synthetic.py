@@ -25,10 +25,17 @@ class SyntheticSource(PacedSource):
         Real, scaled or fake clock.
     max_chunk_s
         Longest chunk one read returns.
+    adc_lsb_uv
+        When > 0, samples are rounded to this grid (µV per ADC count), as an amplifier
+        delivers them; the session recorder then stores them as exact integer counts.
     """
 
-    def __init__(self, night: SyntheticNight, clock: Clock, max_chunk_s: float = MAX_CHUNK_S) -> None:
+    def __init__(self, night: SyntheticNight, clock: Clock, max_chunk_s: float = MAX_CHUNK_S,
+                 adc_lsb_uv: float = 0.0) -> None:
         super().__init__(clock, max_chunk_s)
+        if not adc_lsb_uv >= 0:
+            raise ValueError(f"adc_lsb_uv must be >= 0, got {adc_lsb_uv}")
+        self.adc_lsb_uv = float(adc_lsb_uv)
         self.night = night
         self.sfreq = night.sfreq
         self.channel_names = night.channel_names
@@ -36,4 +43,7 @@ class SyntheticSource(PacedSource):
         self.n_samples = night.n_samples
 
     def _fetch(self, start: int, stop: int) -> np.ndarray:
-        return self.night.generate(start, stop)
+        data = self.night.generate(start, stop)
+        if self.adc_lsb_uv:
+            data = np.rint(data / self.adc_lsb_uv) * self.adc_lsb_uv + 0.0  # + 0.0: no -0.0
+        return data

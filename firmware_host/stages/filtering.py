@@ -47,7 +47,10 @@ class FilterConfig:
     ``low = 0`` → low-pass only, both 0 → no band filter. ``misc`` channels pass untouched.
     """
 
-    enabled: bool = setting(True, doc="filter the signal at all")
+    enabled: bool = setting(
+        False, doc="run the display filters (their output feeds live views only: the deciding "
+        "stages have their own front ends, so this is off unless something shows the traces)",
+    )
     order: int = setting(4, min=1, max=8, doc="Butterworth order per band edge")
     eeg_band_hz: tuple[float, float] = setting(
         (0.3, 35.0), min=0.0, max=10000.0, doc="EEG [low, high] Hz; 0 disables that edge"

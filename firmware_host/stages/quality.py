@@ -36,7 +36,10 @@ class QualityConfig:
     channel_types: tuple[str, ...] = setting(
         ("eeg", "eog", "emg", "forearm_emg"), choices=CHANNEL_TYPES, doc="channel types checked"
     )
-    window_s: float = setting(1.0, min=0.25, max=10.0, doc="seconds per quality window")
+    window_s: float = setting(
+        0.5, min=0.25, max=10.0,
+        doc="seconds per quality window (a flat or railing signal is seen within two windows)",
+    )
     flat_std_uv: float = setting(0.5, min=0.001, max=100.0, doc="std below this = flat line")
     eeg_ptp_max_uv: float = setting(
         500.0, min=1.0, max=1e6, doc="peak-to-peak above this = artefact (EEG, EOG, misc)"

@@ -19,12 +19,12 @@ import numpy as np
 from dsp.hmm import forward_step, validate_transition
 from dsp.linear import softmax_linear
 from dsp.resample import StreamingResampler
+from dsp.sample_store import SampleStore
 from dsp.spectral import epoch_features
 from firmware_host.chunk import Chunk
 from firmware_host.decision import Decision
 from firmware_host.stages.base import StageOutput
 from firmware_host.staging.config import StagerConfig
-from firmware_host.staging.datasets import STAGES
 from firmware_host.staging.model import (
     StagerModel,
     hmm_view,
@@ -34,6 +34,7 @@ from firmware_host.staging.model import (
 )
 from firmware_host.staging.onset_gate import SleepOnsetGate
 from firmware_host.staging.yasa_expert import ExpertSpec, YasaExpert, pool_with_expert
+from firmware_host.vocabulary import STAGES
 
 UNSCORABLE = "unscorable"
 
@@ -125,16 +126,9 @@ class SleepStager:
         self._res = StreamingResampler(self.sfreq, self.model.sfreq, len(self._in_rows))
         self._origin: int | None = None  # absolute input sample of epoch 0
         self._expected: int | None = None
-        # Resampled samples live in a preallocated store: _store[:, :_fill] holds resampled
-        # indices (since origin) [_buf_start, _buf_start + _fill). Samples before _keep (the
-        # start of the last scored epoch) are dropped only when the store is full.
-        self._cap = 3 * self.n_epoch + 1024
-        # rows: the resampled inputs, then the expert's band-passed rows
-        self._n_store = len(self._in_rows) + len(self._x_pos)
-        self._store = np.zeros((self._n_store, self._cap))
-        self._fill = 0
-        self._buf_start = 0  # resampled index (since origin) of _store[:, 0]
-        self._keep = 0  # resampled index (since origin) of the first sample still needed
+        # Resampled samples by resampled index since origin; rows: the resampled inputs, then
+        # the expert's band-passed rows. Samples before the last scored epoch are released.
+        self._store = SampleStore(len(self._in_rows) + len(self._x_pos), 3 * self.n_epoch + 1024)
         self._epoch = 0  # next epoch to complete (global index since origin)
         self._next_prov = self._prov_step
 
@@ -161,7 +155,7 @@ class SleepStager:
         decisions: list[Decision] = []
         n = self.n_epoch
         while True:
-            avail = self._buf_start + self._fill  # resampled samples since origin
+            avail = self._store.end  # resampled samples since origin
             ep_end = (self._epoch + 1) * n
             t = self._next_prov if self._prov_step else None
             if t is not None and (t < n or t % n == 0):
@@ -175,33 +169,18 @@ class SleepStager:
                 continue
             if ep_end > avail:
                 break
-            a = ep_end - n - self._buf_start
-            decisions.append(self._score_epoch(self._store[:, a : a + n]))
+            decisions.append(self._score_epoch(self._store.window(ep_end - n, ep_end)))
             self._epoch += 1
             # keep the scored epoch as history for the next provisional windows
-            self._keep = ep_end - n
+            self._store.release(ep_end - n)
         return StageOutput(chunk, decisions)
 
     # -- internals ------------------------------------------------------------------------
     def _append(self, y: np.ndarray) -> None:
-        """Copy resampled samples ``y`` (rows, m) into the store, making room when full."""
+        """Append resampled samples ``y`` (rows, m) and the expert's band-passed rows."""
         if self.expert is not None:
             y = np.vstack([y, self.expert.filter(y[self._x_pos])])
-        m = y.shape[1]
-        if self._fill + m > self._cap:
-            drop = self._keep - self._buf_start
-            kept = self._fill - drop
-            if kept + m > self._cap:
-                self._cap = max(2 * self._cap, kept + m)
-                store = np.zeros((self._n_store, self._cap))
-                store[:, :kept] = self._store[:, drop : self._fill]
-                self._store = store
-            elif drop:
-                self._store[:, :kept] = self._store[:, drop : self._fill].copy()
-            self._fill = kept
-            self._buf_start += drop
-        self._store[:, self._fill : self._fill + m] = y
-        self._fill += m
+        self._store.append(y)
 
     def _restart_after_gap(self, first: int) -> None:
         """Samples were lost: drop the partial epoch, realign to the epoch grid after ``first``."""
@@ -301,8 +280,7 @@ class SleepStager:
 
         Uses the HMM prediction from the last final epoch but does not update the HMM.
         """
-        local = t - self._buf_start
-        seg = self._store[:, local - self.n_epoch : local]
+        seg = self._store.window(t - self.n_epoch, t)
         ok, q = self._quality(seg)
         m = self.model
         probs = self._alpha @ self.trans if self.cfg.hmm else m.prior / m.prior.sum()

@@ -35,8 +35,8 @@ import numpy as np
 from dsp.filters import StreamingFilter, design_bandpass
 from dsp.running_quantile import RunningQuantiles
 from dsp.yasa_features import YASA_BROAD, yasa_epoch_features, yasa_feature_names
-from firmware_host.staging.datasets import STAGES
 from firmware_host.staging.tree_model import MODELS_DIR, TreeEnsembleModel, load_tree_model
+from firmware_host.vocabulary import STAGES
 
 #: Weights of the trailing half of YASA's 15-epoch triangular window (oldest first).
 TRAIL_WEIGHTS = np.array([0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1.0])

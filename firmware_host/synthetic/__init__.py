@@ -7,16 +7,12 @@ from firmware_host.synthetic.script import (
     scripted_hypnogram,
 )
 from firmware_host.synthetic.truth import (
-    GRIPS,
-    STAGES,
     ArtefactEvent,
     GestureEvent,
     TransientEvent,
 )
 
 __all__ = [
-    "GRIPS",
-    "STAGES",
     "ArtefactEvent",
     "GestureEvent",
     "SyntheticNight",

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from firmware_host.synthetic.transients import Placed
-from firmware_host.synthetic.truth import GRIPS, GestureEvent
+from firmware_host.synthetic.truth import GestureEvent
+from firmware_host.vocabulary import GRIP_INTENTS
 
 MUSCLES = ("finger_flex", "finger_ext", "thumb_flex", "thumb_ext", "index_flex", "index_ext")
 
@@ -38,19 +39,19 @@ def grip_patterns(rng: np.random.Generator, n_channels: int) -> np.ndarray:
     Returns
     -------
     numpy.ndarray
-        ``(len(GRIPS), n_channels)``, rows in :data:`GRIPS` order, each active row scaled to
+        ``(len(GRIP_INTENTS), n_channels)``, rows in :data:`GRIP_INTENTS` order, each active row scaled to
         a maximum of 1 (``rest`` is all zeros).
     """
     if n_channels == 0:
-        return np.zeros((len(GRIPS), 0))
+        return np.zeros((len(GRIP_INTENTS), 0))
     angles = 2 * np.pi * np.arange(n_channels) / n_channels
     centres = rng.uniform(0, 2 * np.pi, len(MUSCLES))
     kappa = rng.uniform(1.5, 3.0, len(MUSCLES))
     # (muscles, channels): how strongly each electrode picks up each muscle group
     pickup = np.exp(kappa[:, None] * (np.cos(angles[None, :] - centres[:, None]) - 1.0))
     pickup *= rng.uniform(0.7, 1.3, n_channels)[None, :]  # skin/electrode contact per channel
-    patterns = np.zeros((len(GRIPS), n_channels))
-    for g, grip in enumerate(GRIPS):
+    patterns = np.zeros((len(GRIP_INTENTS), n_channels))
+    for g, grip in enumerate(GRIP_INTENTS):
         recruit = np.asarray(RECRUITMENT[grip], dtype=float)
         if recruit.any():
             recruit = recruit * rng.uniform(0.8, 1.2, len(MUSCLES))
@@ -76,7 +77,7 @@ def place_gestures(
         if ev.grip == "rest" or ev.force == 0 or len(fa_rows) == 0:
             continue
         w = np.zeros(n_rows)
-        w[fa_rows] = gain_uv * ev.force * patterns[GRIPS.index(ev.grip)] * jitter
+        w[fa_rows] = gain_uv * ev.force * patterns[GRIP_INTENTS.index(ev.grip)] * jitter
         out.append(Placed(ev.start_sample, ev.stop_sample, "gesture", "env", w,
                           (RAMP_S, mod_hz, mod_phase)))
     return out

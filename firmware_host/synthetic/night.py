@@ -31,14 +31,13 @@ from firmware_host.synthetic.layout import Layout
 from firmware_host.synthetic.script import default_gesture_script, scripted_hypnogram
 from firmware_host.synthetic.transients import Placed, draw_traits, epoch_transients, render
 from firmware_host.synthetic.truth import (
-    GRIPS,
-    STAGES,
     ArtefactEvent,
     GestureEvent,
     TransientEvent,
 )
+from firmware_host.vocabulary import GRIP_INTENTS, STAGES
 
-__all__ = ["GRIPS", "STAGES", "ArtefactEvent", "GestureEvent", "SyntheticNight", "TransientEvent"]
+__all__ = ["GRIP_INTENTS", "STAGES", "ArtefactEvent", "GestureEvent", "SyntheticNight", "TransientEvent"]
 
 #: Gain columns (µV RMS of each component).
 GAINS = ("delta", "theta", "alpha", "beta", "background", "eog_background", "muscle", "chin")

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from firmware_host.synthetic.truth import GRIPS, GestureEvent
+from firmware_host.synthetic.truth import GestureEvent
+from firmware_host.vocabulary import GRIP_INTENTS
 
 #: A typical 8-hour adult night as (stage, minutes): ~90-min cycles, N3 early, REM late,
 #: brief awakenings between cycles.
@@ -63,7 +64,7 @@ def calibration_script(
     Parameters
     ----------
     grips
-        Grips to prompt, each from :data:`~firmware_host.synthetic.truth.GRIPS`
+        Grips to prompt, each from :data:`~firmware_host.synthetic.truth.GRIP_INTENTS`
         (``rest`` gives a labelled event with no activation).
     reps
         Repetitions of the whole sequence.
@@ -81,9 +82,9 @@ def calibration_script(
     list of GestureEvent
         In time order; prompt ``k`` covers ``[start_sample, stop_sample)``.
     """
-    bad = [g for g in grips if g not in GRIPS]
+    bad = [g for g in grips if g not in GRIP_INTENTS]
     if bad:
-        raise ValueError(f"unknown grips {bad}; allowed: {list(GRIPS)}")
+        raise ValueError(f"unknown grips {bad}; allowed: {list(GRIP_INTENTS)}")
     if reps < 1 or hold_s <= 0 or rest_s < 0 or sfreq <= 0 or start_s < 0:
         raise ValueError(
             f"need reps >= 1, hold_s > 0, rest_s >= 0, sfreq > 0, start_s >= 0; got reps={reps}, "
@@ -107,7 +108,7 @@ def default_gesture_script(duration_s: float, sfreq: float, seed: int = 0) -> li
     first is kept; gestures that would run past the end are dropped.
     """
     rng = np.random.default_rng([seed, 202])
-    active = [g for g in GRIPS if g != "rest"]
+    active = [g for g in GRIP_INTENTS if g != "rest"]
     hold_s, rest_s, reps = 3.0, 3.0, 3
     session_s = len(active) * reps * (hold_s + rest_s)
     starts = [min(60.0, 0.1 * duration_s)]

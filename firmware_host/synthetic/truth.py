@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-#: AASM sleep stages, in the order used for one-hot vectors and probabilities.
-STAGES: tuple[str, ...] = ("W", "N1", "N2", "N3", "REM")
-
-#: Grip classes of the forearm EMG decoder; ``rest`` means no activation.
-GRIPS: tuple[str, ...] = ("rest", "power", "open", "pinch", "tripod", "key", "point")
+from firmware_host.vocabulary import GRIP_INTENTS
 
 
 @dataclass(frozen=True)
@@ -20,7 +16,7 @@ class GestureEvent:
     start_sample, stop_sample
         Half-open sample range ``[start, stop)`` of the gesture, ramps included.
     grip
-        One of :data:`GRIPS`.
+        One of :data:`GRIP_INTENTS`.
     force
         Relative contraction strength, 0..1 (``rest`` has no activation whatever the force).
     """
@@ -31,8 +27,8 @@ class GestureEvent:
     force: float
 
     def __post_init__(self) -> None:
-        if self.grip not in GRIPS:
-            raise ValueError(f"unknown grip {self.grip!r}; allowed: {list(GRIPS)}")
+        if self.grip not in GRIP_INTENTS:
+            raise ValueError(f"unknown grip {self.grip!r}; allowed: {list(GRIP_INTENTS)}")
         if not 0.0 <= self.force <= 1.0:
             raise ValueError(f"gesture force must be in [0, 1], got {self.force}")
         if not 0 <= self.start_sample < self.stop_sample:

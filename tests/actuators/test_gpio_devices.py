@@ -48,9 +48,10 @@ def test_servo_hand_moves_at_speed_and_sets_pulse_widths(factory):
     hand.update(1.0)  # 50 %/s for 1 s -> half closed: 1.5 ms -> duty 0.075
     assert hand.positions == pytest.approx([50.0, 50.0])
     assert factory.pin(12).state == pytest.approx(0.075)
-    hand.update(3.0)
-    assert hand.positions == pytest.approx([100.0, 100.0])
-    assert factory.pin(13).state == pytest.approx(0.10)
+    hand.update(3.0)  # pins are thumb flexion and thumb rotation: power closes them 100 and 60 %
+    assert hand.positions == pytest.approx([100.0, 60.0])
+    assert factory.pin(12).state == pytest.approx(0.10)
+    assert factory.pin(13).state == pytest.approx(0.08)
     # history is monotonic while closing
     duties = [s for s in _states(factory, 12) if isinstance(s, float) and s > 0]
     assert duties == sorted(duties)

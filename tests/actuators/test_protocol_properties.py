@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from actuators import hand_protocol as hp
 from actuators import mattress_protocol as mp
 from actuators.protocol import MAX_PAYLOAD, SOF, Frame, FrameParser, ProtocolError
+from actuators.vocabulary import GRIP_PATTERNS, VIBRATION_PATTERNS
 
 MANY = settings(max_examples=10_000, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow])
@@ -121,7 +122,7 @@ mattress_commands = st.one_of(
               st.sampled_from(mp.FIRMNESS_ZONES), st.integers(0, 100)),
     st.builds(lambda c: ("set_temperature", {"celsius": c}), st.floats(15, 40)),
     st.builds(lambda i, p: ("set_vibration", {"intensity": i, "pattern": p}),
-              st.integers(0, 100), st.sampled_from(mp.VIBRATION_PATTERNS)),
+              st.integers(0, 100), st.sampled_from(VIBRATION_PATTERNS)),
     st.just(("stop", {})),
 )
 
@@ -162,7 +163,7 @@ def test_mattress_status_round_trips(data):
         temperature_c=data.draw(st.integers(1000, 4500)) / 100,
         target_temperature_c=data.draw(st.none() | st.integers(1500, 4000).map(lambda v: v / 100)),
         vibration_intensity=data.draw(st.integers(0, 100)),
-        vibration_pattern=data.draw(st.sampled_from(mp.VIBRATION_PATTERNS)),
+        vibration_pattern=data.draw(st.sampled_from(VIBRATION_PATTERNS)),
         fault_bits=data.draw(st.integers(0, 15)), boot_count=data.draw(st.integers(0, 65535)))
     assert mp.MattressStatus.decode(s.encode()) == s
 
@@ -209,7 +210,7 @@ def test_hand_parser_errors_are_defined():
 unit = st.floats(0, 1)
 hand_commands = st.one_of(
     st.builds(lambda p, s, f: ("grip", {"pattern": p, "speed": s, "force": f}),
-              st.sampled_from(hp.GRIP_PATTERNS), unit, unit),
+              st.sampled_from(GRIP_PATTERNS), unit, unit),
     st.builds(lambda pos, s, f: ("set_fingers", {"positions": pos, "speed": s, "force": f}),
               st.lists(st.floats(0, 100), min_size=6, max_size=6), unit, unit),
     st.just(("stop", {})),

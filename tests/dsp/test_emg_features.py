@@ -12,14 +12,9 @@ from dsp.emg_features import (
     FEATURE_NAMES,
     FEATURES_PER_CHANNEL,
     HUDGINS,
-    MovingRMS,
     SlidingFeatures,
     feature_index,
-    feature_labels,
-    moving_rms,
     n_features,
-    rectified_envelope,
-    sliding_window_features,
     window_features,
 )
 from tests.reference import emg as ref
@@ -102,12 +97,19 @@ def test_flat_window_is_finite():
     assert np.all(np.isfinite(f))
 
 
+def _per_window(x: np.ndarray, window: int, increment: int) -> np.ndarray:
+    """Batch reference: :func:`window_features` of every complete window of ``x``."""
+    starts = range(0, x.shape[1] - window + 1, increment)
+    return np.array([window_features(x[:, s : s + window]) for s in starts]).reshape(
+        -1, n_features(x.shape[0]))
+
+
 def test_sliding_equals_per_window():
     x = _emg(2, 100, seed=5)
-    got = sliding_window_features(x, 30, 7)
+    got, ends = SlidingFeatures(2, 30, 7).update(x)
     assert got.shape == ((100 - 30) // 7 + 1, n_features(2))
-    for k in range(got.shape[0]):
-        np.testing.assert_array_equal(got[k], window_features(x[:, k * 7 : k * 7 + 30]))
+    np.testing.assert_array_equal(got, _per_window(x, 30, 7))
+    np.testing.assert_array_equal(ends, 30 + 7 * np.arange(len(got)))
 
 
 @settings(max_examples=25, deadline=None)
@@ -115,7 +117,7 @@ def test_sliding_equals_per_window():
        st.integers(min_value=8, max_value=40), st.integers(min_value=1, max_value=25))
 def test_streaming_chunking_invariance(cuts, window, increment):
     x = _emg(2, 150, seed=6)
-    batch = sliding_window_features(x, window, increment)
+    batch = _per_window(x, window, increment)
     sf = SlidingFeatures(2, window, increment)
     bounds = np.cumsum([0, *cuts])
     bounds = [int(b) for b in bounds if b < x.shape[1]] + [x.shape[1]]
@@ -135,7 +137,7 @@ def test_streaming_long_stream_through_store_compaction_and_growth(window, incre
     # chunks bigger than the store (growth), with the increment shorter and longer than the
     # window: still the batch result, bit for bit
     x = _emg(2, 2600, seed=11)
-    batch = sliding_window_features(x, window, increment)
+    batch = _per_window(x, window, increment)
     sf = SlidingFeatures(2, window, increment)
     sizes = [7, 5, 1500, 3, 11, 900, 0, 174]
     lo, feats, ends = 0, [], []
@@ -152,31 +154,11 @@ def test_streaming_long_stream_through_store_compaction_and_growth(window, incre
     np.testing.assert_array_equal(f, batch[:1])
 
 
-@settings(max_examples=20, deadline=None)
-@given(st.lists(st.integers(min_value=1, max_value=40), min_size=1, max_size=10),
-       st.integers(min_value=1, max_value=20))
-def test_moving_rms_streaming_matches_reference(cuts, width):
-    x = _emg(2, 120, seed=7)
-    env = MovingRMS(2, width)
-    bounds = [0, *[int(b) for b in np.cumsum(cuts) if b < 120], 120]
-    got = np.concatenate([env.update(x[:, a:b]) for a, b in zip(bounds[:-1], bounds[1:],
-                                                                  strict=True)], axis=1)
-    np.testing.assert_allclose(got, ref.moving_rms(x, width), rtol=1e-12, atol=1e-9)
-    np.testing.assert_allclose(moving_rms(x, width), got, rtol=1e-12)
-
-
-def test_rectified_envelope_streaming_matches_reference():
-    x = _emg(3, 90, seed=8)
-    a, st_ = rectified_envelope(x[:, :37], 0.1)
-    b, _ = rectified_envelope(x[:, 37:], 0.1, st_)
-    np.testing.assert_allclose(np.concatenate([a, b], axis=1), ref.rectified_envelope(x, 0.1),
-                               rtol=1e-12)
-
-
 def test_feature_index_selects_named_columns():
-    labels = feature_labels(3)
+    labels = [f"ch{c}_{n}" for c in range(3) for n in FEATURE_NAMES]
     idx = feature_index(3, HUDGINS)
     assert [labels[i] for i in idx[:4]] == ["ch0_MAV", "ch0_ZC", "ch0_SSC", "ch0_WL"]
+    assert [labels[i] for i in idx[4:8]] == ["ch1_MAV", "ch1_ZC", "ch1_SSC", "ch1_WL"]
     assert len(feature_index(3, ("MAV", CROSS_FEATURE))) == 3 + 6
     with pytest.raises(ValueError, match="unknown EMG feature names"):
         feature_index(3, ("MAV", "NOPE"))

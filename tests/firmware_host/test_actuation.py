@@ -7,14 +7,12 @@ from collections import Counter
 
 import pytest
 
-from actuators.gpio_devices import PIN_FACTORIES as GPIO_PIN_FACTORIES
-from firmware_host.actuation.config import PIN_FACTORIES
 from firmware_host.actuation.facade import Actuation
-from firmware_host.actuation.policy import PolicyConfig
 from firmware_host.clock import FakeClock
 from firmware_host.config import ConfigError, parse_config
 from firmware_host.decision import Decision
 from firmware_host.events import ListSink
+from firmware_host.programme import ProgrammeConfig
 from firmware_host.safety import SafetyConfig
 
 TICK = 0.25
@@ -51,11 +49,13 @@ def test_default_config_drives_both_simulators_and_journals(no_leaked_threads):
                          clock.now())
         _run(act, clock, 3.0)
         mattress_sim, hand_sim = act.simulators
-        assert [f.values["degrees"] for f in mattress_sim.frames
-                if f.action == "set_elevation" and f.values["zone"] == "head"] == [1.0, 2.0, 3.0]
-        assert any(f.action == "grip" for f in hand_sim.frames)
+        # the default programme: rocking while awake in bed, the decoded grip on the hand
+        assert [f.values for f in mattress_sim.frames if f.action == "set_vibration"] == [
+            {"intensity": 15, "pattern": "wave"}]
+        assert [f.values["pattern"] for f in hand_sim.frames if f.action == "grip"] == ["power"]
+        assert [a["rule"] for a in sink.of_kind("action")] == ["onset_rocking", "grip"]
         kinds = Counter(k for k, _, _ in sink.events)
-        assert kinds["command"] >= 5 and kinds["ack"] >= 4 and kinds["fault"] == 0
+        assert kinds["command"] == 2 and kinds["ack"] >= 2 and kinds["fault"] == 0
         (cfg_event,) = sink.of_kind("config")
         assert cfg_event["actuation"]["actuators"] == ["hand", "mattress"]
         assert act.status()["actuators"]["mattress"]["connected"]
@@ -174,9 +174,10 @@ def test_policy_replaceable_safety_not(no_leaked_threads):
                                              "hand": {"enabled": False}}})
     try:
         assert act.actuators == {} and act.simulators == []
-        with pytest.raises(TypeError, match="PolicyConfig"):
-            act.update_policy(SafetyConfig(on_violation="refuse"))  # type: ignore[arg-type]
-        act.update_policy(PolicyConfig())
+        with pytest.raises(TypeError, match="ProgrammeConfig"):
+            act.update_programme(SafetyConfig(on_violation="refuse"))  # type: ignore[arg-type]
+        act.update_programme(ProgrammeConfig(rules=()))
+        assert act.programme.config.rules == ()
         with pytest.raises(AttributeError):
             act.safety.config = SafetyConfig()  # type: ignore[misc]
     finally:
@@ -184,7 +185,6 @@ def test_policy_replaceable_safety_not(no_leaked_threads):
 
 
 def test_gpio_config_validation_and_factory_names():
-    assert PIN_FACTORIES == GPIO_PIN_FACTORIES
     with pytest.raises(ConfigError, match="pins used twice"):
         parse_config({"actuators": {"gpio": {"estop_pin": 5}}})
     with pytest.raises(ConfigError, match="0, 1 or 3"):

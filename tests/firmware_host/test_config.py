@@ -62,7 +62,7 @@ def test_bad_config_names_key_value_and_allowed(tmp_path, capsys, toml, expected
 @pytest.mark.parametrize(
     "section_key",
     ["safety.hand.force_max", "safety.mattress.temperature_max_c", "safety.vibration.max_intensity",
-     "safety.device_timeout_s", "run.tick_s", "policy.grip.min_probability"],
+     "safety.device_timeout_s", "run.tick_s", "programme.comfort.temperature_c"],
 )
 def test_nan_or_inf_never_passes_as_a_number(tmp_path, capsys, section_key, value):
     """A NaN bound compares false with everything: it would switch its limit off."""
@@ -78,8 +78,8 @@ def test_nan_or_inf_never_passes_as_a_number(tmp_path, capsys, section_key, valu
 
 def test_nan_in_a_tuple_setting_is_refused(tmp_path):
     path = tmp_path / "nonfinite.toml"
-    path.write_text("[policy.stage]\nhead_deg = [10.0, nan, 5.0, 0.0, 5.0]\n")
-    with pytest.raises(ConfigError, match=r"policy\.stage\.head_deg\[1\] = nan is not a finite"):
+    path.write_text("[filters]\neeg_band_hz = [0.3, nan]\n")
+    with pytest.raises(ConfigError, match=r"filters\.eeg_band_hz\[1\] = nan is not a finite"):
         load_config(path)
 
 

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-import numpy as np
+import math
+import time
 
-from firmware_host.clock import FakeClock
+import numpy as np
+import pytest
+
+from firmware_host.clock import FakeClock, RealClock
 from firmware_host.decision import Decision
+from firmware_host.events import ListSink
+from firmware_host.runtime.hooks import Hooks, RunObserver
 from firmware_host.runtime.loop import Controller
 from firmware_host.runtime.pipeline import Pipeline
 from firmware_host.session import Session, SessionRecorder
@@ -58,6 +64,18 @@ class RecordingActuation:
 
     def tick(self, now, signal_ok):
         self.ticks.append((now, signal_ok))
+
+    def answered(self):
+        return True
+
+    @property
+    def alarms(self):
+        from firmware_host.safety.alarms import AlarmManager
+
+        if not hasattr(self, "_alarms"):
+            self.alarm_sink = ListSink()
+            self._alarms = AlarmManager(self.alarm_sink)
+        return self._alarms
 
     def safe_state(self, reason):
         self.safe.append(reason)
@@ -137,19 +155,22 @@ def test_stop_request_ends_the_run(tmp_path):
     rec = SessionRecorder(tmp_path / "s", clock, fsync=False)
     rec.start(sfreq=100.0, channel_names=src.channel_names, channel_types=src.channel_types,
               config={})
-    ctl = Controller(src, Pipeline([]), rec, clock, tick_s=0.25,
-                     on_tick=lambda s: s.data_s >= 10 and ctl.request_stop("signal SIGTERM"))
+
+    class StopAfter10s(RunObserver):
+        def on_iteration(self, run, info):
+            if info.data_s >= 10:
+                run.request_stop("signal SIGTERM")
+
+    ctl = Controller(src, Pipeline([]), rec, clock, tick_s=0.25, hooks=Hooks([StopAfter10s()]))
     summary = ctl.run()
     assert summary.stop_reason == "signal SIGTERM"
     assert src.closed
     assert Session(tmp_path / "s").summary()["complete"]
 
 
-def test_decision_json_matches_to_json():
+def test_decision_to_json_equals_asdict():
     from collections import namedtuple
-    from dataclasses import dataclass
-
-    from firmware_host.runtime.loop import decision_json
+    from dataclasses import asdict, dataclass
 
     pair = namedtuple("pair", "a b")
 
@@ -161,7 +182,66 @@ def test_decision_json_matches_to_json():
     d = Decision("quality", 5, "ok", {"a": 0.5}, "m",
                  {"l": [1, 2.5, {"k": (1, 2)}], "nt": pair(1, [2]), "dc": Inner(1.0, [3]),
                   "arr": np.arange(3), "np": np.float64(1.5), "none": None, 3: "x"})
-    fast, ref = decision_json(d), d.to_json()
+    fast, ref = d.to_json(), asdict(d)
     assert repr(fast) == repr(ref)
     fast["details"]["l"][2]["k"] = 0  # containers are copies, like asdict's
     assert d.details["l"][2]["k"] == (1, 2)
+
+
+class SlowStage:
+    """Takes ``delay_s`` of real time per chunk while the first ``slow_until`` samples pass."""
+
+    name = "slow"
+
+    def __init__(self, delay_s: float, slow_until: int) -> None:
+        self.delay_s, self.slow_until = delay_s, slow_until
+
+    def update(self, chunk):
+        if chunk.first_sample < self.slow_until:
+            time.sleep(self.delay_s)
+        return StageOutput(chunk, [])
+
+    def reset(self):
+        pass
+
+
+def test_a_slow_stage_raises_loop_late_keeps_every_sample_and_clears(tmp_path):
+    clock = RealClock(1.0)
+    act = RecordingActuation()
+    src = RampSource(clock, 600)  # 6 s at 100 Hz, real time
+    _ctl, summary = _run(tmp_path, src, [SlowStage(0.4, slow_until=250)], clock,
+                         duration_s=6.0, tick_s=0.01, actuation=act)
+    assert summary.n_samples == 600  # nothing lost: later reads return what was buffered
+    _, idx, _ = Session(tmp_path / "s").read()
+    np.testing.assert_array_equal(idx, np.arange(600))
+    states = [(p["code"], p["state"]) for k, _, p in act.alarm_sink.events if k == "alarm"]
+    assert ("loop_late", "active") in states and ("loop_late", "cleared") in states
+
+
+class FlatSpellSource(RampSource):
+    """A ramp (never flat) whose samples in ``[flat_from, flat_to)`` are a constant, or NaN."""
+
+    def __init__(self, *args, flat: tuple[int, int], value: float = 7.0, **kw) -> None:
+        super().__init__(*args, **kw)
+        self.flat, self.value = flat, value
+
+    def read(self):
+        chunk = super().read()
+        if chunk is not None:
+            lo, hi = self.flat
+            idx = np.arange(chunk.first_sample, chunk.end_sample)
+            chunk.data[:, (idx >= lo) & (idx < hi)] = self.value
+        return chunk
+
+
+@pytest.mark.parametrize("value", [7.0, math.nan])
+def test_flat_or_non_finite_eeg_is_a_bad_signal_until_it_recovers(tmp_path, value):
+    from firmware_host.stages.quality import QualityStage
+
+    clock = FakeClock()
+    act = RecordingActuation()
+    src = FlatSpellSource(clock, 3000, flat=(1000, 1500), value=value)  # 5 s bad at 100 Hz
+    _run(tmp_path, src, [QualityStage()], clock, duration_s=30.0, tick_s=0.25, actuation=act)
+    bad = [t for t, ok in act.ticks if not ok]
+    assert bad and 10.0 <= min(bad) <= 11.5 and max(bad) <= 16.5
+    assert act.ticks[-1][1]  # good again once the ramp is back

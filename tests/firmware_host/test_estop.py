@@ -23,8 +23,15 @@ TICK = 0.05
 def _config():
     return parse_config({
         "safety": {"ramp_interval_s": 0.1, "mattress": {"elevation_slew_deg_s": 10.0}},
-        "policy": {"stage": {"min_interval_s": 0.0},
-                   "grip": {"min_interval_s": 0.0, "targets": ["hand", "servo_hand"]}},
+        "programme": {"rules": [
+            {"name": "head_up_in_n1", "trigger": {"kind": "stage", "stages": ["N1"]},
+             "actions": [{"kind": "set", "target": "mattress.head", "value": 10.0}]},
+            {"name": "flat_in_n3", "priority": 1, "trigger": {"kind": "stage", "stages": ["N3"]},
+             "actions": [{"kind": "set", "target": "mattress.head", "value": 0.0}]},
+            {"name": "grip", "trigger": {"kind": "intent", "labels": ["power", "open"]},
+             "actions": [{"kind": "grip", "target": "hand"},
+                         {"kind": "grip", "target": "servo_hand"}]},
+        ]},
         "actuators": {"gpio": {"servo_hand_pins": [12, 16, 20, 21, 19], "vibration_pin": 18}},
     })
 

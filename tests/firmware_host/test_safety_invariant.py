@@ -1,7 +1,7 @@
 """Invariant: whatever the decision layer asks, no frame reaching a simulator breaks a limit.
 
 Hypothesis generates wild decision streams and raw commands (out-of-range, NaN, unknown
-zones, bursts, signal dropouts) and drives the real Actuation (policy -> safety layer ->
+zones, bursts, signal dropouts) and drives the real Actuation (programme -> safety layer ->
 pyserial drivers -> pty -> device simulators) on a fake clock. Then every command frame the
 simulators received is checked against the ``[safety]`` bounds, the sequence of values on
 each slew-limited channel against the slew limit, and the frames against the journal
@@ -30,13 +30,24 @@ CONFIG = {
                      "vibration_max_intensity": 30.0},
         "hand": {"force_max": 0.6, "speed_max": 0.7},
     },
-    "policy": {
-        "stage": {"min_interval_s": 0.0, "min_probability": 0.1,
-                  "head_deg": [45.0, 30.0, 20.0, 0.0, 45.0], "feet_deg": [30.0, 0, 0, 0, 10.0],
-                  "temperature_c": 40.0, "n3_cooling_c": 5.0, "wake_window": ["0s", "1h"],
-                  "wake_vibration_intensity": 100.0},
-        "grip": {"min_interval_s": 0.0, "min_probability": 0.1},
-    },
+    "programme": {"rules": [  # a programme that asks for the extremes, the limits must hold
+        {"name": "up", "trigger": {"kind": "stage", "stages": ["W", "N1", "REM"],
+                                   "min_probability": 0.1},
+         "actions": [{"kind": "set", "target": "mattress.head", "value": 45.0},
+                     {"kind": "set", "target": "mattress.feet", "value": 30.0},
+                     {"kind": "set", "target": "mattress.temperature", "value": 40.0},
+                     {"kind": "set", "target": "mattress.vibration", "value": 100.0}]},
+        {"name": "down", "priority": 1,
+         "trigger": {"kind": "stage", "stages": ["N2", "N3"], "min_probability": 0.1},
+         "actions": [{"kind": "ramp", "target": "mattress.head", "to": 0.0, "over": "2s",
+                      "step": "0.5s"},
+                     {"kind": "set", "target": "mattress.temperature", "value": 15.0},
+                     {"kind": "stop", "target": "mattress.vibration"}]},
+        {"name": "grip", "trigger": {"kind": "intent", "min_probability": 0.1,
+                                     "labels": ["power", "open", "pinch", "tripod", "key",
+                                                "point"]},
+         "actions": [{"kind": "grip", "target": "hand", "speed": 1.0}]},
+    ]},
     "actuators": {"gpio": {"estop_pin": -1, "status_led_pins": []}},
 }
 
@@ -45,14 +56,14 @@ WILD = st.one_of(
     st.integers(-500, 500), st.none(), st.just("12"),
 )
 STAGES = st.sampled_from(["W", "N1", "N2", "N3", "REM", "unscorable", "N4", ""])
-GRIPS = st.sampled_from(["power", "open", "pinch", "tripod", "key", "point", "rest", "chuck", "?"])
+GRIP_INTENTS = st.sampled_from(["power", "open", "pinch", "tripod", "key", "point", "rest", "chuck", "?"])
 
 decisions = st.one_of(
     st.builds(lambda label, p: ("decide", Decision("stage", 0, label, {label: p})),
               STAGES, st.floats(0, 1)),
     st.builds(lambda label, p, f: ("decide", Decision("grip", 0, label, {label: p}, "",
                                                       {"force": f})),
-              GRIPS, st.floats(0, 1), WILD),
+              GRIP_INTENTS, st.floats(0, 1), WILD),
 )
 raw_commands = st.one_of(
     st.builds(lambda z, d: ("submit", Command("mattress", "set_elevation",

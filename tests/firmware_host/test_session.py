@@ -61,34 +61,48 @@ def test_partial_read_window(tmp_path):
     np.testing.assert_allclose(data[0], idx * 0.5)
 
 
-@pytest.mark.parametrize("cut", [1, 5, 20, 500, 1000])
-def test_torn_tail_is_ignored_and_earlier_blocks_survive(tmp_path, cut):
-    rec = _recorder(tmp_path / "s")
+def _five_blocks(path):
+    """A session of five blocks of 25 samples (one block per 0.5 s at 50 Hz)."""
+    rec = _recorder(path)
     for k in range(5):
-        rec.write_chunk(_chunk(k * 20, 20))
+        rec.write_chunk(_chunk(k * 25, 25))
     rec.flush()
+    return rec, Session(path).blocks()
+
+
+@pytest.mark.parametrize("cut", [1, 5, 20, 60, 10_000])
+def test_torn_tail_is_ignored_and_earlier_blocks_survive(tmp_path, cut):
+    rec, blocks = _five_blocks(tmp_path / "s")
+    assert len(blocks) == 5
     path = tmp_path / "s" / SAMPLES
     size = path.stat().st_size
-    block = size // 5
     with open(path, "r+b") as fh:  # simulate a write interrupted part-way through block 5
-        fh.truncate(size - min(cut, block - 1))
+        fh.truncate(size - min(cut, blocks[-1].size - 1))
     s = Session(tmp_path / "s")
-    assert s.n_samples == 80
+    assert s.n_samples == 100
     assert s.summary()["torn_tail"]
+    assert s.damage()[-1].cause == "torn"
+    # the torn block's own header still says which 25 samples were lost, when enough of it is left
+    assert s.summary()["lost_tail_samples"] == (25 if blocks[-1].size - cut >= 48 else 0)
+    rec.close()
 
 
-def test_corrupted_block_stops_reading_there(tmp_path):
-    rec = _recorder(tmp_path / "s")
-    for k in range(4):
-        rec.write_chunk(_chunk(k * 20, 20))
-    rec.flush()
+def test_corrupted_block_costs_only_that_block(tmp_path):
+    rec, blocks = _five_blocks(tmp_path / "s")
     path = tmp_path / "s" / SAMPLES
     raw = bytearray(path.read_bytes())
-    raw[len(raw) * 3 // 4 + 40] ^= 0xFF  # flip a byte inside the last block
+    raw[blocks[2].offset + 40] ^= 0x01  # flip one bit inside the middle block
     path.write_bytes(bytes(raw))
     s = Session(tmp_path / "s")
-    assert s.n_samples == 60
-    assert "CRC" in s.summary()["torn_tail"]
+    assert s.n_samples == 100
+    assert [(g.start, g.stop, g.cause) for g in s.gaps()] == [(50, 75, "corrupt")]
+    data, idx, _ = s.read()
+    np.testing.assert_array_equal(idx, np.r_[0:50, 75:125])
+    np.testing.assert_array_equal(data[2], np.float32(idx * 0.5 + 2))
+    summary = s.summary()
+    assert summary["lost_samples"] == 25 and summary["damage"][0]["cause"] == "corrupt"
+    rec.close()
+    assert Session(tmp_path / "s").summary()["complete"] is False  # closed, but not complete
 
 
 def test_unclosed_session_is_readable(tmp_path):

@@ -47,13 +47,13 @@ def _split(x: np.ndarray, sizes: list[int], first: int = 0) -> list[Chunk]:
 
 
 def test_filter_stage_is_a_stage_and_filters_each_type() -> None:
-    stage = FilterStage()
+    stage = FilterStage(FilterConfig(enabled=True))
     assert isinstance(stage, Stage)
     x = _data(400)
     original = x.copy()
     out = stage.update(_chunk(x, 0)).chunk
     np.testing.assert_array_equal(x, original)  # input untouched
-    cfg = FilterConfig()
+    cfg = FilterConfig(enabled=True)
     for row, ctype in enumerate(TYPES[:3]):
         sos = cfg.design(ctype, FS)
         zi = signal.sosfilt_zi(sos)[:, None, :] * x[row, 0]
@@ -68,8 +68,8 @@ def test_filter_stage_is_a_stage_and_filters_each_type() -> None:
 @given(sizes=st.lists(st.integers(1, 120), min_size=1, max_size=8))
 def test_filter_stage_chunking_invariance(sizes: list[int]) -> None:
     x = _data(sum(sizes), seed=2)
-    whole = FilterStage().update(_chunk(x, 0)).chunk.data
-    stage = FilterStage()
+    whole = FilterStage(FilterConfig(enabled=True)).update(_chunk(x, 0)).chunk.data
+    stage = FilterStage(FilterConfig(enabled=True))
     parts = [stage.update(c).chunk.data for c in _split(x, sizes)]
     np.testing.assert_allclose(np.concatenate(parts, axis=1), whole, rtol=0, atol=1e-9 * 400)
     assert stage.n_resets == 0
@@ -77,10 +77,10 @@ def test_filter_stage_chunking_invariance(sizes: list[int]) -> None:
 
 def test_filter_stage_resets_on_gap() -> None:
     x = _data(300)
-    stage = FilterStage()
+    stage = FilterStage(FilterConfig(enabled=True))
     stage.update(_chunk(x[:, :100], 0))
     after_gap = stage.update(_chunk(x[:, 200:], 200)).chunk.data  # samples 100..199 lost
-    fresh = FilterStage().update(_chunk(x[:, 200:], 200)).chunk.data
+    fresh = FilterStage(FilterConfig(enabled=True)).update(_chunk(x[:, 200:], 200)).chunk.data
     np.testing.assert_array_equal(after_gap, fresh)
     assert stage.n_resets == 1
 
@@ -89,7 +89,7 @@ def test_filter_stage_nan_group_becomes_nan_and_recovers() -> None:
     x = _data(200)
     bad = x[:, 50:100].copy()
     bad[1, 10] = np.nan  # EOG channel
-    stage = FilterStage()
+    stage = FilterStage(FilterConfig(enabled=True))
     stage.update(_chunk(x[:, :50], 0))
     out = stage.update(_chunk(bad, 50)).chunk.data
     assert np.isnan(out[1]).all()
@@ -102,9 +102,9 @@ def test_filter_stage_interleaved_types_equal_consecutive_types() -> None:
     """Rows of one type that are not adjacent (index path) filter like adjacent ones (slice)."""
     x = _data(300)
     types = ("eeg", "eog", "eeg", "emg")
-    inter = FilterStage().update(_chunk(x, 0, types=types)).chunk.data
+    inter = FilterStage(FilterConfig(enabled=True)).update(_chunk(x, 0, types=types)).chunk.data
     order = [0, 2, 1, 3]
-    grouped = FilterStage().update(
+    grouped = FilterStage(FilterConfig(enabled=True)).update(
         _chunk(x[order], 0, names=tuple(NAMES[i] for i in order),
                types=tuple(types[i] for i in order))
     ).chunk.data
@@ -113,7 +113,7 @@ def test_filter_stage_interleaved_types_equal_consecutive_types() -> None:
 
 
 def test_impossible_band_names_the_key() -> None:
-    stage = FilterStage(FilterConfig(eeg_band_hz=(0.3, 60.0)))
+    stage = FilterStage(FilterConfig(enabled=True, eeg_band_hz=(0.3, 60.0)))
     with pytest.raises(ValueError, match=r"filters.eeg_band_hz = \[0.3, 60\].*fs=100 Hz.*Nyquist"):
         stage.check(FS, TYPES)
     with pytest.raises(ValueError, match="filters.eeg_band_hz"):
@@ -121,7 +121,7 @@ def test_impossible_band_names_the_key() -> None:
 
 
 def test_filter_design_variants() -> None:
-    cfg = FilterConfig(eeg_band_hz=(0.0, 30.0), eog_band_hz=(0.0, 0.0), notch_hz=0.0)
+    cfg = FilterConfig(enabled=True, eeg_band_hz=(0.0, 30.0), eog_band_hz=(0.0, 0.0), notch_hz=0.0)
     assert cfg.design("eeg", FS).shape == (2, 6)  # low-pass only, order 4
     assert cfg.design("eog", FS) is None
     assert cfg.design("misc", FS) is None
@@ -134,7 +134,7 @@ def test_filter_stage_disabled_and_empty_pass_through() -> None:
     chunk = _chunk(_data(20), 0)
     assert FilterStage(FilterConfig(enabled=False)).update(chunk).chunk is chunk
     empty = _chunk(np.empty((4, 0)), 0)
-    assert FilterStage().update(empty).chunk is empty
+    assert FilterStage(FilterConfig(enabled=True)).update(empty).chunk is empty
 
 
 # ------------------------------------------------------------------ QualityStage
@@ -212,7 +212,7 @@ def test_quality_config_thresholds_per_type() -> None:
 
 def test_pipeline_quality_then_filters() -> None:
     x = _data(200)
-    pipe = Pipeline([QualityStage(), FilterStage()])
+    pipe = Pipeline([QualityStage(), FilterStage(FilterConfig(enabled=True))])
     decisions = pipe.update(_chunk(x, 0))
     assert [d.kind for d in decisions] == ["quality", "quality"]
     pipe.reset()
@@ -247,7 +247,7 @@ def test_real_dreams_eeg_mostly_good_quality_and_filter_matches_scipy() -> None:
         Chunk(eeg[:, i : i + 25], i, FS, ("C3-A1",), ("eeg",), np.arange(i, i + 25) / FS)
         for i in range(0, eeg.shape[1], 25)
     ]
-    quality, filters = QualityStage(), FilterStage()
+    quality, filters = QualityStage(), FilterStage(FilterConfig(enabled=True))
     decisions, filtered = [], []
     for c in chunks:
         decisions += quality.update(c).decisions

@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 from firmware_host.chunk import Chunk
 from firmware_host.stages.base import Stage
 from firmware_host.staging.config import StagerConfig
-from firmware_host.staging.metrics import agreement, flicker_per_hour
 from firmware_host.staging.model import (
     FORMAT_VERSION,
     ModelFormatError,
@@ -184,20 +183,6 @@ def test_model_round_trip_and_version_mismatch(tmp_path) -> None:  # noqa: ANN00
     assert build_stager(cfg, SF, NAMES, TYPES).model.tag == m.tag
 
 
-def test_metrics() -> None:
-    t = ["W", "N2", "N2", "N3", "?", "N1"]
-    p = ["W", "N2", "N3", "N3", "N2", UNSCORABLE]
-    r = agreement(t, p)
-    assert r["n_epochs"] == 5 and r["n_unscorable"] == 1
-    assert r["accuracy"] == pytest.approx(3 / 5)
-    assert agreement(["W", "N2"], ["W", "N2"])["kappa"] == pytest.approx(1.0)
-    # a stage only ever predicted (REM here) counts in macro_f1, not in macro_f1_truth
-    r = agreement(["N2", "N2", "W"], ["N2", "REM", "W"])
-    assert r["macro_f1"] == pytest.approx((2 / 3 + 1.0 + 0.0) / 3)
-    assert r["macro_f1_truth"] == pytest.approx((2 / 3 + 1.0) / 2)
-    assert flicker_per_hour(["W", "W", "N1", "N2"]) == pytest.approx(2 / (4 * 30 / 3600))
-
-
 @pytest.mark.parametrize(("hmm", "gamma", "lam"), [(False, 1.0, 1.0), (True, 1.0, 1.0),
                                                   (True, 0.5, 0.5)])
 def test_batch_night_equals_live_stager(hmm: bool, gamma: float, lam: float) -> None:
@@ -215,18 +200,6 @@ def test_batch_night_equals_live_stager(hmm: bool, gamma: float, lam: float) -> 
     for d, p in zip(live, probs, strict=True):
         np.testing.assert_allclose([d.probabilities[s] for s in load_model().classes], p,
                                    atol=1e-9)
-
-
-def test_calibration_metric() -> None:
-    from firmware_host.staging.metrics import calibration
-
-    sure = {"W": 1.0, "N1": 0.0, "N2": 0.0, "N3": 0.0, "REM": 0.0}
-    c = calibration(["W", "W"], [sure, sure])
-    assert c["brier"] == pytest.approx(0.0) and c["ece"] == pytest.approx(0.0)
-    half = {"W": 0.5, "N1": 0.5, "N2": 0.0, "N3": 0.0, "REM": 0.0}
-    c = calibration(["W", "N1", "?"], [half, half, half])
-    assert c["brier"] == pytest.approx(0.5)
-    assert c["ece"] == pytest.approx(0.0)  # 50 % confident, right half of the time
 
 
 def test_hmm_weights_soften_the_filter() -> None:

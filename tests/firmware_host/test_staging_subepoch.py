@@ -12,7 +12,6 @@ from dsp.linear import softmax_linear
 from dsp.spectral import epoch_features
 from firmware_host.chunk import Chunk
 from firmware_host.staging.config import StagerConfig
-from firmware_host.staging.datasets import Recording
 from firmware_host.staging.model import (
     ModelFormatError,
     load_model,
@@ -20,7 +19,6 @@ from firmware_host.staging.model import (
     save_model,
 )
 from firmware_host.staging.stager import SleepStager
-from firmware_host.staging.training import train_model, window_labels
 
 
 def _naive_pool(post: np.ndarray) -> np.ndarray:
@@ -45,25 +43,6 @@ def test_pool_sub_epochs_is_the_normalised_geometric_mean() -> None:
     np.testing.assert_allclose(pool_sub_epochs(same), post[:, 0], rtol=1e-12)
     z = np.array([[[1.0, 0.0, 0.0, 0.0, 0.0], [0.5, 0.5, 0.0, 0.0, 0.0]]])
     assert np.all(np.isfinite(pool_sub_epochs(z))) and pool_sub_epochs(z)[0, 0] > 0.5
-
-
-def _rec(fine: list[str], stages: list[str], fine_s: float = 5.0) -> Recording:
-    return Recording("r", np.zeros((1, 10)), 100.0, ("C4",), ("eeg",), stages,
-                     fine_stages=fine, fine_s=fine_s)
-
-
-def test_window_labels_use_the_finer_expert_labels() -> None:
-    fine = ["W", "N1", "N2", "N2", "N2", "N3", "N3", "N3", "N3", "N3", "N2", "N2"]
-    rec = _rec(fine, ["N2", "N3"])
-    # 10-s windows = pairs of 5-s labels, ties → first reached
-    assert window_labels(rec, 2, 3) == ["W", "N2", "N2", "N3", "N3", "N2"]
-    # 5-s windows: the labels themselves; 30-s: the epoch labels
-    assert window_labels(rec, 2, 6) == fine
-    assert window_labels(rec, 2, 1) == ["N2", "N3"]
-    # no finer scoring, or finer labels that do not tile the window: the epoch's label
-    assert window_labels(_rec([], ["N2", "W"]), 2, 3) == ["N2"] * 3 + ["W"] * 3
-    assert window_labels(_rec(fine, ["N2", "N3"], fine_s=4.0), 2, 3) == ["N2"] * 3 + ["N3"] * 3
-    assert window_labels(_rec(fine[:6], ["N2", "N3"]), 2, 3) == ["N2"] * 3 + ["N3"] * 3
 
 
 def test_model_files_old_format_and_bad_sub_epoch(tmp_path) -> None:  # noqa: ANN001
@@ -135,25 +114,3 @@ def test_batch_equals_live_for_a_sub_epoch_model() -> None:
         np.testing.assert_allclose([d.probabilities[c] for c in m.classes], p, atol=1e-12)
 
 
-def test_training_on_windows_with_their_own_labels() -> None:
-    pytest.importorskip("sklearn")
-    sf = 100.0
-    rng = np.random.default_rng(11)
-    # 8 epochs; within each, 5-s labels alternate blocks of "W" (fast) and "N3" (slow waves)
-    fine = (["W"] * 4 + ["N3"] * 2 + ["N3"] * 6) * 4
-    t = np.arange(5 * sf) / sf
-    parts = [20 * np.sin(2 * np.pi * 1.0 * t) + 3 * rng.standard_normal(t.size) if s == "N3"
-             else 2 * np.sin(2 * np.pi * 20.0 * t) + 3 * rng.standard_normal(t.size)
-             for s in fine]
-    x = np.concatenate(parts)[None, :]
-    stages = ["W", "N3"] * 4
-    rec = Recording("syn", x, sf, ("C4",), ("eeg",), stages, fine_stages=fine, fine_s=5.0)
-    m = train_model([rec], sub_epoch_s=10.0, C=1.0)
-    assert m.sub_epoch_s == 10.0 and m.n_sub == 3
-    assert m.meta["n_train_epochs"] == 24  # windows, three per epoch
-    assert m.meta["train_counts"]["W"] == 8 and m.meta["train_counts"]["N3"] == 16
-    # a whole-epoch model on the same data has one example per epoch
-    m30 = train_model([rec], C=1.0)
-    assert m30.sub_epoch_s == 0.0 and m30.meta["n_train_epochs"] == 8
-    with pytest.raises(ValueError, match="sub_epoch_s"):
-        train_model([rec], sub_epoch_s=7.0)

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 from scipy.signal import butter, hilbert, sosfiltfilt, welch
 
 from firmware_host.config.schema import SyntheticSourceConfig
-from firmware_host.synthetic import STAGES, GestureEvent, SyntheticNight
+from firmware_host.synthetic import GestureEvent, SyntheticNight
+from firmware_host.vocabulary import STAGES
 
 FS = 100.0
 QUIET = SyntheticSourceConfig(seed=3, sfreq=FS, artefacts=False, gestures=False)

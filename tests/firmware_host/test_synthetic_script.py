@@ -7,12 +7,11 @@ from collections import Counter
 import pytest
 
 from firmware_host.synthetic import (
-    GRIPS,
-    STAGES,
     calibration_script,
     default_gesture_script,
     scripted_hypnogram,
 )
+from firmware_host.vocabulary import GRIP_INTENTS, STAGES
 
 
 def test_scripted_night_has_realistic_architecture() -> None:
@@ -54,7 +53,7 @@ def test_calibration_script_rejects_unknown_grip() -> None:
 def test_default_gesture_sessions_near_start_and_end() -> None:
     ev = default_gesture_script(8 * 3600, 250.0, seed=3)
     assert len(ev) == 36
-    assert Counter(e.grip for e in ev) == {g: 6 for g in GRIPS if g != "rest"}
+    assert Counter(e.grip for e in ev) == {g: 6 for g in GRIP_INTENTS if g != "rest"}
     assert ev[0].start_sample == 60 * 250
     assert ev[-1].stop_sample <= (8 * 3600 - 60) * 250
     assert len(default_gesture_script(300, 250.0)) == 18

@@ -13,19 +13,18 @@ import pytest
 from dsp._jit import JIT_DISABLED
 from firmware_host.chunk import Chunk
 from firmware_host.staging.config import StagerConfig
-from firmware_host.staging.datasets import STAGES, Recording
-from firmware_host.staging.evaluate import score, stream
 from firmware_host.staging.model import load_model
 from firmware_host.staging.stager import SleepStager
-from firmware_host.staging.training import DEFAULT_EXPERT, expert_base_rows, with_expert
 from firmware_host.staging.yasa_expert import (
     CausalContext,
     ExpertSpec,
     YasaExpert,
     base_names,
-    measure_prior,
     pool_with_expert,
 )
+from firmware_host.vocabulary import STAGES
+from somnoloop_lab.staging.evaluate import score, stream
+from somnoloop_lab.staging.training import DEFAULT_EXPERT
 from tests.reference.yasa_context import causal_context
 
 SF = 100.0
@@ -155,21 +154,6 @@ def test_the_nights_context_survives_lost_samples_and_reset_clears_it() -> None:
     # the switch in the config turns the expert off
     off = SleepStager(StagerConfig(expert=False), load_model(), SF, {"eeg": 0})
     assert off.expert is None
-
-
-def test_prior_is_measured_on_the_training_recordings() -> None:
-    recs = [Recording(f"r{i}", _night(240, seed=i), SF, ("C4",), ("eeg",), ["N2"] * 8)
-            for i in range(2)]
-    m = with_expert(load_model(), recs)
-    names = base_names(["eeg"])
-    rows = [expert_base_rows(r, ["eeg"]) for r in recs]
-    assert rows[0].shape == (8, len(names))
-    ref = measure_prior(rows, names)
-    assert m.expert["prior"] == ref
-    raw = CausalContext(names).raw(rows[0])["c7"]
-    both = np.vstack([raw, CausalContext(names).raw(rows[1])["c7"]])
-    assert ref["median"]["eeg_sigma_c7"] == pytest.approx(np.median(both[:, names.index("eeg_sigma")]))
-    assert m.meta["expert_prior_from"] == ["r0", "r1"]
 
 
 @pytest.mark.skipif(JIT_DISABLED, reason="stages three 4-h synthetic nights (~1 min without "

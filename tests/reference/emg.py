@@ -88,24 +88,3 @@ def window_features(window, thr_zc=0.0, thr_ssc=0.0, thr_wamp=10.0):
     w = np.asarray(window, dtype=float)
     per = [v for row in w for v in channel_features(row, thr_zc, thr_ssc, thr_wamp)]
     return np.array(per + list(logcov(w)))
-
-
-def moving_rms(x, width):
-    x = np.asarray(x, dtype=float)
-    out = np.empty_like(x)
-    for c in range(x.shape[0]):
-        for i in range(x.shape[1]):
-            seg = x[c, max(0, i - width + 1) : i + 1]
-            out[c, i] = math.sqrt(np.sum(seg**2) / width)
-    return out
-
-
-def rectified_envelope(x, alpha):
-    x = np.asarray(x, dtype=float)
-    out = np.empty_like(x)
-    for c in range(x.shape[0]):
-        y = 0.0
-        for i in range(x.shape[1]):
-            y += alpha * (abs(x[c, i]) - y)
-            out[c, i] = y
-    return out

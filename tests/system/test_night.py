@@ -1,4 +1,4 @@
-"""Whole-system tests: the real loop (sources, stages, policy, safety, serial drivers talking to
+"""Whole-system tests: the real loop (sources, stages, programme, safety, serial drivers talking to
 device simulators over ptys, recorder) on synthetic nights, replayed as fast as possible."""
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import pytest
 from firmware_host.cli import main
 from firmware_host.config import load_config
 from firmware_host.session import Session
-from firmware_host.staging.metrics import agreement
 from firmware_host.synthetic.night import SyntheticNight
+from somnoloop_lab.staging.metrics import agreement
 
 
 def _stage_labels(session: Session) -> list[tuple[int, str]]:

@@ -1,0 +1,1 @@
+"""Neurofeedback mode: daytime band-power training with adaptive thresholds and artefact gates."""

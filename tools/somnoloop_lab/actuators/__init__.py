@@ -1,0 +1,1 @@
+"""Actuator lab code: latency benchmark of the serial drivers against their simulators."""

@@ -1,0 +1,1 @@
+"""Reliability tooling: the fault catalogue injected into a real run, the frame audit, the soak."""
