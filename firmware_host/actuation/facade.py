@@ -169,6 +169,10 @@ class Actuation:
         """The run's alarms (shown on the status LED); the loop raises its own here too."""
         return self.safety.alarms
 
+    def claim_loop_thread(self) -> None:
+        """The calling thread is the loop's: it writes the safety layer's journal lines."""
+        self.safety.claim_journal_thread()
+
     def answered(self) -> bool:
         """Every configured actuator was opened and has answered (readiness)."""
         return not self.unavailable and self.safety.answered()

@@ -25,6 +25,11 @@ COMMANDS: tuple[str, ...] = (
     "cmd_sim",
     "cmd_calibrate_emg",
     "cmd_doctor",
+    "cmd_report",
+    "cmd_export",
+    "cmd_status",
+    "cmd_tune",
+    "cmd_replay",
 )
 
 

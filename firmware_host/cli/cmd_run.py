@@ -5,13 +5,16 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from pathlib import Path
 
 from rich.console import Console
 
 from firmware_host.cli.run_display import ProgressObserver, print_summary
-from firmware_host.config import Config, load_config
+from firmware_host.config import Config
+from firmware_host.control.setup import ControlSetup, prepare_control
 from firmware_host.errors import UsageError
 from firmware_host.neurofeedback.display import attach_neurofeedback_display
+from firmware_host.report.hook import ReportObserver
 from firmware_host.runtime.build import ACTUATION_MODES, plan_run
 from firmware_host.runtime.run import Run
 from firmware_host.runtime.signals import stop_on_signals
@@ -36,6 +39,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--actuation", choices=ACTUATION_MODES, default="devices",
                    help="devices: drivers (simulators on ptys when no port is set); "
                    "dry: commands pass the safety layer and are recorded, no device is driven")
+    p.add_argument("--control-socket", metavar="PATH",
+                   help="listen for 'somnoloop tune/status' on this Unix socket (default under "
+                   "systemd: $RUNTIME_DIRECTORY/control.sock)")
+    p.add_argument("--overrides", metavar="FILE", help="parameter overrides saved by the console "
+                   "(default: $STATE_DIRECTORY/overrides.toml, else beside the config)")
     p.add_argument("--quiet", action="store_true", help="no progress display (for services)")
     p.set_defaults(func=run)
 
@@ -47,14 +55,17 @@ def run(args: argparse.Namespace) -> int:
     configured time: the loop stops with a ``night ended`` reason and starts again.
     """
     console = Console(quiet=args.quiet)
-    cfg = load_config(args.config)
+    control = prepare_control(args.config, args.control_socket, args.overrides)
+    for line in control.report():  # on stderr even with --quiet: the service log says it
+        print(f"somnoloop run: {line}", file=sys.stderr)
+    cfg = control.config
     try:
         open_ended = math.isinf(plan_run(cfg, args.duration, args.speed).duration_s)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     session_dir = args.session_dir
     while True:
-        summary = _one_night(args, cfg, console, session_dir, open_ended)
+        summary = _one_night(args, cfg, console, session_dir, open_ended, control)
         if not (open_ended and summary.stop_reason.startswith(ROLLOVER_PREFIX)):
             return 0 if not summary.stop_reason.startswith("error") else 1
         session_dir = None  # the next night gets its own session
@@ -62,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _one_night(args: argparse.Namespace, cfg: Config, console: Console, session_dir: str | None,
-               open_ended: bool) -> RunSummary:
+               open_ended: bool, control: ControlSetup) -> RunSummary:
     resume, meta = False, {}
     if open_ended and session_dir is None:  # the device: this night's session, or a new one
         night = session_at_start(cfg)
@@ -70,8 +81,9 @@ def _one_night(args: argparse.Namespace, cfg: Config, console: Console, session_
         if night.action == "continue" and night.session:
             session_dir, resume = str(default_root(cfg) / night.session), True
             console.print(f"continuing this night's session as a new segment: {night.reason}")
+    observers = [*service_observers(cfg, nights=open_ended), *control.night_observers()]
     the_run = Run(cfg, duration=args.duration, speed=args.speed, session_dir=session_dir,
-                  actuation=args.actuation, observers=service_observers(cfg, nights=open_ended),
+                  actuation=args.actuation, observers=observers,
                   resume=resume, meta=meta)
     with stop_on_signals(the_run.request_stop):
         the_run.open()
@@ -85,7 +97,12 @@ def _one_night(args: argparse.Namespace, cfg: Config, console: Console, session_
                   f"device_unavailable:{name})", file=sys.stderr)
         progress = ProgressObserver(console, the_run.plan.duration_s, disable=args.quiet)
         the_run.attach(progress)
+        reports: list[list[Path]] = []
+        the_run.attach(ReportObserver(reports.append))
         with progress, attach_neurofeedback_display(the_run, console, quiet=args.quiet):
             summary = the_run.run()
     print_summary(console, summary, the_run.session_dir)
+    if reports:  # printed even with --quiet, like the closing line: where the report is
+        print(f"report: {', '.join(map(str, reports[0]))}" if reports[0]
+              else "report: not written (see the fault in the session journal)")
     return summary

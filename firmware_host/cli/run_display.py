@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,10 @@ def print_summary(console: Console, summary: RunSummary, session_dir: Path) -> N
                   + (f"  ({summary.data_s / summary.wall_s:.0f}× real time)" if summary.wall_s else ""))
     table.add_row("stopped because", summary.stop_reason)
     table.add_row("gaps", str(summary.n_gaps))
+    if summary.recording_problems:
+        table.add_row("[red]recording degraded[/red]",
+                      f"{'; '.join(summary.recording_problems[:3])}; "
+                      f"{summary.samples_not_written} samples/channel not written")
     table.add_row("faults", f"{ev['fault']} (loop {summary.faults}, devices {ev['fault'] - summary.faults})")
     for name, why in summary.unavailable.items():
         table.add_row(f"[red]unavailable: {name}[/red]", why)
@@ -90,6 +95,9 @@ def print_summary(console: Console, summary: RunSummary, session_dir: Path) -> N
     console.print(f"Inspect it with: somnoloop info {session_dir}")
     # Printed even with --quiet: scripts and the service log need the time and place.
     trouble = ""
+    if summary.recording_problems:
+        print(f"somnoloop run: WARNING: recording degraded ({summary.recording_problems[-1]}); "
+              f"{summary.samples_not_written} samples/channel not written", file=sys.stderr)
     if summary.alarms or summary.unavailable:
         trouble = f" ({len(summary.alarms)} alarms" + (
             f"; unavailable: {', '.join(summary.unavailable)}" if summary.unavailable else "") + ")"

@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from firmware_host.actuation.config import ActuatorsConfig
 from firmware_host.config.durations import parse_duration, parse_speed
 from firmware_host.config.fields import setting
+from firmware_host.control.config import ControlConfig
 from firmware_host.emg.config import EmgDecoderConfig
 from firmware_host.neurofeedback.config import NeurofeedbackConfig, TraineeConfig
 from firmware_host.programme.config import ProgrammeConfig
+from firmware_host.report.config import ReportConfig
 from firmware_host.safety.config import SafetyConfig
 from firmware_host.service.config import ServiceConfig
 from firmware_host.stages.filtering import FilterConfig
@@ -161,3 +163,5 @@ class Config:
     stager: StagerConfig = setting(factory=StagerConfig)
     service: ServiceConfig = setting(factory=ServiceConfig)
     neurofeedback: NeurofeedbackConfig = setting(factory=NeurofeedbackConfig)
+    report: ReportConfig = setting(factory=ReportConfig)
+    control: ControlConfig = setting(factory=ControlConfig)

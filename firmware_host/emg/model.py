@@ -4,6 +4,7 @@ force scaling; saved as a versioned ``.npz`` file (no pickle) that the device lo
 
 from __future__ import annotations
 
+import hashlib
 import json
 import zipfile
 from dataclasses import dataclass, field
@@ -89,8 +90,22 @@ class EmgModel:
 
     @property
     def version(self) -> str:
-        """Model version string: format version and creation stamp."""
-        return f"v{MODEL_FORMAT_VERSION}-{self.meta.get('created', 'unknown')}"
+        """Model version: format version and a digest of what the model computes.
+
+        The same weights, front end and thresholds give the same version whenever they were
+        trained (the creation time stays in ``meta["created"]``), so a run that calibrates
+        the same model again stamps the same version into its decisions.
+        """
+        h = hashlib.sha256()
+        for part in (self.mean, self.scale, *(p for layer in self.layers for p in layer)):
+            if isinstance(part, np.ndarray):
+                h.update(np.ascontiguousarray(part, dtype=np.float64).tobytes())
+            else:
+                h.update(repr(part).encode())
+        h.update(repr((self.classes, self.channel_names, self.sfreq, self.window, self.increment,
+                       self.highpass_hz, self.feature_names, self.thresholds, self.rest_level,
+                       self.mvc_level)).encode())
+        return f"v{MODEL_FORMAT_VERSION}-{h.hexdigest()[:12]}"
 
     @property
     def tag(self) -> str:

@@ -41,6 +41,10 @@ class ActuationPort(Protocol):
         """Has every configured actuator answered at least once."""
         ...
 
+    def claim_loop_thread(self) -> None:
+        """The calling thread is the loop thread (journal lines are written from it)."""
+        ...
+
     @property
     def alarms(self) -> AlarmManager:
         """Where alarms are raised (the status LED shows them)."""
@@ -139,6 +143,8 @@ class Controller:
     def run(self) -> RunSummary:
         """Run until the duration, the source's end or a stop request; always cleans up."""
         wall0 = time.monotonic()
+        if self.actuation is not None:
+            self.actuation.claim_loop_thread()
         self._last_data_t = self.clock.now()
         next_tick = self.clock.now()
         try:
@@ -188,6 +194,7 @@ class Controller:
             chunk = self._trim_to_duration(chunk)
             n = chunk.n_samples
             self._record(chunk)
+            self._watch_storage(now)
             decisions = self._decide(chunk)
             self._last_data_t = now
         # Also without decisions: clock rules and running profiles advance while data is late.
@@ -201,7 +208,22 @@ class Controller:
 
     def _signal_ok(self, now: float) -> bool:
         return ((now - self._last_data_t) < self.stale_after_s and not self._stage_failing
-                and not self._signal_bad)
+                and not self._signal_bad and not self.recorder.degraded)
+
+    def _watch_storage(self, now: float) -> None:
+        """While the session cannot be written (disk full, read-only, I/O error) nothing the
+        loop does can be audited: a high-priority ``storage_failed`` alarm, every actuator
+        safe and held; recording keeps trying and the alarm clears when writes succeed."""
+        why = self.recorder.degraded
+        active = self.alarms.is_active("storage_failed")
+        if why and not active:
+            self.alarms.raise_alarm("storage_failed", "high",
+                                    f"the session cannot be written ({why}); actuators held safe, "
+                                    "recording retries", now)
+            self.summary.recording_problems.append(why)
+            self._safe(f"recording failed: {why}")
+        elif not why and active:
+            self.alarms.clear("storage_failed", now)
 
     def _watch_quality(self, decision: Decision, chunk: Chunk) -> None:
         """A quality window with non-finite samples, or with every EEG channel flat or
@@ -299,6 +321,9 @@ class Controller:
             self._stage_failing = True
             return []
         self._stage_failing = False
+        # In sample order (stages in chain order at one sample): the journal and the programme
+        # then see the same sequence whatever the chunking, at any speed.
+        decisions.sort(key=lambda d: d.sample)
         for d in decisions:
             if d.kind == "quality":
                 self._watch_quality(d, chunk)
@@ -328,7 +353,10 @@ class Controller:
                 step()
             except Exception as exc:  # noqa: BLE001 - keep closing the rest
                 self.fault("shutdown", exc)
+        self.summary.samples_not_written = self.recorder.samples_not_written
         self.recorder.close(self.summary.to_json() | {"stop_reason": self._stop_reason})
+        if self.recorder.degraded:
+            self.summary.recording_problems.append(f"at close: {self.recorder.degraded}")
 
     def _close_actuation(self) -> None:
         if self.actuation is not None:

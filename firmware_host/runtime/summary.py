@@ -34,6 +34,10 @@ class RunSummary:
     unavailable: dict[str, str] = field(default_factory=dict)
     #: Commands asked of the safety layer, by outcome (see :meth:`unacked`).
     commands_by_outcome: Counter[str] = field(default_factory=Counter)
+    #: Why recording degraded during the run (disk full, read-only …), in order.
+    recording_problems: list[str] = field(default_factory=list)
+    #: Samples per channel that could not be written.
+    samples_not_written: int = 0
     #: Programme firings by rule, and suppressions by guard.
     actions: Counter[str] = field(default_factory=Counter)
     suppressed: Counter[str] = field(default_factory=Counter)
@@ -65,6 +69,8 @@ class RunSummary:
             "alarms": list(self.alarms),
             "unavailable": dict(self.unavailable),
             "commands_by_outcome": dict(self.commands_by_outcome),
+            "recording_problems": list(self.recording_problems),
+            "samples_not_written": self.samples_not_written,
             "actions": dict(self.actions),
             "suppressed": dict(self.suppressed),
         }

@@ -56,6 +56,10 @@ class OwnerThreadSink:
         self.flush()
         self._sink.emit(kind, payload, sample)
 
+    def claim(self) -> None:
+        """Make the calling thread the owner (the loop thread, when it starts)."""
+        self._owner = threading.get_ident()
+
     def flush(self) -> None:
         """Write queued events (owner thread only; a no-op elsewhere)."""
         if threading.get_ident() != self._owner:
@@ -143,6 +147,11 @@ class SafetyLayer:
     def hold_reason(self) -> str | None:
         """Reason of the current software hold (from :meth:`safe_state`), if any."""
         return self._hold
+
+    def claim_journal_thread(self) -> None:
+        """The calling thread writes the journal from now on (the loop calls this as it starts,
+        in case the run was built on another thread); other threads' lines are queued."""
+        self._sink.claim()
 
     def answered(self) -> bool:
         """Has every device that is pinged answered at least once, and none is lost."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import time
@@ -29,6 +30,10 @@ def _json_default(obj: Any) -> Any:
     return str(obj)
 
 
+#: Events kept in memory while the journal cannot be written (a few minutes of a night).
+MAX_QUEUED = 100_000
+
+
 class Journal:
     """Append-only event journal.
 
@@ -51,6 +56,8 @@ class Journal:
         self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
         self._db.executescript(SCHEMA)
         self._pending: list[tuple[float, float, int | None, str, str]] = []
+        #: Events dropped because the journal could not be written for too long.
+        self.dropped = 0
 
     def add(self, t: float, kind: str, payload: dict[str, Any], sample: int | None) -> None:
         """Queue one event for the next commit."""
@@ -58,21 +65,50 @@ class Journal:
         self._pending.append((t, time.time(), None if sample is None else int(sample), kind, text))
 
     def commit(self) -> None:
-        """Write every queued event in one transaction."""
+        """Write every queued event in one transaction.
+
+        Raises
+        ------
+        OSError
+            When the journal cannot be written (disk full, read-only, I/O error). The
+            transaction is rolled back and every queued event stays queued for the next
+            commit, so the journal on disk stays consistent and nothing is reordered; at most
+            :data:`MAX_QUEUED` events wait (the oldest beyond are dropped and counted in
+            :attr:`dropped`).
+        """
         if not self._pending:
             return
-        rows, self._pending = self._pending, []
-        self._db.execute("BEGIN")
-        self._db.executemany(
-            "INSERT INTO events (t, wall, sample, kind, payload) VALUES (?, ?, ?, ?, ?)", rows
-        )
-        self._db.execute("COMMIT")
+        try:
+            self._db.execute("BEGIN")
+            self._db.executemany(
+                "INSERT INTO events (t, wall, sample, kind, payload) VALUES (?, ?, ?, ?, ?)",
+                self._pending,
+            )
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
+            excess = len(self._pending) - MAX_QUEUED
+            if excess > 0:
+                del self._pending[:excess]
+                self.dropped += excess
+            raise OSError(f"journal {self.path.name}: {exc}") from None
+        self._pending = []
 
     def close(self) -> None:
-        """Commit what is queued and close the database."""
+        """Commit what is queued and close the database (closed even when the commit fails).
+
+        Raises
+        ------
+        OSError
+            When the last events could not be written.
+        """
         if self._db is None:
             return
-        self.commit()
-        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        self._db.close()
-        self._db = None
+        try:
+            self.commit()
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            self._db.close()
+            self._db = None

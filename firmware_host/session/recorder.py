@@ -20,6 +20,7 @@ process was down, journalled as a ``segment`` event and a ``gap``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -42,6 +43,8 @@ EVENTS = "events.sqlite"
 FORMAT = "somnoloop-session/2"
 #: Seconds of data per sample block (compression needs a few hundred samples per channel).
 BLOCK_S = 0.5
+#: While the disk refuses writes, the journal is retried at every this many flushes.
+RETRY_EVERY_FLUSHES = 10
 
 
 def write_meta(path: Path, meta: dict[str, Any]) -> None:
@@ -111,6 +114,14 @@ class SessionRecorder:
         self._pending_n = 0
         self._origin: float | None = None
         self._closed = False
+        #: Why recording is degraded ("" while every write succeeds): disk full, read-only…
+        self.degraded = ""
+        self._sample_error = ""
+        self._journal_error = ""
+        self._flushes = 0
+        self._closing = False
+        #: Samples per channel that could not be written while degraded.
+        self.samples_not_written = 0
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
@@ -232,7 +243,20 @@ class SessionRecorder:
             encode_block(self._encoder, start + i, data[:, i:i + step], ts[i:i + step], sfreq=sfreq,
                          origin=self._origin, segment=self.segment)
             for i in range(0, data.shape[1], step))
-        os.write(self._fd, out)
+        try:
+            self._append(out)
+            if self._sample_error:  # the disk takes writes again
+                self._sample_error = ""
+                self.degraded = self._journal_error
+        except OSError as exc:
+            # A partly written block is skipped by the resynchronising reader; the samples of
+            # this block are lost and counted; the next block is tried again.
+            self.samples_not_written += data.shape[1]
+            self._degrade_samples(f"samples: {exc.strerror or exc}")
+
+    def _append(self, data: bytes) -> None:
+        """Append encoded blocks to ``samples.bin`` (raises ``OSError`` when the disk refuses)."""
+        os.write(self._fd, data)
 
     def emit(self, kind: str, payload: dict[str, Any], sample: int | None = None) -> None:
         """Queue a journal event (committed at the next flush), after the retention policy.
@@ -256,12 +280,32 @@ class SessionRecorder:
             self.flush()
 
     def flush(self) -> None:
-        """Write the pending block, commit the journal and make the samples durable."""
+        """Write the pending block, commit the journal and make the samples durable.
+
+        Never raises on a storage failure (disk full, read-only, I/O error): recording goes
+        on degraded — :attr:`degraded` says why, journal events wait in memory (a journal
+        that failed is retried every few flushes) — and recovers by itself once the disk
+        takes writes again.
+        """
         self._write_pending()
-        self.journal.commit()
+        self._flushes += 1
+        if not self._journal_error or self._closing or self._flushes % RETRY_EVERY_FLUSHES == 0:
+            try:
+                self.journal.commit()
+                self._journal_error = ""
+            except OSError as exc:
+                self._journal_error = str(exc)
         if self.fsync:
-            os.fsync(self._fd)
+            try:
+                os.fsync(self._fd)
+            except OSError as exc:
+                self._sample_error = self._sample_error or f"samples: {exc.strerror or exc}"
         self._last_flush_wall = time.monotonic()
+        self.degraded = self._journal_error or self._sample_error
+
+    def _degrade_samples(self, why: str) -> None:
+        self._sample_error = why
+        self.degraded = self._journal_error or why
 
     def close(self, summary: dict[str, Any] | None = None) -> None:
         """Write the ``stop`` event, flush and close; idempotent."""
@@ -272,7 +316,12 @@ class SessionRecorder:
             for k, p, s in self._retention.drain():
                 self.journal.add(now, k, p, s)
         self.emit("stop", summary or {"n_samples": self.n_samples})
+        self._closing = True
         self.flush()
-        os.close(self._fd)
-        self.journal.close()
         self._closed = True
+        with contextlib.suppress(OSError):
+            os.close(self._fd)
+        try:
+            self.journal.close()
+        except OSError as exc:
+            self.degraded = self._journal_error = str(exc)

@@ -68,6 +68,9 @@ class RecordingActuation:
     def answered(self):
         return True
 
+    def claim_loop_thread(self):
+        pass
+
     @property
     def alarms(self):
         from firmware_host.safety.alarms import AlarmManager

@@ -18,6 +18,9 @@ from firmware_host.stages.base import Stage
 from firmware_host.stages.filtering import FilterConfig, FilterStage
 from firmware_host.stages.quality import QualityConfig, QualityStage
 
+#: The stage mechanics are checked on one-second windows (the shipped default is 0.5 s).
+ONE_S = QualityConfig(window_s=1.0)
+
 FS = 100.0
 NAMES = ("C4-M1", "E1-M2", "Chin", "Aux")
 TYPES = ("eeg", "eog", "emg", "misc")
@@ -147,7 +150,7 @@ def _quality_decisions(stage: QualityStage, chunks: list[Chunk]) -> list:
 def test_quality_stage_one_decision_per_second_with_flags() -> None:
     x = _data(350)
     x[2] = 3.0  # flat chin EMG
-    stage = QualityStage()
+    stage = QualityStage(ONE_S)
     assert isinstance(stage, Stage)
     out = stage.update(_chunk(x, 1000))
     assert out.chunk.data is x
@@ -171,8 +174,8 @@ def test_quality_stage_one_decision_per_second_with_flags() -> None:
 @given(sizes=st.lists(st.integers(1, 150), min_size=1, max_size=6))
 def test_quality_stage_chunking_invariance(sizes: list[int]) -> None:
     x = _data(sum(sizes), seed=4)
-    whole = QualityStage().update(_chunk(x, 0)).decisions
-    parts = _quality_decisions(QualityStage(), _split(x, sizes))
+    whole = QualityStage(ONE_S).update(_chunk(x, 0)).decisions
+    parts = _quality_decisions(QualityStage(ONE_S), _split(x, sizes))
     assert [d.sample for d in parts] == [d.sample for d in whole]
     for a, b in zip(parts, whole, strict=True):
         assert a.label == b.label and a.details["bad_channels"] == b.details["bad_channels"]
@@ -182,7 +185,7 @@ def test_quality_stage_chunking_invariance(sizes: list[int]) -> None:
 
 def test_quality_stage_gap_restarts_the_second() -> None:
     x = _data(400)
-    stage = QualityStage()
+    stage = QualityStage(ONE_S)
     first = stage.update(_chunk(x[:, :150], 0)).decisions
     assert [d.sample for d in first] == [99]
     after = stage.update(_chunk(x[:, 170:], 170)).decisions  # 150..169 lost, 50 pending dropped
@@ -192,7 +195,7 @@ def test_quality_stage_gap_restarts_the_second() -> None:
 def test_quality_stage_non_finite_chunk() -> None:
     x = _data(250)
     x[0, 120] = np.inf
-    stage = QualityStage()
+    stage = QualityStage(ONE_S)
     ds = stage.update(_chunk(x[:, :100], 0)).decisions
     ds += stage.update(_chunk(x[:, 100:150], 100)).decisions
     ds += stage.update(_chunk(x[:, 150:], 150)).decisions
@@ -203,16 +206,16 @@ def test_quality_stage_non_finite_chunk() -> None:
 
 
 def test_quality_config_thresholds_per_type() -> None:
-    thr = QualityConfig().thresholds(("eeg", "emg", "forearm_emg", "eog"))
+    thr = ONE_S.thresholds(("eeg", "emg", "forearm_emg", "eog"))
     assert thr.ptp_max_uv == (500.0, 5000.0, 5000.0, 500.0)
-    stage = QualityStage(QualityConfig(channel_types=("misc",)))
+    stage = QualityStage(QualityConfig(window_s=1.0, channel_types=("misc",)))
     assert len(stage.update(_chunk(_data(100), 0)).decisions) == 1
     assert QualityStage(QualityConfig(enabled=False)).update(_chunk(_data(100), 0)).decisions == []
 
 
 def test_pipeline_quality_then_filters() -> None:
     x = _data(200)
-    pipe = Pipeline([QualityStage(), FilterStage(FilterConfig(enabled=True))])
+    pipe = Pipeline([QualityStage(ONE_S), FilterStage(FilterConfig(enabled=True))])
     decisions = pipe.update(_chunk(x, 0))
     assert [d.kind for d in decisions] == ["quality", "quality"]
     pipe.reset()
@@ -247,7 +250,7 @@ def test_real_dreams_eeg_mostly_good_quality_and_filter_matches_scipy() -> None:
         Chunk(eeg[:, i : i + 25], i, FS, ("C3-A1",), ("eeg",), np.arange(i, i + 25) / FS)
         for i in range(0, eeg.shape[1], 25)
     ]
-    quality, filters = QualityStage(), FilterStage(FilterConfig(enabled=True))
+    quality, filters = QualityStage(ONE_S), FilterStage(FilterConfig(enabled=True))
     decisions, filtered = [], []
     for c in chunks:
         decisions += quality.update(c).decisions

@@ -153,3 +153,14 @@ def test_an_unavailable_actuator_is_loud(tmp_path, capsys):
     assert "unavailable: mattress, hand" in out  # even --quiet's closing line says it
     alarms = [e.payload["code"] for e in Session(tmp_path / "s").events("alarm")]
     assert {"device_unavailable:mattress", "device_unavailable:hand"} <= set(alarms)
+
+
+def test_a_run_opened_on_one_thread_and_run_on_another_journals_the_safety_layer(tmp_path):
+    run = Run(_cfg(), duration="1m", session_dir=tmp_path / "s", actuation="dry")
+    run.open()  # built here (a control server or a test harness may do this) ...
+    worker = threading.Thread(target=run.run)  # ... iterated on another thread
+    worker.start()
+    worker.join(timeout=120)
+    assert not worker.is_alive()
+    safe = Session(tmp_path / "s").events("safe_state")
+    assert {e.payload["target"] for e in safe} == {"mattress", "hand"}  # the shutdown's safe states

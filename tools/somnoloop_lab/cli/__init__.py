@@ -15,6 +15,7 @@ COMMANDS: tuple[str, ...] = (
     "cmd_stage_eval",
     "cmd_stage",
     "cmd_bench",
+    "cmd_soak",
 )
 
 

@@ -7,9 +7,10 @@ simulators, the E-stop on a mock GPIO pin, the crash-safe recorder) while a
 what users will quote: crashes, frames outside the safety bounds or slew limits, the delay
 from a fault to the safe state, recovery, memory growth and lost samples.
 
-Memory is read from ``/proc/self/statm`` once the run is ready and again at its end; the
-simulators' frame logs (in this process) are audited and emptied every simulated minute so
-they do not count as growth.
+Memory is read from ``/proc/self/statm`` after a warm-up (a tenth of the run, at most one
+simulated hour: the models, the numba kernels and SQLite's page cache are in by then) and
+again at the end; the simulators' frame logs (in this process) are audited and emptied
+every simulated minute so they do not count as growth.
 """
 
 from __future__ import annotations
@@ -60,8 +61,9 @@ class FaultInjector(RunObserver):
 
     name = "fault-injector"
 
-    def __init__(self, schedule: list[Fault], audit: FrameAudit) -> None:
+    def __init__(self, schedule: list[Fault], audit: FrameAudit, warmup_s: float = 0.0) -> None:
         self.schedule = sorted(schedule, key=lambda f: f.start_s)
+        self.warmup_s = warmup_s
         self.audit = audit
         self.source: FaultySource | None = None
         self.rss_start_mb: float | None = None
@@ -76,11 +78,10 @@ class FaultInjector(RunObserver):
     def on_opened(self, run: Run) -> None:
         self._sims = {s.kind: s for s in run.actuation.simulators}
 
-    def on_ready(self, run: Run) -> None:
-        self.rss_start_mb = rss_mb()
-
     def on_iteration(self, run: Run, info: IterationInfo) -> None:
         now = info.now
+        if self.rss_start_mb is None and run.ready and info.data_s >= self.warmup_s:
+            self.rss_start_mb = rss_mb()
         for fault in self.schedule:
             if fault.start_s > now:
                 break
@@ -165,12 +166,12 @@ class SoakResult:
 
 
 def soak(hours: float = 24.0, *, speed: str = "max", seed: int = 1,
-         session_dir: Path | None = None, every_s: tuple[float, float] = (300.0, 1500.0)) -> SoakResult:
+         session_dir: Path | None = None, every_s: tuple[float, float] = (120.0, 600.0)) -> SoakResult:
     """Run the soak and measure it (see the module docstring)."""
     cfg = soak_config()
     audit = FrameAudit(cfg.safety)
     schedule = random_schedule(hours, random.Random(seed), every_s=every_s)
-    injector = FaultInjector(schedule, audit)
+    injector = FaultInjector(schedule, audit, warmup_s=min(3600.0, 360.0 * hours))
     wall0 = time.monotonic()
     crashes = 0
     with tempfile.TemporaryDirectory() as tmp:

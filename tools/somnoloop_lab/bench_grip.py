@@ -10,7 +10,7 @@ this figure: it measures what the loop, the policy, the safety layer and the lin
 
 Usage::
 
-    python tools/bench_grip.py --seconds 120 [--json]
+    python -m somnoloop_lab.bench_grip --seconds 120 [--json]   (or: somnoloop bench loop)
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""``somnoloop tune``: the engineer's Textual console, a client of the control socket."""

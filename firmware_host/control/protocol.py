@@ -1,0 +1,86 @@
+"""The control protocol's wire format: newline-delimited JSON, versioned (see PROTOCOL.md)."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+#: Protocol version, sent in the ``hello`` reply; a client asking another major version is refused.
+VERSION = 1
+#: Largest request line (bytes, newline included); a longer one is an error and the connection closes.
+MAX_REQUEST_BYTES = 64 * 1024
+#: Seconds a started request line may take to arrive whole; then an error and the connection closes.
+REQUEST_TIMEOUT_S = 2.0
+#: Bytes of replies a client may leave unread before it is disconnected (a stuck watcher).
+MAX_PENDING_OUT = 4 * 1024 * 1024
+#: Connected clients at once (watchers included); more are refused at connect.
+MAX_CLIENTS = 16
+#: Subscription rates allowed (Hz).
+MIN_RATE_HZ, MAX_RATE_HZ = 0.1, 10.0
+#: Requests and what they do (``control`` = only the client holding control may send it).
+OPS: dict[str, str] = {
+    "hello": "version handshake",
+    "subscribe": "live state at a chosen rate",
+    "unsubscribe": "stop the live state",
+    "status": "one state message",
+    "params": "every parameter with type, range, unit, doc and whether it is live",
+    "get": "one parameter's value",
+    "take_control": "become the controlling client",
+    "release_control": "give control up",
+    "set": "(control) change a live parameter",
+    "undo": "(control) revert the last change",
+    "save": "(control) write the changes to the override file",
+    "safe_state": "(control) every actuator to its safe state",
+    "ack_alarm": "(control) acknowledge an active alarm",
+}
+CONTROL_OPS = ("set", "undo", "save", "safe_state", "ack_alarm")
+
+
+class ProtocolError(Exception):
+    """A request that cannot be served; ``code`` is one of the documented error codes."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _finite(obj: Any) -> Any:
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def encode(message: dict[str, Any]) -> bytes:
+    """One message as a JSON line (NaN and ±inf become ``null``: strict JSON)."""
+    return (json.dumps(_finite(message), separators=(",", ":"), default=str) + "\n").encode()
+
+
+def decode_request(line: bytes) -> dict[str, Any]:
+    """Parse one request line into a dict with a known ``op``.
+
+    Raises
+    ------
+    ProtocolError
+        ``bad_json`` (not JSON / not an object), ``bad_request`` (no or unknown ``op``).
+    """
+    try:
+        msg = json.loads(line.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ProtocolError("bad_json", f"not a JSON line: {exc}") from None
+    if not isinstance(msg, dict):
+        raise ProtocolError("bad_json", f"a request is a JSON object, got {type(msg).__name__}")
+    op = msg.get("op")
+    if op not in OPS:
+        raise ProtocolError("bad_request", f"unknown op {op!r}; allowed: {sorted(OPS)}")
+    return msg
+
+
+def error(code: str, message: str, req_id: Any = None) -> dict[str, Any]:
+    """An error reply."""
+    return {"type": "error", "id": req_id, "code": code, "error": message}

@@ -1,0 +1,1 @@
+"""What-if replay: recorded nights re-run through edited parameters, and what would change."""

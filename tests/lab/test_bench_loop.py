@@ -1,0 +1,26 @@
+"""The loop figures of ``somnoloop bench``: measured on a short real run at speed 1."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from somnoloop_lab.bench_grip import bench_grip
+from somnoloop_lab.bench_loop import loop_figures
+
+
+@pytest.mark.slow
+def test_loop_latency_and_cpu_at_speed_1():
+    figures = loop_figures(6.0)
+    assert figures["loop_iterations"] > 100  # a 10 ms loop over ~6 s of data
+    assert 0 < figures["loop_latency_p50_ms"] <= figures["loop_latency_p99_ms"] < 1000
+    assert 0 < figures["cpu_pct_speed1"] < 200
+
+
+@pytest.mark.slow
+def test_grip_delay_pairs_hand_frames_with_their_decisions():
+    figures = bench_grip(25.0)
+    assert figures["grip_commands"] >= 3
+    assert 0 < figures["grip_delay_p50_ms"] <= figures["grip_delay_p95_ms"] <= figures["grip_delay_max_ms"]
+    assert math.isfinite(figures["grip_delay_p99_ms"])
