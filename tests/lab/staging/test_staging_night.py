@@ -1,6 +1,6 @@
 """Whole nights (issue 19): the night metrics on hand-made hypnograms, the tree set picked by
 the configured channels (``run``, ``stage --eog/--emg``), and the cold start on synthetic
-nights in bed. The sleep-onset gate itself: ``tests/firmware_host/test_onset_gate.py``."""
+nights in bed. The sleep-onset gate itself: ``tests/firmware_host/staging/test_onset_gate.py``."""
 
 from __future__ import annotations
 
@@ -123,7 +123,7 @@ def test_in_bed_night_starts_with_half_an_hour_of_wake() -> None:
 
 
 @pytest.mark.skipif(JIT_DISABLED, reason="stages nine 1.5-h synthetic nights (minutes without "
-                    "numba); the gate itself: tests/firmware_host/test_onset_gate.py")
+                    "numba); the gate itself: tests/firmware_host/staging/test_onset_gate.py")
 @pytest.mark.parametrize("seed", SEEDS)
 def test_no_n3_or_rem_in_the_first_half_hour_of_wake(seed: int) -> None:
     """Scripted nights in bed (35 min of wake first): nothing deep in the first 30 min, for

@@ -162,7 +162,7 @@ def test_expert_brings_rem_to_the_real_eeg_model_and_eog_emg_make_it_better() ->
     """The default model's own classifier never saw REM (DREAMS has none). On a synthetic
     night it has never seen either, YASA's trees find REM from EEG alone, and much better
     with EOG and chin EMG."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tools"))
     from train_stager import synthetic_recording
 
     rec = synthetic_recording(7, 4.0)
