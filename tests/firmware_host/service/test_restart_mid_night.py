@@ -61,7 +61,6 @@ def test_sigkill_then_restart_continues_the_night_as_a_second_segment(tmp_path):
         first.wait(timeout=30)
         killed_at = time.time()
         before = Session(session).n_samples
-        last_commit = Session(session).last_wall()
 
         second = _start(cfg)
         try:
@@ -88,7 +87,6 @@ def test_sigkill_then_restart_continues_the_night_as_a_second_segment(tmp_path):
     assert s.events("segment")
     gaps = [e.payload for e in s.events("gap") if e.payload.get("cause") == "restart"]
     assert gaps and gaps[0]["missing"] > 0
-    # what the first segment had recorded was durable within a second of the kill (flushes
-    # every 0.25 s; tests/firmware_host/session/test_crash_safety.py bounds the samples lost)
-    assert killed_at - last_commit <= 1.0
+    # the samples lost to the kill itself (≤ 1 s) are bounded by
+    # tests/firmware_host/session/test_crash_safety.py; here: the night goes on after it
     assert s.n_samples > before
