@@ -59,7 +59,6 @@ def test_sigkill_then_restart_continues_the_night_as_a_second_segment(tmp_path):
         time.sleep(2.0)
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=30)
-        killed_at = time.time()
         before = Session(session).n_samples
 
         second = _start(cfg)
