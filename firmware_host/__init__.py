@@ -1,4 +1,13 @@
-"""The on-device process of somnoloop: config, sources, loop, safety, recorder, CLI."""
+"""The on-device process of somnoloop, room by room (the README's Layout section has the map).
+
+Shared types and names at this level (``chunk``, ``decision``, ``events``, ``clock``,
+``vocabulary``, ``errors``); ``config`` (TOML → frozen dataclasses); ``runtime`` (a run's
+life, hooks, command queue); ``sources``; ``stages``/``staging``/``emg``/``neurofeedback``
+(samples → decisions); ``programme`` (decisions → commands, with reasons); ``actuation``
+and ``safety`` (commands → devices, within limits); ``session`` (recording); ``report``
+(the clinician's documents); ``control``/``console``/``whatif`` (the engineer's tools);
+``service`` (the device under systemd); ``synthetic`` (the no-hardware night); ``cli``.
+"""
 
 from importlib.metadata import PackageNotFoundError, version
 

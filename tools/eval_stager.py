@@ -6,10 +6,16 @@ Sets (any combination):
                                       (layout of mne.datasets.sleep_physionet)
   --psg F --hypnogram H --channel N   any EDF(+) with an EDF+ hypnogram (repeatable)
 
+EDF recordings: --eog NAME / --emg NAME add those channels (the expert then uses YASA's
+EEG+EOG / EEG+EMG / EEG+EOG+EMG trees); --trim-wake-min M keeps M minutes of wake before the
+first and after the last sleep epoch (Sleep-EDF recordings run for about a day; 30 is usual,
+and the stager's cold start then begins M minutes before sleep).
+
 Model: --model FILE (default: shipped), or --loso to train on all other subjects for each
 subject (leave-subject-out; Sleep-EDF subjects have two nights: both are held out together).
 Prints JSON: pooled accuracy, kappa, macro-F1, per-stage confusion (rows truth W N1 N2 N3
-REM), flicker, per-recording figures; with --yasa also YASA offline, and with
+REM), flicker, the whole-night figures (``cold_start_false_deep``, ``rem_entry_delay_epochs``,
+``final_wake_false_rem_n1``), per-recording figures; with --yasa also YASA offline, and with
 --yasa-causal YASA's own classifier on causally recomputed smoothing/normalisation
 (trailing windows, expanding robust scaling), i.e. what causality costs YASA.
 """
@@ -33,6 +39,7 @@ from somnoloop_lab.staging.datasets import (  # noqa: E402
     find_sleep_edf_pairs,
     load_dreams_excerpt,
     load_edf_recording,
+    trim_to_sleep,
 )
 from somnoloop_lab.staging.evaluate import evaluate  # noqa: E402
 from somnoloop_lab.staging.metrics import agreement  # noqa: E402
@@ -93,6 +100,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--psg", action="append", default=[])
     p.add_argument("--hypnogram", action="append", default=[])
     p.add_argument("--channel", default="", help="EEG channel of EDF recordings")
+    p.add_argument("--eog", default="", help="EOG channel of EDF recordings ('' = none)")
+    p.add_argument("--emg", default="", help="chin EMG channel of EDF recordings ('' = none)")
+    p.add_argument("--trim-wake-min", type=float, default=-1.0,
+                   help="EDF recordings: keep this many minutes of wake around sleep "
+                   "(default: keep everything)")
     p.add_argument("--model", default="")
     p.add_argument("--loso", action="store_true", help="leave-subject-out training")
     p.add_argument("--hmm", action="store_true")
@@ -110,7 +122,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.sleep_edf:
         pairs += find_sleep_edf_pairs(args.sleep_edf)
     for psg, hyp in pairs:
-        recs.append(load_edf_recording(psg, hyp, eeg=args.channel))
+        rec = load_edf_recording(psg, hyp, eeg=args.channel, eog=args.eog, emg=args.emg)
+        if args.trim_wake_min >= 0:
+            rec = trim_to_sleep(rec, int(round(args.trim_wake_min * 2)))
+        recs.append(rec)
     if not recs:
         p.error("no recordings given")
     cfg = StagerConfig(hmm=args.hmm)

@@ -76,13 +76,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--expert", action="store_true",
                    help="pool YASA's pre-trained trees on causal features (the shipped real-EEG "
                    "models do); their normalisation prior is measured on the training data")
+    p.add_argument("--trim-wake-min", type=float, default=-1.0,
+                   help="--psg nights: keep this many minutes of wake around sleep (Sleep-EDF "
+                   "recordings run for about a day; 30 is usual; default: keep everything)")
     p.add_argument("--version", default="1.0.0")
     p.add_argument("--out", default="firmware_host/models/stager_default.json")
     p.add_argument("--loo", action="store_true", help="print leave-one-out agreement first")
     args = p.parse_args(argv)
 
     from firmware_host.staging.model import save_model
-    from somnoloop_lab.staging.datasets import load_dreams_excerpt, load_edf_recording
+    from somnoloop_lab.staging.datasets import (
+        load_dreams_excerpt,
+        load_edf_recording,
+        trim_to_sleep,
+    )
     from somnoloop_lab.staging.evaluate import evaluate
 
     recs = []
@@ -91,7 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     if len(args.psg) != len(args.hypnogram):
         p.error("give one --hypnogram per --psg")
     for psg, hyp in zip(args.psg, args.hypnogram, strict=True):
-        recs.append(load_edf_recording(psg, hyp, eeg=args.channel))
+        rec = load_edf_recording(psg, hyp, eeg=args.channel)
+        recs.append(trim_to_sleep(rec, int(round(args.trim_wake_min * 2)))
+                    if args.trim_wake_min >= 0 else rec)
     roles = tuple(r.strip() for r in args.roles.split(",") if r.strip())
 
     def fit(train, test=None):  # noqa: ANN001, ANN202

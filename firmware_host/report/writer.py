@@ -130,7 +130,7 @@ def write_report(session_dir: Path, out: Path | None = None, formats: Sequence[s
         return render_report(session_dir, out, formats, cfg)
     except Exception as exc:  # noqa: BLE001 - the night is over; a report failure must not raise
         error = f"{type(exc).__name__}: {exc}"
-        log.exception("report of %s failed", session_dir)
+        log.warning("report of %s not written: %s", session_dir, error)  # one line, no traceback
         _journal_failure(Path(session_dir), error)
         return []
 
@@ -143,5 +143,5 @@ def _journal_failure(session_dir: Path, error: str) -> None:
         journal = Journal(session_dir / EVENTS)
         journal.add(t, "fault", {"where": "report", "error": error}, None)
         journal.close()
-    except Exception:  # noqa: BLE001 - last resort: the log
-        log.exception("could not journal the report failure in %s", session_dir)
+    except Exception as exc:  # noqa: BLE001 - last resort: the log
+        log.warning("could not journal the report failure in %s: %s", session_dir, exc)

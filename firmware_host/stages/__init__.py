@@ -1,4 +1,4 @@
-"""Signal-conditioning stages of the chain: filtering and per-second signal quality.
+"""The ``Stage`` protocol (``base``) and the signal-conditioning stages: quality windows and display filters.
 
 Put :class:`~firmware_host.stages.quality.QualityStage` **before**
 :class:`~firmware_host.stages.filtering.FilterStage` so quality sees the raw signal (mains hum

@@ -1,7 +1,8 @@
 """Whole-night staging in one go (offline), with the live path's numbers.
 
 Same steps as :class:`~firmware_host.staging.stager.SleepStager` — causal resampler,
-per-epoch features, quality gate, logistic regression, HMM forward filter — vectorised over
+per-epoch features, quality gate, logistic regression, HMM forward filter, sleep-onset
+gate — vectorised over
 the night. Still causal (the forward filter only looks back), so its labels equal the live
 stager's final decisions. Used by the benchmark and for fast evaluation.
 """
@@ -19,7 +20,12 @@ from dsp.spectral import night_features
 from dsp.yasa_features import yasa_epoch_features
 from firmware_host.staging.config import StagerConfig
 from firmware_host.staging.model import StagerModel, hmm_view, pool_sub_epochs
-from firmware_host.staging.stager import UNSCORABLE, effective_transition, tempered
+from firmware_host.staging.stager import (
+    UNSCORABLE,
+    effective_transition,
+    onset_gate_for,
+    tempered,
+)
 from firmware_host.staging.yasa_expert import ExpertSpec, YasaExpert, pool_with_expert
 
 
@@ -87,6 +93,9 @@ def stage_night(data: np.ndarray, sfreq: float, model: StagerModel,
                         model.prior / model.prior.sum())
     else:
         probs = np.where(ok[:, None], post, (model.prior / model.prior.sum())[None, :])
+    gate = onset_gate_for(model, cfg)
+    if gate is not None:
+        probs = gate.run(probs, ok)
     labels = [model.classes[int(np.argmax(p))] if good else UNSCORABLE
               for p, good in zip(probs, ok, strict=True)]
     return labels, probs

@@ -33,6 +33,15 @@ class StagerConfig:
     hmm_transition_weight: float = setting(
         1.0, min=0.0, max=1.0,
         doc="mix of the learnt transitions with 'forget the past' rows (1 = learnt only)")
+    onset_gate: bool = setting(True, doc="no N3 or REM while the sleeper is awake in bed: from "
+                               "lights-off until sustained NREM evidence, and again after "
+                               "sustained wake (staging README, cold start)")
+    onset_evidence: float = setting(9.0, min=0.5, max=100.0,
+                                    doc="sleep-onset evidence (log-odds, at most 3.0 per epoch) "
+                                    "that opens the gate")
+    wake_evidence: float = setting(15.0, min=0.5, max=1000.0,
+                                   doc="sustained-wake evidence (log-odds, at most 3.0 per "
+                                   "epoch) that closes the gate again")
     flat_uv: float = setting(0.5, min=0.0, max=50.0,
                              doc="1-s window std below this (µV) counts as flat")
     artefact_uv: float = setting(1500.0, min=50.0, max=1e6,

@@ -32,6 +32,7 @@ from firmware_host.staging.model import (
     pool_sub_epochs,
     shipped_model_for,
 )
+from firmware_host.staging.onset_gate import SleepOnsetGate
 from firmware_host.staging.yasa_expert import ExpertSpec, YasaExpert, pool_with_expert
 from firmware_host.vocabulary import STAGES
 
@@ -100,6 +101,7 @@ class SleepStager:
         self._in_rows = self.rows + [r for r in xrows if r not in self.rows]
         self._x_pos = [self._in_rows.index(r) for r in xrows]
         self.trans = effective_transition(model, cfg)
+        self.gate = onset_gate_for(model, cfg)
         self.n_epoch = int(round(model.epoch_s * model.sfreq))
         self._prov_step = (int(round(cfg.provisional_s * model.sfreq))
                            if cfg.provisional_s > 0 else 0)
@@ -114,6 +116,8 @@ class SleepStager:
         self.history: list[str] = []
         if self.expert is not None:
             self.expert.reset()
+        if self.gate is not None:
+            self.gate.reset()
 
     def _reset_stream(self) -> None:
         """Restart resampling, filtering and the epoch grid (the night's state is kept)."""
@@ -258,6 +262,8 @@ class SleepStager:
                 probs = self._alpha
             else:
                 probs = post
+            if self.gate is not None:
+                probs, details["onset_gate"] = self.gate.step(probs)
             label = self.model.classes[int(np.argmax(probs))]
         else:
             # no evidence: the HMM only predicts forward
@@ -285,6 +291,8 @@ class SleepStager:
                 probs = probs / probs.sum()
             else:
                 probs = post
+            if self.gate is not None:
+                probs = self.gate.step(probs, commit=False)[0]
             label = m.classes[int(np.argmax(probs))]
         else:
             label = UNSCORABLE
@@ -292,6 +300,13 @@ class SleepStager:
                         probabilities=self._probs_dict(probs), model=m.tag,
                         details={"epoch": self._epoch_number(), "provisional": True,
                                  "quality": q})
+
+
+def onset_gate_for(model: StagerModel, cfg: StagerConfig) -> SleepOnsetGate | None:
+    """The sleep-onset gate of ``cfg`` (``None`` when switched off or the model lacks N3)."""
+    if not cfg.onset_gate or "N3" not in model.classes:
+        return None
+    return SleepOnsetGate(model.classes, cfg.onset_evidence, cfg.wake_evidence)
 
 
 def build_stager(cfg: StagerConfig, sfreq: float, channel_names: Sequence[str],

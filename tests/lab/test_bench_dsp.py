@@ -95,7 +95,7 @@ def test_cli_bench_stager_json_with_yasa_side_by_side(capsys: pytest.CaptureFixt
         assert isinstance(res[key], float) and res[key] > 0
     assert res["stager_night_yasa_ratio"] == pytest.approx(
         res["stager_night_yasa_s"] / res["stager_night_s"])
-    assert res["stager_model"] == "somnoloop-logreg@3.0.0" and res["stager_expert"] == "yasa"
+    assert res["stager_model"] == "somnoloop-logreg@3.1.0" and res["stager_expert"] == "yasa"
     assert set(res["targets"]) == {"stager_epoch_us", "stager_night_s"}
     assert res["missing"] == {}
 

@@ -89,7 +89,7 @@ def test_device_stager_with_yasa_expert_in_the_whole_loop(tmp_path, capsys):
     session = Session(path)
     stages = [e.payload for e in session.events("decision") if e.payload["kind"] == "stage"]
     assert len(stages) == 240
-    assert {d["model"] for d in stages} == {"somnoloop-logreg@3.0.0"}
+    assert {d["model"] for d in stages} == {"somnoloop-logreg@3.1.0"}
     scored = [d for d in stages if d["label"] != "unscorable"]
     assert {d["details"]["expert"] for d in scored} == {"yasa-eeg+eog+emg-lgb@0.5.0"}
     truth = SyntheticNight(load_config(cfg).source.synthetic, 2 * 3600).hypnogram

@@ -2,8 +2,8 @@
 generator's truth: rocking stops after sleep onset, nothing moves in N3, the smart wake fires
 in light sleep inside its window, guards suppress, and every command follows an action.
 
-The scripted night is compressed into 2 h (every stage appears); the night is set to start
-at 05:15 so the 06:30-07:00 wake window falls inside the run.
+The whole default 8-h synthetic night, starting at 23:00 like every simulated night, so the
+06:30-07:00 wake window is its last half hour.
 """
 
 from __future__ import annotations
@@ -21,13 +21,15 @@ from firmware_host.runtime.run import Run
 from firmware_host.session import Session
 from firmware_host.synthetic.night import SyntheticNight
 
-DURATION_S = 2 * 3600.0
-NIGHT_START = "05:15"
-WINDOW = (75 * 60.0, 105 * 60.0)  # 06:30 and 07:00 after a 05:15 start
+DURATION_S = 8 * 3600.0
+NIGHT_START = "23:00"
+WINDOW = (450 * 60.0, 480 * 60.0)  # 06:30 and 07:00 after a 23:00 start
+#: Length of the nights compared for determinism (two of them).
+DETERMINISM_S = 2 * 3600.0
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("NUMBA_DISABLE_JIT") == "1",
-    reason="2 h of data through pure-Python kernels takes many minutes; the engine's rules are "
+    reason="hours of data through pure-Python kernels takes many minutes; the engine's rules are "
     "tested one by one in tests/firmware_host/programme")
 
 
@@ -158,7 +160,7 @@ def test_journal_is_identical_at_any_loop_period(tmp_path):
     """Decisions are journalled in sample order and rules are timed by their samples: another
     loop period (other chunks, other clock times) over a 2-h night gives byte-identical
     decision, action and suppressed streams."""
-    runs = [_run(tmp_path / f"tick{tick_s}", duration_s=DURATION_S, tick_s=tick_s)
+    runs = [_run(tmp_path / f"tick{tick_s}", duration_s=DETERMINISM_S, tick_s=tick_s)
             for tick_s in (0.25, 0.1)]
     for kind in ("decision", "action", "suppressed"):
         streams = [_stream(s, kind) for s in runs]

@@ -38,5 +38,5 @@ def test_a_recorded_night_replays_byte_identically_with_dry_actuation(tmp_path):
         assert replay.n_samples == Session(recorded).n_samples
         logs.append(_log(replay))
     commands = [row for row in logs[0] if '"command"' in row]
-    assert len(commands) > 100
+    assert len(commands) > 20  # mattress programme (no EMG model is calibrated on a replay)
     assert logs[0] == logs[1]

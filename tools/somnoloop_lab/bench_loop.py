@@ -13,8 +13,11 @@ serial drivers over ptys to the device simulators, the recorder):
 ``feedback_delay_p95_ms``
     A sample's acquisition to the neurofeedback command past the safety layer (speed 1;
     :mod:`firmware_host.neurofeedback.latency`; target ≤ 250 ms).
-``night_run_s`` / ``night_x_realtime`` / ``rss_mb``
-    ``somnoloop run`` of the default night in a child process at max speed; its peak RSS.
+``night_run_s`` / ``night_x_realtime`` / ``rss_peak_mb``
+    ``somnoloop run`` of the default night in a child process at max speed; its peak RSS
+    (the end-of-night report included).
+``rss_mb``
+    Resident memory at steady state: the process of the speed-1 run, as it stops.
 ``cold_start_s``
     A child process's start to its first processed sample, numba cache warm (≤ 3 s).
 ``cpu_pct_speed1``
@@ -66,6 +69,7 @@ class _LoopTimes(RunObserver):
         self.processing_s: list[float] = []
         self.cpu0 = self.wall0 = 0.0
         self.cpu_s = self.wall_s = 0.0
+        self.rss_mb = 0.0
 
     def on_ready(self, run: Any) -> None:
         self.cpu0, self.wall0 = time.process_time(), time.monotonic()
@@ -75,6 +79,9 @@ class _LoopTimes(RunObserver):
             self.processing_s.append(info.processing_s)
 
     def on_stopping(self, run: Any, reason: str) -> None:
+        from somnoloop_lab.reliability.soak import rss_mb
+
+        self.rss_mb = rss_mb()
         if self.wall0:
             self.cpu_s = time.process_time() - self.cpu0
             self.wall_s = time.monotonic() - self.wall0
@@ -90,7 +97,8 @@ def loop_figures(seconds: float = 60.0) -> dict[str, Any]:
     return {"loop_latency_p50_ms": float(np.percentile(ms, 50)),
             "loop_latency_p99_ms": float(np.percentile(ms, 99)),
             "loop_iterations": int(ms.size),
-            "cpu_pct_speed1": 100.0 * times.cpu_s / times.wall_s if times.wall_s else None}
+            "cpu_pct_speed1": 100.0 * times.cpu_s / times.wall_s if times.wall_s else None,
+            "rss_mb": round(times.rss_mb, 1)}
 
 
 def night_figures(hours: float = 8.0) -> dict[str, Any]:
@@ -106,7 +114,7 @@ def night_figures(hours: float = 8.0) -> dict[str, Any]:
     if done.returncode != 0:
         raise RuntimeError(f"the night run failed: {done.stderr.strip()[-500:]}")
     return {"night_run_s": round(wall, 2), "night_x_realtime": round(hours * 3600 / wall, 1),
-            "rss_mb": round(max(peak_kb, before) / 1024, 1)}
+            "rss_peak_mb": round(max(peak_kb, before) / 1024, 1)}
 
 
 def cold_start_s() -> float:

@@ -35,7 +35,7 @@ def test_stage_eval_json_on_real_excerpts(capsys) -> None:  # noqa: ANN001
     assert _run(["--dreams", str(DREAMS), "--excerpts", "1,3", "--no-yasa", "--json"]) == 0
     res = json.loads(capsys.readouterr().out)
     for key in ("accuracy", "kappa", "macro_f1", "n_epochs", "per_excerpt", "flicker_per_hour",
-                "model"):
+                "model", "cold_start_false_deep", "rem_entry_delay_epochs"):
         assert key in res
     assert res["n_epochs"] == 120
     assert set(res["per_excerpt"]) == {"dreams-1", "dreams-3"}
@@ -43,9 +43,12 @@ def test_stage_eval_json_on_real_excerpts(capsys) -> None:  # noqa: ANN001
     # than chance; the honest out-of-sample figure comes from --loo (see staging README)
     assert res["kappa"] > 0.3
     assert res["per_excerpt"]["dreams-1"]["trained_on"] is True
+    # excerpt 1 starts with 6 wake epochs (the cold start), no excerpt has REM
+    assert res["per_excerpt"]["dreams-1"]["cold_start_wake_epochs"] == 6
+    assert res["cold_start_false_deep"] == 0 and res["rem_entry_delay_epochs"] is None
     # excerpt 3 (50 Hz) is staged by the band-limited variant; YASA's causal trees alone are
     # scored in the same run
-    assert res["model"] == "somnoloop-logreg@3.0.0 + somnoloop-logreg-50hz@3.0.0"
+    assert res["model"] == "somnoloop-logreg@3.1.0 + somnoloop-logreg-50hz@3.1.0"
     assert res["expert_alone"]["n_epochs"] == 120
     assert "kappa" in res["per_excerpt"]["dreams-3"]["expert_alone"]
 

@@ -121,8 +121,8 @@ def _print_table(res: dict) -> None:
     from rich.table import Table
 
     t = Table(title=f"stage-eval ({res['mode']}, model {res['model']}, hmm={res['hmm']})")
-    for c in ("excerpt", "epochs", "acc", "kappa", "macro-F1", "flicker/h", "YASA acc",
-              "YASA kappa", "YASA causal kappa"):
+    for c in ("excerpt", "epochs", "acc", "kappa", "macro-F1", "flicker/h", "cold-start N3/REM",
+              "REM entry delay", "YASA acc", "YASA kappa", "YASA causal kappa"):
         t.add_column(c)
     rows = list(res["per_excerpt"].items()) + [("all", res)]
     for name, r in rows:
@@ -130,8 +130,18 @@ def _print_table(res: dict) -> None:
         e = r.get("expert_alone", {})
         t.add_row(name, str(r["n_epochs"]), f"{r['accuracy']:.3f}", f"{r['kappa']:.3f}",
                   f"{r['macro_f1']:.3f}", f"{r['flicker_per_hour']:.1f}",
+                  f"{r['cold_start_false_deep']} / {r['cold_start_wake_epochs']}",
+                  _epochs(r["rem_entry_delay_epochs"]),
                   f"{y['accuracy']:.3f}" if y else "-", f"{y['kappa']:.3f}" if y else "-",
                   f"{e['kappa']:.3f}" if e else "-")
     Console().print(t)
+    Console().print("cold-start N3/REM: leading wake epochs (first 30 min) called N3 or REM. REM "
+                    "entry delay: mean epochs from the expert's first REM epoch of each REM "
+                    "period to the stager's (- without REM periods).")
     Console().print("YASA: offline (whole excerpt, centred windows). YASA causal: its trees on "
                     "our causal features alone (the stager's expert at weight 1).")
+
+
+def _epochs(v: float | None) -> str:
+    """A mean number of epochs for the table (``-`` when there is none)."""
+    return "-" if v is None else f"{v:.1f}"

@@ -8,7 +8,7 @@ movement/unknown epochs, which evaluation skips).
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -208,6 +208,24 @@ def load_edf_recording(path: str | Path, hypnogram: str | Path | None = None, *,
                      sfreq=float(sfreqs.pop()), channel_names=tuple(picks),
                      channel_types=tuple(t for _, t in wanted), stages=stages,
                      subject=Path(path).stem[:5])
+
+
+def trim_to_sleep(rec: Recording, wake_epochs: int = 60, epoch_s: float = 30.0) -> Recording:
+    """The recording from ``wake_epochs`` before its first sleep epoch to as many after its last.
+
+    Sleep-EDF recordings run for about a day with a hypnogram scored throughout; the usual
+    whole-night evaluation keeps 30 min (60 epochs) of wake on either side of sleep. The
+    start then plays lights-off for a causal stager. A recording without sleep is returned
+    unchanged.
+    """
+    sleep = [i for i, s in enumerate(rec.stages) if s in ("N1", "N2", "N3", "REM")]
+    if not sleep:
+        return rec
+    a = max(sleep[0] - wake_epochs, 0)
+    b = min(sleep[-1] + wake_epochs + 1, len(rec.stages))
+    n = int(round(epoch_s * rec.sfreq))
+    return replace(rec, data=np.ascontiguousarray(rec.data[:, a * n : b * n]),
+                   stages=list(rec.stages[a:b]), fine_stages=[], fine_s=0.0)
 
 
 def find_sleep_edf_pairs(folder: str | Path) -> list[tuple[Path, Path]]:

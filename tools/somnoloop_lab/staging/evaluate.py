@@ -15,7 +15,13 @@ from firmware_host.staging.config import StagerConfig
 from firmware_host.staging.model import StagerModel, load_model, shipped_model_for
 from firmware_host.staging.stager import SleepStager
 from somnoloop_lab.staging.datasets import Recording, load_dreams_excerpt
-from somnoloop_lab.staging.metrics import agreement, calibration, flicker_per_hour
+from somnoloop_lab.staging.metrics import (
+    agreement,
+    calibration,
+    flicker_per_hour,
+    night_figures,
+    pool_night_figures,
+)
 
 
 def stream(stager: SleepStager, rec: Recording, chunk_s: float = 1.0) -> list[Decision]:
@@ -129,6 +135,7 @@ def evaluate(recs: Sequence[Recording], model: StagerModel | None = None, *,
         labels = [d.label for d in decisions]
         n = min(len(labels), len(rec.stages))
         r = score(rec, labels)
+        r.update(night_figures(rec.stages[:n], labels[:n]))
         r["trained_on"] = loo_fit is None and rec.name in m.meta.get("trained_on", [])
         truth += rec.stages[:n]
         pred += labels[:n]
@@ -150,6 +157,7 @@ def evaluate(recs: Sequence[Recording], model: StagerModel | None = None, *,
     res = agreement(truth, pred)
     res["flicker_per_hour"] = flick_changes / max(n_ep_total, 1)
     res["calibration"] = calibration(truth, probs)
+    res.update(pool_night_figures(list(per.values())))
     res["per_excerpt"] = per
     res["model"] = " + ".join(used_models)
     res["mode"] = "leave-one-out" if loo_fit is not None else "fixed-model"

@@ -99,3 +99,124 @@ def calibration(truth: Sequence[str], probabilities: Sequence[dict[str, float]],
     ece = sum(abs(conf[bins == b].mean() - correct[bins == b].mean()) * np.mean(bins == b)
               for b in range(n_bins) if np.any(bins == b))
     return {"brier": brier, "ece": float(ece)}
+
+
+#: Stages that must never be called while the sleeper is still awake in bed.
+DEEP_STAGES = ("N3", "REM")
+#: Stages that count as sleep (the complement of wake).
+SLEEP_STAGES = ("N1", "N2", "N3", "REM")
+
+
+def cold_start_false_deep(truth: Sequence[str], pred: Sequence[str],
+                          window_epochs: int = 60) -> dict[str, int]:
+    """N3 / REM called during the wake in bed before sleep onset.
+
+    The window is the truth's leading wake epochs (before its first sleep epoch), at most
+    ``window_epochs`` (60 = the first 30 min of 30-s epochs). A recording that starts asleep
+    has an empty window.
+
+    Parameters
+    ----------
+    truth, pred
+        Expert and predicted labels, one per epoch (compared over the common length).
+    window_epochs
+        Longest window (epochs).
+
+    Returns
+    -------
+    dict
+        ``{"false_deep": n, "wake_epochs": m}``: ``n`` of the ``m`` window epochs were
+        called N3 or REM (epochs without a stage truth, ``"?"``, are skipped).
+    """
+    if window_epochs < 0:
+        raise ValueError(f"window_epochs must be >= 0, got {window_epochs}")
+    n_false = n_wake = 0
+    for t, p in zip(truth[:window_epochs], pred[:window_epochs], strict=False):
+        if t in SLEEP_STAGES:
+            break
+        if t != "W":
+            continue
+        n_wake += 1
+        n_false += p in DEEP_STAGES
+    return {"false_deep": n_false, "wake_epochs": n_wake}
+
+
+def rem_periods(truth: Sequence[str], min_epochs: int = 2) -> list[tuple[int, int]]:
+    """``(start, stop)`` of every run of at least ``min_epochs`` consecutive REM epochs."""
+    out: list[tuple[int, int]] = []
+    start = None
+    for i, t in enumerate([*truth, ""]):
+        if t == "REM" and start is None:
+            start = i
+        elif t != "REM" and start is not None:
+            if i - start >= min_epochs:
+                out.append((start, i))
+            start = None
+    return out
+
+
+def rem_entry_delays(truth: Sequence[str], pred: Sequence[str],
+                     min_epochs: int = 2) -> list[int]:
+    """Per REM period of the truth: epochs from its first REM epoch to the stager's first.
+
+    A period the stager never calls REM counts its whole length (the stager had not entered
+    by its end). Only periods inside the predicted length are counted.
+
+    Parameters
+    ----------
+    truth, pred
+        Expert and predicted labels, one per epoch.
+    min_epochs
+        Shortest run of truth REM that counts as a period (isolated epochs are skipped).
+    """
+    n = min(len(truth), len(pred))
+    delays = []
+    for a, b in rem_periods(truth[:n], min_epochs):
+        hit = next((i for i in range(a, b) if pred[i] == "REM"), b)
+        delays.append(hit - a)
+    return delays
+
+
+def final_wake_false_sleep(truth: Sequence[str], pred: Sequence[str],
+                           stages: Sequence[str] = ("REM", "N1")) -> dict[str, int]:
+    """Wake after the truth's last sleep epoch called one of ``stages`` (REM or N1).
+
+    Returns ``{"false": n, "wake_epochs": m}``; ``m = 0`` when the recording ends asleep or
+    never sleeps.
+    """
+    n = min(len(truth), len(pred))
+    last = max((i for i in range(n) if truth[i] in SLEEP_STAGES), default=None)
+    if last is None:
+        return {"false": 0, "wake_epochs": 0}
+    tail = [(t, p) for t, p in zip(truth[last + 1 : n], pred[last + 1 : n], strict=True)
+            if t == "W"]
+    return {"false": sum(p in stages for _, p in tail), "wake_epochs": len(tail)}
+
+
+def night_figures(truth: Sequence[str], pred: Sequence[str]) -> dict[str, Any]:
+    """The whole-night figures ``stage-eval`` reports next to κ.
+
+    ``cold_start_false_deep`` (N3/REM among the leading wake epochs, first 30 min),
+    ``cold_start_wake_epochs`` (its denominator), ``rem_entry_delay_epochs`` (mean over REM
+    periods; ``None`` without a REM period), ``rem_entry_delays`` (per period),
+    ``final_wake_false_rem_n1`` and ``final_wake_epochs``.
+    """
+    cs = cold_start_false_deep(truth, pred)
+    delays = rem_entry_delays(truth, pred)
+    fw = final_wake_false_sleep(truth, pred)
+    return {"cold_start_false_deep": cs["false_deep"],
+            "cold_start_wake_epochs": cs["wake_epochs"],
+            "rem_entry_delay_epochs": float(np.mean(delays)) if delays else None,
+            "rem_entry_delays": delays,
+            "final_wake_false_rem_n1": fw["false"], "final_wake_epochs": fw["wake_epochs"]}
+
+
+def pool_night_figures(per_recording: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Pool :func:`night_figures` of several recordings (counts summed, delays concatenated)."""
+    delays = [d for r in per_recording for d in r["rem_entry_delays"]]
+    out = {k: sum(r[k] for r in per_recording)
+           for k in ("cold_start_false_deep", "cold_start_wake_epochs",
+                     "final_wake_false_rem_n1", "final_wake_epochs")}
+    out["rem_entry_delay_epochs"] = float(np.mean(delays)) if delays else None
+    out["rem_entry_delays"] = delays
+    return out

@@ -219,7 +219,7 @@ def train_model(recs: Sequence[Recording], extra_hypnograms: Sequence[Sequence[s
 
 
 def train_eeg_model(recs: Sequence[Recording], extra_hypnograms: Sequence[Sequence[str]] = (),
-                    C: float = 0.1, version: str = "3.0.0",
+                    C: float = 0.1, version: str = "3.1.0",
                     sub_epoch_s: float = DEFAULT_SUB_EPOCH_S,
                     input_sfreq: float = 0.0, expert: bool = True) -> StagerModel:
     """The default recipe: scale-free EEG features of 10-s windows labelled by their own
@@ -231,9 +231,11 @@ def train_eeg_model(recs: Sequence[Recording], extra_hypnograms: Sequence[Sequen
     return with_expert(model, recs) if expert else model
 
 
-#: The expert the default recipe attaches: YASA's EEG trees (and its EEG+EOG+EMG trees when
-#: those channels are configured), equal weight in the pooled posterior, a prior worth 30 min.
-DEFAULT_EXPERT = {"trees": {"eeg": "yasa_eeg_0.5.0.npz",
+#: The expert the default recipe attaches: YASA's EEG trees, or its EEG+EOG, EEG+EMG or
+#: EEG+EOG+EMG trees when those channels are configured (the richest set they cover), equal
+#: weight in the pooled posterior, a prior worth 30 min.
+DEFAULT_EXPERT = {"trees": {"eeg": "yasa_eeg_0.5.0.npz", "eeg+eog": "yasa_eeg+eog_0.5.0.npz",
+                            "eeg+emg": "yasa_eeg+emg_0.5.0.npz",
                             "eeg+eog+emg": "yasa_eeg+eog+emg_0.5.0.npz"},
                   "weight": 0.5, "prior_epochs": 60.0, "night_hours": 8.0}
 

@@ -93,8 +93,10 @@ def test_pooling_keeps_absent_stages_from_the_expert_and_shares_the_rest() -> No
 def test_expert_spec_is_checked_and_picks_the_richest_tree_set() -> None:
     spec = ExpertSpec.from_json(DEFAULT_EXPERT)
     assert spec.roles_for(["eeg"]) == ["eeg"]
-    assert spec.roles_for(["eeg", "eog"]) == ["eeg"]
+    assert spec.roles_for(["eeg", "eog"]) == ["eeg", "eog"]
+    assert spec.roles_for(["eeg", "emg"]) == ["eeg", "emg"]
     assert spec.roles_for(["emg", "eeg", "eog"]) == ["eeg", "eog", "emg"]
+    assert ExpertSpec.from_json({"trees": {"eeg": "a.npz"}}).roles_for(["eeg", "eog"]) == ["eeg"]
     with pytest.raises(ValueError, match="needs an EEG channel"):
         spec.roles_for(["eog"])
     for bad, msg in (({"trees": {}}, "expert.trees"), ({**DEFAULT_EXPERT, "weight": 2.0}, "0..1"),
@@ -107,7 +109,7 @@ def test_expert_spec_is_checked_and_picks_the_richest_tree_set() -> None:
 
 def test_expert_maps_every_tree_feature_and_stamps_its_trees() -> None:
     spec = ExpertSpec.from_json(DEFAULT_EXPERT)
-    for roles in (["eeg"], ["eeg", "eog", "emg"]):
+    for roles in (["eeg"], ["eeg", "eog"], ["eeg", "emg"], ["eeg", "eog", "emg"]):
         ex = YasaExpert(spec, roles, SF)
         assert ex.roles == roles and ex.tag.startswith("yasa-" + "+".join(roles))
         n = len(base_names(roles))
@@ -160,7 +162,7 @@ def test_expert_brings_rem_to_the_real_eeg_model_and_eog_emg_make_it_better() ->
     """The default model's own classifier never saw REM (DREAMS has none). On a synthetic
     night it has never seen either, YASA's trees find REM from EEG alone, and much better
     with EOG and chin EMG."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tools"))
     from train_stager import synthetic_recording
 
     rec = synthetic_recording(7, 4.0)
@@ -183,9 +185,9 @@ def test_replaced_expert_weight_changes_the_decision_probabilities() -> None:
     m = load_model()
     x = _night(60)
     p = {}
-    for w in (0.0, 1.0):
-        st = SleepStager(StagerConfig(), replace(m, expert={**m.expert, "weight": w}), SF,
-                         {"eeg": 0})
+    for w in (0.0, 1.0):  # the pooled posterior itself: no sleep-onset gate after it
+        st = SleepStager(StagerConfig(onset_gate=False),
+                         replace(m, expert={**m.expert, "weight": w}), SF, {"eeg": 0})
         d = [d for c in _chunks(x, 1000) for d in st.update(c).decisions]
         p[w] = np.array([d[0].probabilities[s] for s in STAGES])
         ours = np.array([d[0].details["classifier"][s] for s in STAGES])

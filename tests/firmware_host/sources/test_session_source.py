@@ -21,7 +21,7 @@ from firmware_host.sources.session import SessionSource
 from firmware_host.sources.synthetic import SyntheticSource
 from firmware_host.synthetic.night import SyntheticNight
 
-FIXTURE = Path(__file__).parents[1] / "fixtures" / "session_v1"
+FIXTURE = Path(__file__).parents[2] / "fixtures" / "session_v1"
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from firmware_host.cli import main
 from firmware_host.config import ConfigError, load_config, parse_config
 from firmware_host.config.durations import parse_duration, parse_speed
 
-CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+CONFIGS = Path(__file__).resolve().parents[3] / "configs"
 
 
 def test_builtin_defaults_equal_default_toml():

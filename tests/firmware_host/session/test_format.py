@@ -20,7 +20,7 @@ from firmware_host.session.recorder import SAMPLES
 from firmware_host.sources.synthetic import SyntheticSource
 from firmware_host.synthetic.night import SyntheticNight
 
-FIXTURE = Path(__file__).parents[1] / "fixtures" / "session_v1"
+FIXTURE = Path(__file__).parents[2] / "fixtures" / "session_v1"
 
 
 @pytest.fixture
