@@ -2,11 +2,12 @@
 
 Shared types and names at this level (``chunk``, ``decision``, ``events``, ``clock``,
 ``vocabulary``, ``errors``); ``config`` (TOML → frozen dataclasses); ``runtime`` (a run's
-life, hooks, command queue); ``sources``; ``stages``/``staging``/``emg``/``neurofeedback``
-(samples → decisions); ``programme`` (decisions → commands, with reasons); ``actuation``
-and ``safety`` (commands → devices, within limits); ``session`` (recording); ``report``
-(the clinician's documents); ``control``/``console``/``whatif`` (the engineer's tools);
-``service`` (the device under systemd); ``synthetic`` (the no-hardware night); ``cli``.
+life, hooks, command queue); ``sources``; ``stages``/``staging``/``emg``/``neurofeedback``/
+``microstructure`` (samples → decisions); ``programme`` (decisions → commands, with
+reasons); ``actuation`` and ``safety`` (commands → devices, within limits); ``session``
+(recording); ``report`` (the clinician's documents); ``control``/``console``/``whatif`` (the
+engineer's tools); ``service`` (the device under systemd); ``synthetic`` (the no-hardware
+night); ``cli``.
 """
 
 from importlib.metadata import PackageNotFoundError, version
