@@ -41,6 +41,7 @@ from dsp.halfwaves import HALF_WAVE_END, TROUGH, StreamingHalfWaves
 from firmware_host.chunk import Chunk
 from firmware_host.config.fields import setting
 from firmware_host.decision import Decision
+from firmware_host.errors import UsageError
 from firmware_host.microstructure.channel import pick_channel
 from firmware_host.stages.base import StageOutput
 
@@ -52,7 +53,9 @@ METHODS = ("phase", "delay")
 class SlowOscillationConfig:
     """``[slow_oscillations]``: causal slow-oscillation detector and up-state predictor."""
 
-    enabled: bool = setting(True, doc="emit slow-oscillation decisions")
+    enabled: bool = setting(
+        False, doc="emit slow-oscillation decisions (needs an EEG channel)"
+    )
     channel: str = setting("", doc="EEG channel name ('' = the first EEG channel)")
     low_hz: float = setting(0.5, min=0.1, max=1.0, doc="band low edge")
     high_hz: float = setting(2.0, min=1.0, max=4.0, doc="band high edge")
@@ -88,7 +91,7 @@ class SlowOscillationStage:
     ) -> None:
         self.config = config or SlowOscillationConfig()
         if self.config.max_period_s < self.config.min_period_s:
-            raise ValueError(
+            raise UsageError(
                 f"[slow_oscillations] max_period_s ({self.config.max_period_s}) must be >= "
                 f"min_period_s ({self.config.min_period_s})"
             )
@@ -109,10 +112,26 @@ class SlowOscillationStage:
             self._troughs.reset()
         self._expected = None
 
-    def _build(self, chunk: Chunk) -> None:
+    def check(self, sfreq: float, channel_names: tuple[str, ...],
+              channel_types: tuple[str, ...]) -> None:
+        """Build the detector for this layout now, so a bad configuration fails at start-up.
+
+        Raises
+        ------
+        UsageError
+            No such channel or no EEG channel, or a band impossible at ``sfreq`` (the
+            message names the config section).
+        """
+        try:
+            self._build(float(sfreq), tuple(channel_names), tuple(channel_types))
+        except ValueError as exc:
+            if isinstance(exc, UsageError):
+                raise
+            raise UsageError(f"[slow_oscillations] {exc}") from None
+
+    def _build(self, fs: float, names: tuple[str, ...], types: tuple[str, ...]) -> None:
         cfg = self.config
-        fs = float(chunk.sfreq)
-        self._row = pick_channel(chunk, cfg.channel, "slow_oscillations")
+        self._row = pick_channel(names, types, cfg.channel, "slow_oscillations")
         sos = design_bandpass(cfg.low_hz, cfg.high_hz, fs, cfg.filter_order)
         self._filter = StreamingFilter(sos, 1)
         h_min = max(1, int(np.floor(cfg.min_period_s * fs / 2.0)))
@@ -121,15 +140,16 @@ class SlowOscillationStage:
         self._troughs = StreamingHalfWaves(cfg.trough_uv, q_max, h_min, h_max)
         self._periods = np.linspace(cfg.min_period_s, cfg.max_period_s, 64)
         self._delays = phase_delay_s(sos, 1.0 / self._periods, fs)
-        self._layout = (fs, chunk.channel_names, chunk.channel_types)
+        self._layout = (fs, names, types)
         self._expected = None
 
     def update(self, chunk: Chunk) -> StageOutput:
         """Detect troughs in the chunk; return it unchanged with up-state decisions."""
         if not self.config.enabled or chunk.n_samples == 0:
             return StageOutput(chunk)
-        if (float(chunk.sfreq), chunk.channel_names, chunk.channel_types) != self._layout:
-            self._build(chunk)
+        layout = (float(chunk.sfreq), chunk.channel_names, chunk.channel_types)
+        if layout != self._layout:
+            self._build(*layout)
         if self._filter is None or self._troughs is None:  # pragma: no cover - set by _build
             raise RuntimeError("slow-oscillation detector not built")
         if self._expected is None or chunk.first_sample != self._expected:

@@ -34,6 +34,7 @@ from dsp.moving_mean import StreamingMovingMean
 from firmware_host.chunk import Chunk
 from firmware_host.config.fields import setting
 from firmware_host.decision import Decision
+from firmware_host.errors import UsageError
 from firmware_host.microstructure.channel import pick_channel
 from firmware_host.stages.base import StageOutput
 
@@ -46,7 +47,7 @@ POWER_FLOOR = 1e-9
 class SpindleConfig:
     """``[spindles]``: causal sleep-spindle detector."""
 
-    enabled: bool = setting(True, doc="emit spindle decisions")
+    enabled: bool = setting(False, doc="emit spindle decisions (needs an EEG channel)")
     channel: str = setting("", doc="EEG channel name ('' = the first EEG channel)")
     sigma_low_hz: float = setting(11.0, min=8.0, max=14.0, doc="sigma band low edge")
     sigma_high_hz: float = setting(16.0, min=12.0, max=20.0, doc="sigma band high edge")
@@ -172,22 +173,40 @@ class SpindleStage:
         self._seen = 0
         self._expected = None
 
-    def _build(self, chunk: Chunk) -> None:
+    def check(self, sfreq: float, channel_names: tuple[str, ...],
+              channel_types: tuple[str, ...]) -> None:
+        """Build the detector for this layout now, so a bad configuration fails at start-up.
+
+        Raises
+        ------
+        UsageError
+            No such channel or no EEG channel, or a band impossible at ``sfreq`` (the
+            message names the config section).
+        """
+        try:
+            self._build(float(sfreq), tuple(channel_names), tuple(channel_types))
+        except ValueError as exc:
+            if isinstance(exc, UsageError):
+                raise
+            raise UsageError(f"[spindles] {exc}") from None
+
+    def _build(self, fs: float, names: tuple[str, ...], types: tuple[str, ...]) -> None:
         cfg = self.config
-        self._row = pick_channel(chunk, cfg.channel, "spindles")
-        self._criteria = SpindleCriteria(cfg, chunk.sfreq)
+        self._row = pick_channel(names, types, cfg.channel, "spindles")
+        self._criteria = SpindleCriteria(cfg, fs)
         self._bursts = StreamingBursts(
-            max(1, round(cfg.confirm_s * chunk.sfreq)), round(cfg.merge_gap_s * chunk.sfreq)
+            max(1, round(cfg.confirm_s * fs)), round(cfg.merge_gap_s * fs)
         )
-        self._layout = (float(chunk.sfreq), chunk.channel_names, chunk.channel_types)
+        self._layout = (fs, names, types)
         self._expected = None
 
     def update(self, chunk: Chunk) -> StageOutput:
         """Detect in the chunk; return it unchanged with onset/end decisions."""
         if not self.config.enabled or chunk.n_samples == 0:
             return StageOutput(chunk)
-        if (float(chunk.sfreq), chunk.channel_names, chunk.channel_types) != self._layout:
-            self._build(chunk)
+        layout = (float(chunk.sfreq), chunk.channel_names, chunk.channel_types)
+        if layout != self._layout:
+            self._build(*layout)
         if self._criteria is None or self._bursts is None:  # pragma: no cover - set by _build
             raise RuntimeError("spindle detector not built")
         if self._expected is None or chunk.first_sample != self._expected:

@@ -4,6 +4,7 @@ prediction methods, chunking invariance, causality, actuator latency, bad config
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from scipy import signal
 
 from dsp.filters import design_bandpass
+from firmware_host.errors import UsageError
 from firmware_host.microstructure.slow_oscillations import (
     SlowOscillationConfig,
     SlowOscillationStage,
@@ -20,6 +22,7 @@ from firmware_host.microstructure.slow_oscillations import (
 from tests.firmware_host.microstructure.synthetic import background, stream
 
 FS = 100.0
+ON = SlowOscillationConfig(enabled=True)
 
 
 def _night(seed: int = 0, minutes: float = 3.0) -> tuple[np.ndarray, np.ndarray, list[tuple]]:
@@ -54,7 +57,7 @@ def _phase_at(clean: np.ndarray, samples: list[int]) -> np.ndarray:
 def test_planted_slow_oscillations_found_and_up_states_hit(method: str, sd_max: float,
                                                            seed: int) -> None:
     x, clean, planted = _night(seed)
-    decisions = stream(SlowOscillationStage(SlowOscillationConfig(method=method)), x, FS)
+    decisions = stream(SlowOscillationStage(replace(ON, method=method)), x, FS)
     assert all(d.kind == "slow_oscillation" and d.label == "up_state" for d in decisions)
     for d in decisions:  # journal-ready: plain JSON types only
         assert json.loads(json.dumps(d.to_json()))["details"] == d.details
@@ -79,9 +82,9 @@ def test_planted_slow_oscillations_found_and_up_states_hit(method: str, sd_max: 
 
 def test_target_phase_and_actuator_latency_shift_the_stimulus() -> None:
     x, _, _ = _night(2, minutes=1.0)
-    base = stream(SlowOscillationStage(), x, FS)
-    later = stream(SlowOscillationStage(SlowOscillationConfig(target_phase_deg=45.0)), x, FS)
-    early = stream(SlowOscillationStage(SlowOscillationConfig(actuator_latency_s=0.1)), x, FS)
+    base = stream(SlowOscillationStage(ON), x, FS)
+    later = stream(SlowOscillationStage(replace(ON, target_phase_deg=45.0)), x, FS)
+    early = stream(SlowOscillationStage(replace(ON, actuator_latency_s=0.1)), x, FS)
     assert len(base) == len(later) == len(early) >= 5
     for b, lt, e in zip(base, later, early, strict=True):
         period = b.details["period_s"]
@@ -97,7 +100,7 @@ def test_target_phase_and_actuator_latency_shift_the_stimulus() -> None:
        method=st.sampled_from(["phase", "delay"]))
 def test_chunking_invariance(sizes: list[int], method: str) -> None:
     x, _, _ = _night(3, minutes=1.0)
-    cfg = SlowOscillationConfig(method=method)
+    cfg = replace(ON, method=method)
     assert stream(SlowOscillationStage(cfg), x, FS, sizes) == stream(
         SlowOscillationStage(cfg), x, FS)
 
@@ -105,7 +108,7 @@ def test_chunking_invariance(sizes: list[int], method: str) -> None:
 @pytest.mark.parametrize("method", ["phase", "delay"])
 def test_causality_future_samples_never_change_past_decisions(method: str) -> None:
     x, _, _ = _night(4, minutes=2.0)
-    cfg = SlowOscillationConfig(method=method)
+    cfg = replace(ON, method=method)
     full = stream(SlowOscillationStage(cfg), x, FS)
     cut = int(70 * FS)
     part = stream(SlowOscillationStage(cfg), x[:cut].copy(), FS)
@@ -121,5 +124,5 @@ def test_phase_delay_of_the_design() -> None:
 
 
 def test_bad_period_range() -> None:
-    with pytest.raises(ValueError, match="max_period_s"):
-        SlowOscillationStage(SlowOscillationConfig(min_period_s=1.5, max_period_s=1.0))
+    with pytest.raises(UsageError, match="max_period_s"):
+        SlowOscillationStage(replace(ON, min_period_s=1.5, max_period_s=1.0))

@@ -4,6 +4,7 @@ invariance, causality, gaps, bad channel."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from tests.firmware_host.microstructure.synthetic import background, plant_spind
 from tests.reference.microstructure import spindle_criteria_naive
 
 FS = 100.0
+ON = SpindleConfig(enabled=True)
 
 
 def _night(seed: int = 0, minutes: float = 4.0) -> tuple[np.ndarray, list[tuple[float, float]]]:
@@ -31,7 +33,7 @@ def _iou(a: tuple[float, float], b: tuple[float, float]) -> float:
 
 def test_criteria_match_naive_reference() -> None:
     x, _ = _night(minutes=1.0)
-    cfg = SpindleConfig(baseline_s=10.0)
+    cfg = replace(ON, baseline_s=10.0)
     got = SpindleCriteria(cfg, FS).process(x)
     ref = spindle_criteria_naive(x, FS, cfg)
     for key in ("sigma", "rel_power", "correlation"):
@@ -42,7 +44,7 @@ def test_criteria_match_naive_reference() -> None:
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_planted_spindles_are_found(seed: int) -> None:
     x, planted = _night(seed)
-    decisions = stream(SpindleStage(), x, FS)
+    decisions = stream(SpindleStage(ON), x, FS)
     ends = [d for d in decisions if d.label == "end" and d.details["valid"]]
     found = [(d.details["onset_sample"] / FS, (d.details["end_sample"] + 1) / FS) for d in ends]
     hits = [p for p in planted if any(_iou(p, f) >= 0.2 for f in found)]
@@ -68,22 +70,22 @@ def test_planted_spindles_are_found(seed: int) -> None:
 @given(sizes=st.lists(st.integers(1, 250), min_size=1, max_size=8))
 def test_chunking_invariance(sizes: list[int]) -> None:
     x, _ = _night(3, minutes=1.5)
-    cfg = SpindleConfig(baseline_s=10.0)
+    cfg = replace(ON, baseline_s=10.0)
     assert stream(SpindleStage(cfg), x, FS, sizes) == stream(SpindleStage(cfg), x, FS)
 
 
 def test_causality_future_samples_never_change_past_decisions() -> None:
     x, _ = _night(4, minutes=2.0)
-    full = stream(SpindleStage(), x, FS)
+    full = stream(SpindleStage(ON), x, FS)
     cut = int(95 * FS)
-    part = stream(SpindleStage(), x[:cut].copy(), FS)
+    part = stream(SpindleStage(ON), x[:cut].copy(), FS)
     assert part == [d for d in full if d.sample < cut]
     assert len(part) >= 4
 
 
 def test_gap_and_non_finite_restart_the_detector() -> None:
     x, _ = _night(5, minutes=1.0)
-    stage = SpindleStage(SpindleConfig(baseline_s=5.0))
+    stage = SpindleStage(replace(ON, baseline_s=5.0))
 
     def chunk(a: int, b: int, first: int, data: np.ndarray | None = None) -> Chunk:
         return Chunk(data=(x[None, a:b] if data is None else data), first_sample=first, sfreq=FS,
@@ -105,8 +107,8 @@ def test_gap_and_non_finite_restart_the_detector() -> None:
 def test_bad_channel_is_a_usage_error() -> None:
     x, _ = _night(minutes=0.1)
     with pytest.raises(UsageError, match="'Fz' is not in the source"):
-        stream(SpindleStage(SpindleConfig(channel="Fz")), x, FS)
+        stream(SpindleStage(replace(ON, channel="Fz")), x, FS)
     chunk = Chunk(data=x[None, :100], first_sample=0, sfreq=FS, channel_names=("chin",),
                   channel_types=("emg",), timestamps=np.arange(100) / FS)
     with pytest.raises(UsageError, match="needs an EEG channel"):
-        SpindleStage().update(chunk)
+        SpindleStage(ON).update(chunk)

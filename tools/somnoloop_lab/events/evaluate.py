@@ -134,13 +134,15 @@ def evaluate(root: str | Path, excerpts: Sequence[int], *,
              chunk_s: float = 1.0, with_yasa: bool = True) -> dict[str, Any]:
     """Run the live detectors (and YASA) on DREAMS ``excerpts``; pooled and per-excerpt figures.
 
+    The configurations default to the shipped ones, enabled.
+
     Raises
     ------
     FileNotFoundError
         An excerpt, hypnogram or ``Visual_scoring1`` file is missing.
     """
-    spindle_cfg = spindle_cfg or SpindleConfig()
-    so_cfg = so_cfg or SlowOscillationConfig()
+    spindle_cfg = spindle_cfg or SpindleConfig(enabled=True)
+    so_cfg = so_cfg or SlowOscillationConfig(enabled=True)
     root = Path(root)
     counts = {"ours": [0, 0, 0], "yasa": [0, 0, 0], "onsets": [0, 0]}  # tp, detected, expert
     latencies: list[float] = []
