@@ -24,8 +24,9 @@ tightly (see the README's events-eval figures).
 
 Decision: ``Decision(kind="slow_oscillation", label="up_state")`` at the deciding sample,
 with ``details`` trough sample and value, period, predicted up-state sample (phase 0),
-target phase, stimulus sample (when to *command* the actuator) and ``on_time`` (the
-stimulus lies after the decision, so it can still be delivered). Gaps and NaN/inf restart
+target phase, stimulus sample (when to *command* the actuator), its delay after the decision
+in seconds and ``on_time`` (the stimulus lies after the decision, so it can still be
+delivered). Gaps and NaN/inf restart
 the detector.
 """
 
@@ -190,6 +191,7 @@ class SlowOscillationStage:
             "predicted_upstate_sample": int(round(upstate)),
             "target_phase_deg": cfg.target_phase_deg,
             "stimulus_sample": stimulus,
+            "stimulus_delay_s": (stimulus - at_abs) / float(sfreq),
             "on_time": stimulus > at_abs,
             "method": cfg.method,
         }

@@ -236,6 +236,8 @@ class Engine:
                 fire = rule.trigger.at_time(self._t)
                 if fire is not None and fire.fire:
                     self._fire(rule, fire, self._t, out, None)
+                elif fire is not None and fire.held and fire.reason is not None:
+                    self._suppress(rule.cfg.name, *fire.reason, self._t)
             else:
                 self._step(key, out)
             self._release()
@@ -263,7 +265,9 @@ class Engine:
         for rule, fire in fires:
             if fire is None:
                 continue
-            if fire.held:
+            if fire.held and fire.reason is not None:
+                self._suppress(rule.cfg.name, *fire.reason, t, d.sample)
+            elif fire.held:
                 self._suppress(rule.cfg.name, "hysteresis",
                                f"{d.label} matched again before falling below "
                                f"exit_probability {rule.cfg.guards.exit_probability}", t,

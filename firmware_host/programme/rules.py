@@ -34,7 +34,10 @@ TRIGGER_KEYS: dict[str, tuple[str, ...]] = {
     "clock": ("at", "window"),
     "intent": ("labels", "min_probability", "force_step"),
     "feature": ("decision", "feature", "above", "below", "dwell", "window"),
+    "event": ("decision", "stages", "dwell", "window", "blocks"),
 }
+#: Decision kinds an ``event`` trigger may time a stimulus on (``firmware_host.microstructure``).
+EVENT_DECISIONS = ("slow_oscillation", "spindle")
 TRIGGER_KINDS = tuple(TRIGGER_KEYS)
 
 #: Action kind -> the action keys it uses (besides ``kind`` and ``target``).
@@ -88,6 +91,9 @@ class TriggerConfig:
     feature: str = setting("", doc="feature: key in the decision's details (dots for nesting)")
     above: float | None = setting(None, doc="feature: matches above this value")
     below: float | None = setting(None, doc="feature: matches below this value")
+    blocks: tuple[str, ...] = setting(
+        (), doc="event: ['ON', 'OFF'] durations alternating from the night's start; stimuli "
+        "due in an OFF block are journalled as sham (suppressed), not delivered")
 
     def __post_init__(self) -> None:
         if not self.kind:
@@ -95,7 +101,7 @@ class TriggerConfig:
         _extra_keys(self, TRIGGER_KEYS[self.kind], f"a {self.kind!r} trigger")
         duration_s(self.dwell, "dwell")
         need = {"stage": "stages", "arousal": "stages", "intent": "labels",
-                "feature": "feature"}.get(self.kind)
+                "feature": "feature", "event": "stages"}.get(self.kind)
         if need and not getattr(self, need):
             raise ValueError(f"{need} is missing; a {self.kind!r} trigger needs it")
         if self.kind == "transition" and not (self.from_stages and self.to_stages):
@@ -110,6 +116,24 @@ class TriggerConfig:
             window_s(self.window, "window")
         if self.kind == "feature" and self.above is None and self.below is None:
             raise ValueError("a 'feature' trigger needs above and/or below")
+        if self.kind == "event":
+            if self.decision not in EVENT_DECISIONS:
+                raise ValueError(f"decision = {self.decision!r}: an 'event' trigger times "
+                                 f"stimuli on {list(EVENT_DECISIONS)}")
+            _ = self.blocks_s  # validates
+
+    @property
+    def blocks_s(self) -> tuple[float, float] | None:
+        """``blocks`` as (ON, OFF) seconds, or ``None`` without blocks."""
+        if not self.blocks:
+            return None
+        if len(self.blocks) != 2:
+            raise ValueError(f"blocks = {list(self.blocks)!r} needs exactly two durations "
+                             "['ON', 'OFF'], e.g. ['6m', '6m']")
+        on, off = (duration_s(b, "blocks") for b in self.blocks)
+        if on <= 0 or off <= 0:
+            raise ValueError(f"blocks = {list(self.blocks)!r}: both durations must be > 0")
+        return on, off
 
     @property
     def dwell_s(self) -> float:

@@ -29,14 +29,16 @@ EVIDENCE_KEPT = 8
 class Fire:
     """A trigger's verdict on one decision or instant.
 
-    ``fire``: the rule should fire now, with ``evidence``; ``held``: a re-entry that
-    hysteresis held back (journalled as ``suppressed``).
+    ``fire``: the rule should fire now, with ``evidence``; ``held``: a firing held back
+    (journalled as ``suppressed``): by hysteresis, or by the trigger itself when ``reason``
+    gives ``(guard, text)``.
     """
 
     fire: bool = False
     held: bool = False
     evidence: dict[str, Any] = field(default_factory=dict)
     decision: Decision | None = None
+    reason: tuple[str, str] | None = None
 
 
 @dataclass
@@ -426,6 +428,84 @@ class FeatureTrigger(Trigger):
         return out
 
 
+class EventTrigger(Trigger):
+    """``event``: a stimulus timed by a microstructure decision, in stable sleep only.
+
+    A ``slow_oscillation`` decision (``on_time``) schedules the firing at its stimulus time
+    (``details.stimulus_delay_s`` after it); a ``spindle`` onset fires at once. Only while
+    the final stage has been in ``stages`` for ``dwell`` and inside ``window``; one stimulus
+    pending at a time. A final stage outside ``stages`` (an arousal, lighter sleep) cancels
+    the pending stimulus (``suppressed``, guard ``arousal``) and stability must build up
+    again. With ``blocks = [ON, OFF]`` (alternating from the night's start) a stimulus due in
+    an OFF block is journalled as ``suppressed`` with guard ``sham`` — the within-night sham
+    comparison. The evidence carries the decision's predicted phase fields.
+    """
+
+    kind = "event"
+    PHASE_KEYS = ("target_phase_deg", "predicted_upstate_sample", "stimulus_sample",
+                  "period_s", "trough_uv", "method", "onset_sample", "latency_s")
+
+    def __init__(self, cfg: TriggerConfig, exit_probability: float | None,
+                 ctx: NightContext) -> None:
+        super().__init__(cfg, exit_probability, ctx)
+        self.stable = Sustain(cfg.dwell_s)
+        self.blocks = cfg.blocks_s
+        self._pending: tuple[float, Decision, dict[str, Any]] | None = None
+
+    def rearm(self) -> None:  # noqa: D102
+        self._pending = None
+
+    def next_due(self) -> float | None:  # noqa: D102
+        return self._pending[0] if self._pending is not None else None
+
+    def observe(self, d: Decision, t: float) -> Fire | None:  # noqa: D102
+        if is_final_stage(d):
+            match = d.label in self.cfg.stages
+            self.stable.update(match, match, d, t)
+            if match or self._pending is None:
+                return None
+            due, _, ev = self._pending
+            self._pending = None
+            return Fire(held=True, decision=d, evidence=ev, reason=(
+                "arousal", f"{d.label} at {when(t)} s cancelled the stimulus due at "
+                f"{when(due)} s (stimulation only in {list(self.cfg.stages)})"))
+        if d.kind != self.cfg.decision or self._pending is not None:
+            return None
+        if d.kind == "spindle":
+            if d.label != "onset":
+                return None
+            delay = 0.0
+        else:
+            delay = _number(d.details.get("stimulus_delay_s"))
+            if not d.details.get("on_time", False) or delay is None or delay < 0:
+                return None
+        if not (self.stable.active and self.in_window(t)):
+            return None
+        ev = {"decisions": [decision_evidence(d, t)],
+              **{k: d.details[k] for k in self.PHASE_KEYS if k in d.details}}
+        if delay == 0.0:
+            return self._deliver(d, t, ev)
+        self._pending = (t + delay, d, ev)
+        return None
+
+    def at_time(self, t: float) -> Fire | None:  # noqa: D102
+        if self._pending is None:
+            return None
+        _, d, ev = self._pending
+        self._pending = None
+        return self._deliver(d, t, ev)
+
+    def _deliver(self, d: Decision, t: float, ev: dict[str, Any]) -> Fire:
+        ev["stimulus_t"] = when(t)
+        if self.blocks is not None:
+            on, off = self.blocks
+            if t % (on + off) >= on:
+                return Fire(held=True, decision=d, evidence=ev, reason=(
+                    "sham", f"stimulus at {when(t)} s falls in an OFF block "
+                    f"(blocks {on:g} s ON / {off:g} s OFF): sham, not delivered"))
+        return Fire(fire=True, decision=d, evidence=ev)
+
+
 def intent_of(label: str) -> str:
     """A decoder's label in the loop's vocabulary: ``"rest"``, a grip pattern, or itself
     (labels of other datasets such as ``"chuck_grip"`` are mapped)."""
@@ -442,7 +522,7 @@ def _number(x: Any) -> float | None:
 
 TRIGGERS: dict[str, type[Trigger]] = {c.kind: c for c in (
     StageTrigger, ArousalTrigger, TransitionTrigger, SleepOnsetTrigger, SignalTrigger,
-    ClockTrigger, IntentTrigger, FeatureTrigger)}
+    ClockTrigger, IntentTrigger, FeatureTrigger, EventTrigger)}
 
 
 def make_trigger(cfg: TriggerConfig, exit_probability: float | None,

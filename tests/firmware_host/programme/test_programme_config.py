@@ -33,7 +33,7 @@ BAD = {
         RULE.format(kind="moonrise", trigger="", target="mattress.head"),
         "programme.rules[bad_rule].trigger.kind = 'moonrise' is not allowed; allowed: "
         "['stage', 'transition', 'sleep_onset', 'arousal', 'signal', 'clock', 'intent', "
-        "'feature']"),
+        "'feature', 'event']"),
     "unknown actuator": (
         RULE.format(kind="stage", trigger="", target="toaster"),
         "programme.rules[bad_rule].actions[0].target = 'toaster' is not allowed; allowed: "
