@@ -16,6 +16,7 @@ from firmware_host.config.durations import parse_duration, parse_speed
 from firmware_host.emg.decoder import build_emg_decoder
 from firmware_host.errors import UsageError
 from firmware_host.events import EventSink
+from firmware_host.microstructure.build import build_microstructure_stages
 from firmware_host.neurofeedback.stage import build_neurofeedback_stage
 from firmware_host.runtime.pipeline import Pipeline
 from firmware_host.session import SessionError, SessionRecorder, paths
@@ -148,6 +149,9 @@ def build_pipeline(cfg: Config, source: Source) -> Pipeline:
         decoder = build_emg_decoder(cfg.emg, source.sfreq, names, types, synthetic=synthetic)
         if decoder is not None:
             stages.append(decoder)
+        # sleep microstructure on the raw signal (each detector filters for itself)
+        stages.extend(build_microstructure_stages(cfg.spindles, cfg.slow_oscillations, source.sfreq,
+                                                  names, types))
         feedback = build_neurofeedback_stage(cfg, source)  # before the display filters
         if feedback is not None:
             stages.append(feedback)
