@@ -1,13 +1,14 @@
-"""Causal moving mean: the mean of the last ``n`` samples of every channel, streamed.
+"""Causal moving mean (or mean square: band power) of the last ``n`` samples of every channel.
 
 ``out[c, k] = mean(x[c, max(0, k - n + 1) : k + 1])`` — fewer samples at the very start,
 where only the samples seen so far are averaged (no zero-padding bias). Used for moving
 covariances (feed a product of two signals) and for trailing baselines (feed a feature and
 its square to get a trailing mean and standard deviation).
 
-Like :mod:`dsp.bandpower`, the kernel keeps a ring and a running sum that is recomputed
-exactly from the ring every time the ring wraps, so rounding never accumulates and the
-output is bit-identical whatever the chunking.
+With ``square=True`` it averages ``x**2`` — the band power of a band-passed signal (the
+neurofeedback feature, the spindle detector's sigma power). The kernel keeps a ring and a
+running sum that is recomputed exactly from the ring every time the ring wraps, so rounding
+never accumulates and the output is bit-identical whatever the chunking.
 """
 
 from __future__ import annotations
@@ -21,15 +22,16 @@ __all__ = ["StreamingMovingMean", "moving_mean"]
 
 
 @njit
-def _moving_mean_kernel(x, ring, sums, counters, out):  # noqa: ANN001  # pragma: no cover
-    """Stream ``x`` (n_ch, m) through the ring; ``counters`` = [position, samples seen]."""
+def _moving_mean_kernel(x, ring, sums, counters, out, square):  # noqa: ANN001  # pragma: no cover
+    """Stream ``x`` (n_ch, m) (squared when ``square``) through the ring; ``counters`` =
+    [position, samples seen]."""
     n_ch, m = x.shape
     n = ring.shape[1]
     pos = counters[0]
     seen = counters[1]
     for k in range(m):
         for c in range(n_ch):
-            v = x[c, k]
+            v = x[c, k] * x[c, k] if square else x[c, k]
             sums[c] += v - ring[c, pos]
             ring[c, pos] = v
         pos += 1
@@ -43,7 +45,7 @@ def _moving_mean_kernel(x, ring, sums, counters, out):  # noqa: ANN001  # pragma
                     s += ring[c, j]
                 sums[c] = s
         for c in range(n_ch):
-            out[c, k] = sums[c] / seen
+            out[c, k] = (max(sums[c], 0.0) if square else sums[c]) / seen
     counters[0] = pos
     counters[1] = seen
 
@@ -57,6 +59,8 @@ class StreamingMovingMean:
         Window length in samples (>= 1).
     n_channels
         Rows of every block.
+    square
+        Average the squared samples (mean square, i.e. power) instead of the samples.
 
     Notes
     -----
@@ -64,8 +68,9 @@ class StreamingMovingMean:
     NaN/inf raise :class:`ValueError` and leave the state untouched.
     """
 
-    def __init__(self, n: int, n_channels: int) -> None:
+    def __init__(self, n: int, n_channels: int, *, square: bool = False) -> None:
         self.n = positive_int(n, "n")
+        self.square = bool(square)
         self.n_channels = positive_int(n_channels, "n_channels")
         self._ring = np.zeros((self.n_channels, self.n))
         self._sums = np.zeros(self.n_channels)
@@ -94,12 +99,13 @@ class StreamingMovingMean:
         check_finite(x)
         out = np.empty_like(x)
         if x.shape[1]:
-            _moving_mean_kernel(x, self._ring, self._sums, self._counters, out)
+            _moving_mean_kernel(x, self._ring, self._sums, self._counters, out, self.square)
         return out
 
 
-def moving_mean(x: np.ndarray, n: int) -> np.ndarray:
-    """Moving mean of a whole ``(n_channels, n_samples)`` signal from a fresh state.
+def moving_mean(x: np.ndarray, n: int, *, square: bool = False) -> np.ndarray:
+    """Moving mean (mean square with ``square``) of a whole ``(n_channels, n_samples)`` signal
+    from a fresh state.
 
     Parameters
     ----------
@@ -114,4 +120,4 @@ def moving_mean(x: np.ndarray, n: int) -> np.ndarray:
         Same shape as ``x`` (2-D).
     """
     block = as_block(x, "x")
-    return StreamingMovingMean(n, block.shape[0]).process(block)
+    return StreamingMovingMean(n, block.shape[0], square=square).process(block)

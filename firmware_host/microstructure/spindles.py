@@ -27,7 +27,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dsp.bandpower import StreamingMeanSquare
 from dsp.bursts import BURST_DETECTED, StreamingBursts
 from dsp.filters import StreamingFilter, design_bandpass
 from dsp.moving_mean import StreamingMovingMean
@@ -98,7 +97,7 @@ class SpindleCriteria:
         )
         n_win = max(1, round(config.window_s * self.sfreq))
         self.n_baseline = max(1, round(config.baseline_s * self.sfreq))
-        self._power = StreamingMeanSquare(n_win, 2)
+        self._power = StreamingMovingMean(n_win, 2, square=True)
         self._cov = StreamingMovingMean(n_win, 1)
         self._base = StreamingMovingMean(self.n_baseline, 2)
 

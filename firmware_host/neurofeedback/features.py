@@ -5,7 +5,7 @@ Per sample, causally and chunking-invariantly (every piece is a streaming ``dsp`
 * the trained signal = average (or difference) of the protocol's EEG channels;
 * each band (trained band, reference band, inhibit bands) through a Butterworth band-pass
   (:class:`dsp.filters.StreamingFilter`), then its power over the last ``window_s``
-  (:class:`dsp.bandpower.StreamingMeanSquare`);
+  (:class:`dsp.moving_mean.StreamingMovingMean` with ``square=True``);
 * gate measures as RMS over ``gates.window_s``: high-passed EOG (blinks, saccades; largest EOG
   channel), the trained signal's muscle band (EMG/clench), and its broadband amplitude.
 
@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dsp.bandpower import StreamingMeanSquare
 from dsp.filters import StreamingFilter, design_bandpass, design_highpass
+from dsp.moving_mean import StreamingMovingMean
 from firmware_host.neurofeedback.config import NeurofeedbackConfig
 
 #: Broadband amplitude gate: high-pass edge (Hz) that removes electrode offsets.
@@ -86,14 +86,14 @@ class FeatureFrontEnd:
         order = cfg.filter_order
         self._band_filters = [StreamingFilter(design_bandpass(lo, hi, sfreq, order), 1)
                               for lo, hi in bands.values()]
-        self._power = StreamingMeanSquare(max(1, round(cfg.window_s * sfreq)), len(bands))
+        self._power = StreamingMovingMean(max(1, round(cfg.window_s * sfreq)), len(bands), square=True)
         g = cfg.gates
         self._emg_filter = StreamingFilter(design_bandpass(*g.emg_band, sfreq, order), 1)
         self._amp_filter = StreamingFilter(design_highpass(AMPLITUDE_HP_HZ, sfreq, 2), 1)
         self._eog_filter = (StreamingFilter(design_highpass(g.eog_highpass_hz, sfreq, 1), len(eog_rows))
                             if len(eog_rows) else None)
         n_gate = 2 + len(eog_rows)
-        self._gate_power = StreamingMeanSquare(max(1, round(g.window_s * sfreq)), n_gate)
+        self._gate_power = StreamingMovingMean(max(1, round(g.window_s * sfreq)), n_gate, square=True)
         self.hop = max(1, round(sfreq / cfg.update_hz))
         #: Samples before an update counts as warm: the power window plus filter settling.
         self.warmup = round(max(cfg.window_s, 1.0) * sfreq) + round(sfreq / max(spec.band[0], 1.0))

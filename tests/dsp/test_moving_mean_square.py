@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dsp.bandpower import StreamingMeanSquare, moving_mean_square
+from dsp.moving_mean import StreamingMovingMean, moving_mean
 from tests.reference.bandpower import moving_mean_square_naive
 
 
@@ -24,21 +24,21 @@ def _signal(n_ch: int = 3, n: int = 700, seed: int = 0) -> np.ndarray:
 @pytest.mark.parametrize("n", [1, 7, 64, 250])
 def test_kernel_matches_naive_reference(n: int) -> None:
     x = _signal()
-    got = moving_mean_square(x, n)
+    got = moving_mean(x, n, square=True)
     ref = moving_mean_square_naive(x, n)
     np.testing.assert_allclose(got, ref, rtol=0, atol=1e-12 * float((x**2).max()))
 
 
 def test_start_averages_only_the_samples_seen() -> None:
     x = np.array([[3.0, 4.0, 0.0, 0.0]])
-    np.testing.assert_allclose(moving_mean_square(x, 3)[0], [9.0, 12.5, 25 / 3, 16 / 3])
+    np.testing.assert_allclose(moving_mean(x, 3, square=True)[0], [9.0, 12.5, 25 / 3, 16 / 3])
 
 
 def test_no_drift_after_a_huge_burst() -> None:
     x = np.zeros((1, 5000))
     x[0, :100] = 1e6
     x[0, 100:] = 1e-3
-    out = moving_mean_square(x, 50)
+    out = moving_mean(x, 50, square=True)
     np.testing.assert_allclose(out[0, -1], 1e-6, rtol=1e-9)
 
 
@@ -47,9 +47,9 @@ def test_no_drift_after_a_huge_burst() -> None:
 def test_chunking_invariance(data: st.DataObject) -> None:
     x = _signal(2, 600, seed=data.draw(st.integers(0, 5)))
     n = data.draw(st.integers(1, 120))
-    whole = moving_mean_square(x, n)
+    whole = moving_mean(x, n, square=True)
     sizes = data.draw(st.lists(st.integers(0, 150), min_size=1, max_size=20))
-    stream = StreamingMeanSquare(n, 2)
+    stream = StreamingMovingMean(n, 2, square=True)
     parts, pos = [], 0
     for size in sizes:
         parts.append(stream.process(x[:, pos:pos + size]))
@@ -59,7 +59,7 @@ def test_chunking_invariance(data: st.DataObject) -> None:
 
 
 def test_reset_filled_and_bad_input() -> None:
-    stream = StreamingMeanSquare(4, 1)
+    stream = StreamingMovingMean(4, 1, square=True)
     assert not stream.filled
     first = stream.process(np.ones((1, 5)))
     assert stream.filled
@@ -73,4 +73,4 @@ def test_reset_filled_and_bad_input() -> None:
     stream.reset()
     np.testing.assert_array_equal(stream.process(np.ones((1, 5)) * 2), 4 * first)
     with pytest.raises(ValueError, match="n must be"):
-        StreamingMeanSquare(0, 1)
+        StreamingMovingMean(0, 1, square=True)
