@@ -4,6 +4,7 @@ Needs Debian's ``chromium`` and ``poppler-utils``; skipped with the reason when 
 The whole-night case runs the real loop on an 8-h synthetic night first (slow).
 """
 
+import os
 import shutil
 import subprocess
 
@@ -75,5 +76,8 @@ def test_small_night_renders(small_night, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(os.environ.get("NUMBA_DISABLE_JIT") == "1",
+                    reason="an 8-h night through pure-Python kernels takes about an hour; the small "
+                    "night above renders the same report sections without JIT")
 def test_full_synthetic_night_renders(full_night, tmp_path):
     check_rendering(full_night, tmp_path)

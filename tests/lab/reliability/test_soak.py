@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -10,6 +11,9 @@ from firmware_host.cli import main
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(os.environ.get("NUMBA_DISABLE_JIT") == "1",
+                    reason="an hour of faults through pure-Python kernels takes too long; the fault "
+                    "catalogue tests inject every fault without JIT too")
 def test_one_hour_soak_meets_its_targets(capsys):
     rc = main(["soak", "--hours", "1", "--seed", "3", "--json"])
     out = json.loads(capsys.readouterr().out)
