@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import math
+import os
 
 import pytest
+
+#: The figures measure the device, whose kernels are compiled; without JIT they mean nothing.
+pytestmark = pytest.mark.skipif(os.environ.get("NUMBA_DISABLE_JIT") == "1",
+                                reason="benchmarks measure the compiled kernels (NUMBA_DISABLE_JIT=1)")
 
 from somnoloop_lab.bench_grip import bench_grip
 from somnoloop_lab.bench_loop import loop_figures

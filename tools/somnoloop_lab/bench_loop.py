@@ -93,6 +93,8 @@ def loop_figures(seconds: float = 60.0) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         Run(load_config(None), duration=f"{seconds:g}s", speed="1", session_dir=Path(tmp) / "s",
             observers=[times]).run()
+    if not times.processing_s:
+        raise RuntimeError(f"no iteration after the loop was ready within {seconds:g} s; run longer")
     ms = np.array(times.processing_s) * 1000.0
     return {"loop_latency_p50_ms": float(np.percentile(ms, 50)),
             "loop_latency_p99_ms": float(np.percentile(ms, 99)),
