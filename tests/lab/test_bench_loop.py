@@ -7,12 +7,12 @@ import os
 
 import pytest
 
+from somnoloop_lab.bench_grip import bench_grip
+from somnoloop_lab.bench_loop import loop_figures
+
 #: The figures measure the device, whose kernels are compiled; without JIT they mean nothing.
 pytestmark = pytest.mark.skipif(os.environ.get("NUMBA_DISABLE_JIT") == "1",
                                 reason="benchmarks measure the compiled kernels (NUMBA_DISABLE_JIT=1)")
-
-from somnoloop_lab.bench_grip import bench_grip
-from somnoloop_lab.bench_loop import loop_figures
 
 
 @pytest.mark.slow
