@@ -43,7 +43,7 @@ from firmware_host.chunk import Chunk
 from firmware_host.config.fields import setting
 from firmware_host.decision import Decision
 from firmware_host.errors import UsageError
-from firmware_host.microstructure.channel import pick_channel
+from firmware_host.microstructure.channel import SingleChannelDetector, pick_channel
 from firmware_host.stages.base import StageOutput
 
 MODEL = "slow-oscillation-causal-1"
@@ -76,7 +76,7 @@ def phase_delay_s(sos: np.ndarray, freqs: np.ndarray, sfreq: float) -> np.ndarra
     return -np.angle(h) / (2.0 * np.pi * np.asarray(freqs, dtype=float))
 
 
-class SlowOscillationStage:
+class SlowOscillationStage(SingleChannelDetector):
     """Slow-oscillation decisions with a scheduled stimulus for one EEG channel.
 
     Parameters
@@ -87,6 +87,8 @@ class SlowOscillationStage:
         Stage name shown in the journal.
     """
 
+    section = "slow_oscillations"
+
     def __init__(
         self, config: SlowOscillationConfig | None = None, name: str = "slow_oscillations"
     ) -> None:
@@ -96,39 +98,19 @@ class SlowOscillationStage:
                 f"[slow_oscillations] max_period_s ({self.config.max_period_s}) must be >= "
                 f"min_period_s ({self.config.min_period_s})"
             )
+        super().__init__()
         self.name = name
-        self._layout: tuple[float, tuple[str, ...], tuple[str, ...]] | None = None
-        self._row = 0
         self._filter: StreamingFilter | None = None
         self._troughs: StreamingHalfWaves | None = None
         self._periods = np.empty(0)
         self._delays = np.empty(0)
-        self._origin = 0
-        self._expected: int | None = None
 
     def reset(self) -> None:
         """Forget the filter state and any half-wave in progress."""
         if self._filter is not None and self._troughs is not None:
             self._filter.reset()
             self._troughs.reset()
-        self._expected = None
-
-    def check(self, sfreq: float, channel_names: tuple[str, ...],
-              channel_types: tuple[str, ...]) -> None:
-        """Build the detector for this layout now, so a bad configuration fails at start-up.
-
-        Raises
-        ------
-        UsageError
-            No such channel or no EEG channel, or a band impossible at ``sfreq`` (the
-            message names the config section).
-        """
-        try:
-            self._build(float(sfreq), tuple(channel_names), tuple(channel_types))
-        except ValueError as exc:
-            if isinstance(exc, UsageError):
-                raise
-            raise UsageError(f"[slow_oscillations] {exc}") from None
+        super().reset()
 
     def _build(self, fs: float, names: tuple[str, ...], types: tuple[str, ...]) -> None:
         cfg = self.config
@@ -141,26 +123,15 @@ class SlowOscillationStage:
         self._troughs = StreamingHalfWaves(cfg.trough_uv, q_max, h_min, h_max)
         self._periods = np.linspace(cfg.min_period_s, cfg.max_period_s, 64)
         self._delays = phase_delay_s(sos, 1.0 / self._periods, fs)
-        self._layout = (fs, names, types)
         self._expected = None
 
     def update(self, chunk: Chunk) -> StageOutput:
         """Detect troughs in the chunk; return it unchanged with up-state decisions."""
-        if not self.config.enabled or chunk.n_samples == 0:
+        x = self._samples(chunk)
+        if x is None:
             return StageOutput(chunk)
-        layout = (float(chunk.sfreq), chunk.channel_names, chunk.channel_types)
-        if layout != self._layout:
-            self._build(*layout)
         if self._filter is None or self._troughs is None:  # pragma: no cover - set by _build
             raise RuntimeError("slow-oscillation detector not built")
-        if self._expected is None or chunk.first_sample != self._expected:
-            self.reset()
-            self._origin = chunk.first_sample
-        x = chunk.data[self._row]
-        if not np.isfinite(x).all():
-            self.reset()
-            return StageOutput(chunk)
-        self._expected = chunk.end_sample
         y = self._filter.process(x[None, :])[0]
         wanted = HALF_WAVE_END if self.config.method == "phase" else TROUGH
         reports = self._troughs.process(y)

@@ -33,8 +33,7 @@ from dsp.moving_mean import StreamingMovingMean
 from firmware_host.chunk import Chunk
 from firmware_host.config.fields import setting
 from firmware_host.decision import Decision
-from firmware_host.errors import UsageError
-from firmware_host.microstructure.channel import pick_channel
+from firmware_host.microstructure.channel import SingleChannelDetector, pick_channel
 from firmware_host.stages.base import StageOutput
 
 MODEL = "spindle-causal-1"
@@ -142,7 +141,7 @@ class SpindleCriteria:
         return count >= cfg.min_criteria
 
 
-class SpindleStage:
+class SpindleStage(SingleChannelDetector):
     """Causal spindle decisions for one EEG channel.
 
     Parameters
@@ -153,16 +152,15 @@ class SpindleStage:
         Stage name shown in the journal.
     """
 
+    section = "spindles"
+
     def __init__(self, config: SpindleConfig | None = None, name: str = "spindles") -> None:
+        super().__init__()
         self.config = config or SpindleConfig()
         self.name = name
-        self._layout: tuple[float, tuple[str, ...], tuple[str, ...]] | None = None
-        self._row = 0
         self._criteria: SpindleCriteria | None = None
         self._bursts: StreamingBursts | None = None
-        self._origin = 0
         self._seen = 0
-        self._expected: int | None = None
 
     def reset(self) -> None:
         """Forget everything; the next chunk starts a new stream (and a new baseline)."""
@@ -170,24 +168,7 @@ class SpindleStage:
             self._criteria.reset()
             self._bursts.reset()
         self._seen = 0
-        self._expected = None
-
-    def check(self, sfreq: float, channel_names: tuple[str, ...],
-              channel_types: tuple[str, ...]) -> None:
-        """Build the detector for this layout now, so a bad configuration fails at start-up.
-
-        Raises
-        ------
-        UsageError
-            No such channel or no EEG channel, or a band impossible at ``sfreq`` (the
-            message names the config section).
-        """
-        try:
-            self._build(float(sfreq), tuple(channel_names), tuple(channel_types))
-        except ValueError as exc:
-            if isinstance(exc, UsageError):
-                raise
-            raise UsageError(f"[spindles] {exc}") from None
+        super().reset()
 
     def _build(self, fs: float, names: tuple[str, ...], types: tuple[str, ...]) -> None:
         cfg = self.config
@@ -196,26 +177,15 @@ class SpindleStage:
         self._bursts = StreamingBursts(
             max(1, round(cfg.confirm_s * fs)), round(cfg.merge_gap_s * fs)
         )
-        self._layout = (fs, names, types)
         self._expected = None
 
     def update(self, chunk: Chunk) -> StageOutput:
         """Detect in the chunk; return it unchanged with onset/end decisions."""
-        if not self.config.enabled or chunk.n_samples == 0:
+        x = self._samples(chunk)
+        if x is None:
             return StageOutput(chunk)
-        layout = (float(chunk.sfreq), chunk.channel_names, chunk.channel_types)
-        if layout != self._layout:
-            self._build(*layout)
         if self._criteria is None or self._bursts is None:  # pragma: no cover - set by _build
             raise RuntimeError("spindle detector not built")
-        if self._expected is None or chunk.first_sample != self._expected:
-            self.reset()
-            self._origin = chunk.first_sample
-        x = chunk.data[self._row]
-        if not np.isfinite(x).all():
-            self.reset()
-            return StageOutput(chunk)
-        self._expected = chunk.end_sample
         crit = self._criteria.process(x)
         active = self._criteria.active(crit)
         warm = self._seen + np.arange(x.shape[0]) >= self._criteria.n_baseline
