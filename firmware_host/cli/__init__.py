@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 
 from firmware_host import __version__
-from firmware_host.config import ConfigError
 from firmware_host.errors import UsageError
 
 #: Sub-command modules under ``firmware_host.cli``, in help order.
@@ -63,7 +64,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     Bad input (config errors, bad arguments, missing files) prints one clear line and
     exits with code 2, without a traceback.
     """
-    parser = build_parser()
+    # a Ctrl-C while the sub-commands import (seconds on a Pi) is held until they are in:
+    # an import cut short leaves half-initialised modules and a traceback
+    interrupted: list[int] = []
+    held = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, lambda signum, _f: interrupted.append(signum)) if held else None
+    try:
+        from firmware_host.config import ConfigError
+
+        parser = build_parser()
+    finally:
+        if held:
+            signal.signal(signal.SIGINT, previous)
+    if interrupted:
+        return _interrupted("somnoloop")
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
@@ -74,4 +88,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"somnoloop {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        return 130
+        return _interrupted(f"somnoloop {args.command}")
+
+
+def _interrupted(who: str) -> int:
+    """One line for a Ctrl-C that came before the command could handle it; exit code 130."""
+    print(f"{who}: interrupted (Ctrl-C) before it started; nothing was recorded", file=sys.stderr)
+    return 130

@@ -8,6 +8,7 @@ from rich.console import Console
 
 from firmware_host.config import ConfigError, load_config
 from firmware_host.neurofeedback.config import check_synthetic_layout
+from firmware_host.runtime.build import require_eeg_for_staging
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,7 +23,13 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_config(args.file)
     try:
         check_synthetic_layout(cfg)
-    except ValueError as exc:
+        if cfg.source.kind == "synthetic":  # other sources' channels are known when they open
+            syn = cfg.source.synthetic
+            names = syn.eeg_channels + syn.eog_channels + syn.emg_channels
+            types = ("eeg",) * len(syn.eeg_channels) + ("eog",) * len(syn.eog_channels) \
+                + ("emg",) * len(syn.emg_channels)
+            require_eeg_for_staging(cfg, names, types)
+    except ValueError as exc:  # UsageError included
         raise ConfigError(f"{args.file}: {exc}") from None
     Console().print(f"[green]ok[/green] {args.file}: config '{cfg.name}', source '{cfg.source.kind}'")
     return 0

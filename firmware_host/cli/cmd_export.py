@@ -39,7 +39,13 @@ def run(args: argparse.Namespace) -> int:
         export_edf(args.session, edf, night)
     except SessionError as exc:
         raise UsageError(str(exc)) from None
-    write_private(csv_path, hypnogram_csv(night).encode())
+    except OSError as exc:
+        raise UsageError(f"--edf {args.edf!r}: cannot write {exc.filename or args.edf} "
+                         f"({exc.strerror})") from None
+    try:
+        write_private(csv_path, hypnogram_csv(night).encode())
+    except OSError as exc:
+        raise UsageError(f"--csv {str(csv_path)!r}: cannot write it ({exc.strerror})") from None
     print(edf)
     print(csv_path)
     return 0

@@ -10,6 +10,10 @@ _PART = re.compile(r"(\d+(?:\.\d+)?)([hms])")
 UNTIL_STOPPED = ("until-stopped", "forever", "")
 #: Longest finite duration (31 days); a device that runs for longer runs 'until-stopped'.
 MAX_DURATION_S = 31 * 24 * 3600.0
+#: Slowest replay factor (1000 s of wall time per data second) and fastest paced factor;
+#: beyond them a run takes centuries or its clock leaves the range of a timestamp ('max' is
+#: as fast as possible without pacing).
+MIN_SPEED, MAX_SPEED = 1e-3, 1e5
 
 
 def parse_duration(text: str) -> float:
@@ -54,8 +58,9 @@ def parse_speed(text: str) -> float:
         value = float(t.rstrip("x"))
     except ValueError:
         value = math.nan
-    if not value > 0 or math.isinf(value):
+    if not MIN_SPEED <= value <= MAX_SPEED:
         raise ValueError(
-            f"speed {text!r} is not allowed; allowed: '1' (real time), a factor > 0 like '60', or 'max'"
+            f"speed {text!r} is not allowed; allowed: '1' (real time), a factor from {MIN_SPEED:g} "
+            f"to {MAX_SPEED:g} like '60', or 'max'"
         )
     return value

@@ -69,6 +69,8 @@ def load_overrides(cfg: Config, path: str | Path) -> tuple[Config, dict[str, Any
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read overrides: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: cannot read overrides: not UTF-8 text; allowed: a TOML file") from None
     applied = _flatten(data)
     for key, value in applied.items():
         if mode_of(key)[0] == "read_only":

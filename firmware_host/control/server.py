@@ -71,7 +71,11 @@ def prepare_socket_path(path: Path) -> None:
         Another process listens there, or the path is not a socket.
     """
     if not path.exists() and not path.is_symlink():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"--control-socket {path}: cannot create its folder {path.parent} "
+                             f"({exc.strerror}); allowed: a path in a writable folder") from None
         return
     if not stat.S_ISSOCK(path.lstat().st_mode):
         raise UsageError(f"--control-socket {path}: exists and is not a socket; choose another path")

@@ -107,9 +107,9 @@ def _hypnodensity(ax: plt.Axes, night: Night) -> None:
             ax.fill_between(x, np.append(bottom, bottom[-1]), np.append(top, top[-1]), step="post",
                             color=STAGE_COLOURS[st], lw=0, label=st)
             bottom = top
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False)
     ax.set_ylim(0, 1)
     ax.set_ylabel("probability")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False)
     ax.set_title("Hypnodensity (stager's stage probabilities per epoch)", loc="left", fontsize=10)
 
 

@@ -104,7 +104,10 @@ def start_recorder(cfg: Config, session_dir: Path, clock: Clock, plan: RunPlan,
     except SessionError as exc:
         raise UsageError(f"session {session_dir} cannot be continued: {exc}") from None
     except FileExistsError as exc:
-        raise UsageError(str(exc)) from None
+        if exc.errno is None:  # the recorder's own: the directory already holds a session
+            raise UsageError(str(exc)) from None
+        raise UsageError(f"session directory {session_dir}: a file is in the way; allowed: a new "
+                         "directory in a writable place (--session-dir or [recorder] root)") from None
     except OSError as exc:
         raise UsageError(f"session directory {session_dir}: cannot create it ({exc.strerror}); "
                          "allowed: a new directory in a writable place (--session-dir or "
@@ -118,6 +121,22 @@ def start_recorder(cfg: Config, session_dir: Path, clock: Clock, plan: RunPlan,
                "clock_origin_unix": getattr(clock, "origin_unix", None), **(extra or {})},
     )
     return recorder
+
+
+def require_eeg_for_staging(cfg: Config, names: tuple[str, ...], types: tuple[str, ...]) -> None:
+    """Refuse sleep staging on a source without an EEG channel (it would run silently unstaged).
+
+    Raises
+    ------
+    UsageError
+        ``[stager] enabled`` with no ``eeg`` channel among ``types``.
+    """
+    if cfg.stager.enabled and "eeg" not in types:
+        raise UsageError(
+            f"stager.enabled = true but source '{cfg.source.kind}' has no EEG channel "
+            f"(channels: {list(names) or 'none'}); allowed: configure an EEG channel, or set "
+            "[stager] enabled = false to record without sleep staging"
+        )
 
 
 def build_pipeline(cfg: Config, source: Source) -> Pipeline:
@@ -134,12 +153,7 @@ def build_pipeline(cfg: Config, source: Source) -> Pipeline:
         file); the message names the config key.
     """
     names, types = tuple(source.channel_names), tuple(source.channel_types)
-    if cfg.stager.enabled and "eeg" not in types:
-        raise UsageError(
-            f"stager.enabled = true but source '{cfg.source.kind}' has no EEG channel "
-            f"(channels: {list(names) or 'none'}); allowed: configure an EEG channel, or set "
-            "[stager] enabled = false to record without sleep staging"
-        )
+    require_eeg_for_staging(cfg, names, types)
     stages: list[Stage] = [QualityStage(cfg.quality)]
     try:
         if cfg.stager.enabled:

@@ -97,6 +97,30 @@ def read_edf_signals(path: Path) -> list[EdfSignal]:
     ]
 
 
+def edf_truncation(path: Path) -> str:
+    """Why the EDF/BDF file at ``path`` holds fewer data records than its header says ("" if
+    it holds them all, or the header leaves the count open with -1)."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(256)
+            n_records = int(head[236:244].decode("ascii").strip())
+            n_sig = int(head[252:256].decode("ascii").strip())
+            fields = fh.read(256 * n_sig)
+        per_record = sum(int(fields[n_sig * 216 + i * 8:n_sig * 216 + (i + 1) * 8].decode("ascii")
+                             .strip() or 0) for i in range(n_sig))
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        return f"not a readable EDF file ({exc})"
+    width = 3 if head[:1] == b"\xff" else 2  # BDF: 24-bit samples
+    record_bytes = per_record * width
+    if n_records < 0 or record_bytes <= 0:
+        return ""
+    held = (path.stat().st_size - 256 * (n_sig + 1)) // record_bytes
+    if held >= n_records:
+        return ""
+    return (f"truncated: its header promises {n_records} data records, the file holds {max(held, 0)} "
+            "(a copy cut short, or a recording that was not closed)")
+
+
 class _EdfFile:
     """Lazy, block-cached reader of the chosen channels of an EDF file."""
 
@@ -104,6 +128,9 @@ class _EdfFile:
         import mne
 
         signals = read_edf_signals(path)
+        damage = edf_truncation(path)
+        if damage:
+            raise SourceError(f"{path}: {damage}; allowed: a complete EDF file")
         by_label = {s.label: s for s in signals}
         if channels:
             unknown = [c for c in channels if c not in by_label]

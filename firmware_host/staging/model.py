@@ -182,6 +182,8 @@ def load_model(path: str | Path | None = None) -> StagerModel:
         raise ModelFormatError(f"stager model {p}: cannot read ({exc.strerror})") from None
     except json.JSONDecodeError as exc:
         raise ModelFormatError(f"stager model {p}: not valid JSON ({exc})") from None
+    except UnicodeDecodeError:
+        raise ModelFormatError(f"stager model {p}: not a model file (not UTF-8 JSON)") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise ModelFormatError(f"stager model {p}: not a '{FORMAT}' file")
     if doc.get("format_version") not in SUPPORTED_FORMAT_VERSIONS:

@@ -9,6 +9,9 @@ from pathlib import Path
 
 from firmware_host.errors import UsageError
 
+#: Longest live-path chunk (one epoch; longer chunks only stage in bigger bites).
+MAX_CHUNK_S = 30.0
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``stage`` sub-command."""
@@ -44,8 +47,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"{path}: no such file")
     if args.hypnogram and not Path(args.hypnogram).is_file():
         raise UsageError(f"--hypnogram {args.hypnogram}: no such file")
-    if args.chunk_s <= 0:
-        raise UsageError("--chunk-s must be > 0")
+    if not 0 < args.chunk_s <= MAX_CHUNK_S:
+        raise UsageError(f"--chunk-s {args.chunk_s:g}: allowed: seconds > 0 and at most {MAX_CHUNK_S:g}")
     try:
         rec = load_edf_recording(path, args.hypnogram or None, eeg=args.channel, eog=args.eog,
                                  emg=args.emg, hypnogram_channel=args.hypnogram_channel)

@@ -7,6 +7,7 @@ movement/unknown epochs, which evaluation skips).
 
 from __future__ import annotations
 
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -130,11 +131,21 @@ def _to_microvolts(raw, name: str) -> float:  # noqa: ANN001
     return 1e6
 
 
+HYPNOGRAM_ALLOWED = ("allowed: an annotation file (EDF+, or MNE's CSV/TXT) with "
+                     "'Sleep stage W/1/2/3/4/R' or W/N1/N2/N3/REM descriptions")
+
+
 def read_hypnogram_annotations(path: str, epoch_s: float = 30.0) -> list[str]:
     """EDF+ hypnogram (Sleep-EDF style ``Sleep stage W/1/2/3/4/R/?`` annotations) → epochs."""
     import mne
 
-    ann = mne.read_annotations(path)
+    try:
+        with warnings.catch_warnings():  # MNE warns on odd rows before it fails or reads none
+            warnings.simplefilter("ignore")
+            ann = mne.read_annotations(path)
+    except (OSError, ValueError, TypeError, IndexError, KeyError) as exc:
+        raise ValueError(f"{path}: not a hypnogram ({type(exc).__name__}: {exc}); {HYPNOGRAM_ALLOWED}"
+                         ) from None
     mapping = {"W": "W", "1": "N1", "2": "N2", "3": "N3", "4": "N3", "R": "REM",
                "N1": "N1", "N2": "N2", "N3": "N3", "REM": "REM"}
     out: list[str] = []
@@ -146,6 +157,8 @@ def read_hypnogram_annotations(path: str, epoch_s: float = 30.0) -> list[str]:
         if len(out) < start:
             out.extend(["?"] * (start - len(out)))
         out[start : start + n] = [lab] * n
+    if not any(lab != "?" for lab in out):
+        raise ValueError(f"{path}: no sleep-stage annotation in it; {HYPNOGRAM_ALLOWED}")
     return out
 
 
@@ -177,7 +190,15 @@ def load_edf_recording(path: str | Path, hypnogram: str | Path | None = None, *,
     """
     import mne
 
-    raw = mne.io.read_raw_edf(str(path), preload=False, verbose="error")
+    from firmware_host.sources.replay import edf_truncation
+
+    damage = edf_truncation(Path(path))
+    if damage:
+        raise ValueError(f"{path}: {damage}; allowed: a complete EDF/EDF+ file")
+    try:
+        raw = mne.io.read_raw_edf(str(path), preload=False, verbose="error")
+    except (OSError, ValueError, NotImplementedError, IndexError, KeyError) as exc:
+        raise ValueError(f"{path}: not a readable EDF/EDF+ file ({type(exc).__name__}: {exc})") from None
     names = list(raw.ch_names)
     wanted = [(eeg or names[0], "eeg")] + [(n, t) for n, t in ((eog, "eog"), (emg, "emg")) if n]
     missing = [n for n, _ in wanted if n not in names]
