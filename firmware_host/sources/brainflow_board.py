@@ -33,6 +33,8 @@ from firmware_host.sources.base import SourceError
 DEFAULT_PACKAGE_MODULUS = 256
 #: Seconds of data the BrainFlow ring buffer holds between two reads.
 RING_BUFFER_S = 60.0
+#: How often a board that dropped out (unplugged, out of range) is opened again (clock s).
+RECONNECT_S = 1.0
 
 
 def resolve_board(value: str | int, key: str = "board") -> int:
@@ -230,6 +232,12 @@ class BrainFlowSource:
     whole ring buffer adds an ``overrun`` event (BrainFlow overwrote data). Non-zero marker
     values become ``marker`` events. Data rows are µV as BrainFlow delivers them.
 
+    A board that drops out during the night (``get_board_data`` fails: unplugged, out of
+    radio range, a dongle reset) is released and opened again every :data:`RECONNECT_S`
+    seconds of the clock; meanwhile ``read`` returns ``None`` (the loop's stale-data watch
+    puts the actuators safe). The first run of samples after it is back carries a ``gap``
+    event with ``cause = "board reconnected"``, its index advanced by the time it was away.
+
     Parameters
     ----------
     cfg
@@ -273,6 +281,11 @@ class BrainFlowSource:
         self._pending: deque[Chunk] = deque()
         self.n_gaps = 0
         self.n_overruns = 0
+        self.n_reconnects = 0
+        #: Why the board dropped out ("" while it streams).
+        self.lost = ""
+        self._lost_at: float | None = None
+        self._next_attempt = 0.0
 
     @property
     def finished(self) -> bool:
@@ -305,16 +318,40 @@ class BrainFlowSource:
 
     def read(self) -> Chunk | None:
         """The oldest contiguous run of new samples, or ``None`` when there is none."""
+        if self._pending:
+            return self._pending.popleft()
         if self._board is None:
-            raise SourceError("BrainFlowSource.read() needs open() first")
-        if not self._pending:
-            try:
-                data = self._board.get_board_data()
-            except BrainFlowError as exc:
-                raise SourceError(f"BrainFlow get_board_data failed: {exc}") from None
-            if data.size and data.shape[1]:
-                self._pending.extend(self.split(data))
+            if not self.lost:
+                raise SourceError("BrainFlowSource.read() needs open() first")
+            self._reconnect()
+            return None
+        try:
+            data = self._board.get_board_data()
+        except BrainFlowError as exc:
+            self._drop_out(f"get_board_data failed: {exc}")
+            return None
+        if data.size and data.shape[1]:
+            self._pending.extend(self.split(data))
         return self._pending.popleft() if self._pending else None
+
+    def _drop_out(self, why: str) -> None:
+        """The board stopped answering: release it and try again every RECONNECT_S."""
+        self.close()
+        self.lost = why
+        self._lost_at = self.clock.now()
+        self._next_attempt = self._lost_at + RECONNECT_S
+        self._last_package = None  # a re-opened board counts its packages afresh
+
+    def _reconnect(self) -> None:
+        now = self.clock.now()
+        if now < self._next_attempt:
+            return
+        self._next_attempt = now + RECONNECT_S
+        try:
+            self.open()
+        except SourceError:
+            return  # still away; BrainFlow has logged why
+        self.n_reconnects += 1
 
     def split(self, data: np.ndarray) -> list[Chunk]:
         """Turn one drained BrainFlow array into contiguous chunks with gap/overrun/marker events.
@@ -333,6 +370,8 @@ class BrainFlowSource:
                 "detail": "BrainFlow ring buffer was full: older samples were overwritten",
             }))
         ts = data[lay.timestamp_row] if lay.timestamp_row is not None else None
+        if self.lost:
+            first_events.append(self._back(ts))
         gaps: list[Gap] = []
         if lay.package_row is not None:
             pk = data[lay.package_row]
@@ -369,6 +408,20 @@ class BrainFlowSource:
             start = cut
         return chunks
 
+    def _back(self, ts: np.ndarray | None) -> SourceEvent:
+        """The gap event of the first samples after a drop-out; advances the sample index."""
+        if ts is not None and self._last_timestamp is not None:
+            away_s = float(ts[0]) - self._last_timestamp
+        else:
+            away_s = self.clock.now() - (self._lost_at or self.clock.now())
+        missing = max(0, round(away_s * self.sfreq) - 1)
+        self._next_sample += missing
+        self.n_gaps += 1
+        event = SourceEvent("gap", self._next_sample, {
+            "missing": missing, "cause": "board reconnected", "error": self.lost})
+        self.lost, self._lost_at = "", None
+        return event
+
     def _chunk(self, seg: np.ndarray, events: list[SourceEvent]) -> Chunk:
         lay = self.layout
         first = self._next_sample
@@ -394,6 +447,7 @@ class BrainFlowSource:
 
     def close(self) -> None:
         """Stop streaming and release the board; idempotent, never raises BrainFlow errors."""
+        self.lost = ""  # closed on purpose: no reconnecting
         board, self._board = self._board, None
         if board is None:
             return
