@@ -20,11 +20,11 @@ from somnoloop_lab.reliability.faults import CATALOGUE, DEVICE_FAULTS, NEEDS_SAF
 from somnoloop_lab.reliability.soak import FaultInjector, soak_config
 
 ONSET_S, RUN_S = 120.0, 300.0
-DURATION = {"stall": 12.0, "flat": 10.0, "railing": 10.0, "nan": 1.0, "unplug": 10.0,
+DURATION = {"stall": 12.0, "flat": 10.0, "railing": 10.0, "nan": 1.0, "inf": 1.0, "unplug": 10.0,
             "heartbeat_lost": 8.0, "estop": 5.0}
 #: Alarm each fault must raise (device faults: the device's own code).
 ALARM = {"stall": "signal_stale", "flat": "signal_stale", "railing": "signal_stale",
-         "nan": "signal_stale", "unplug": "device_lost:{target}",
+         "nan": "signal_stale", "inf": "signal_stale", "unplug": "device_lost:{target}",
          "heartbeat_lost": "device_lost:{target}", "estop": "estop"}
 
 

@@ -19,7 +19,8 @@ import numpy as np
 from firmware_host.chunk import Chunk, SourceEvent
 
 #: Faults of the signal path (acting on the source's chunks).
-SIGNAL_FAULTS = ("stall", "flat", "railing", "nan", "timestamp_jump", "overrun")
+SIGNAL_FAULTS = ("stall", "flat", "railing", "nan", "inf", "timestamp_jump", "timestamp_jump_back",
+                 "overrun")
 #: Faults of a serial device (acting on its simulator).
 DEVICE_FAULTS = ("serial_timeout", "corrupt_bytes", "nack_storm", "reset_mid_command",
                  "unplug", "heartbeat_lost")
@@ -28,7 +29,7 @@ CONTROL_FAULTS = ("estop",)
 CATALOGUE = SIGNAL_FAULTS + DEVICE_FAULTS + CONTROL_FAULTS
 
 #: Faults after which every actuator (or the faulty one) must be in its safe state.
-NEEDS_SAFE_STATE = {"flat", "railing", "nan", "stall", "unplug", "heartbeat_lost", "estop"}
+NEEDS_SAFE_STATE = {"flat", "railing", "nan", "inf", "stall", "unplug", "heartbeat_lost", "estop"}
 
 
 @dataclass
@@ -72,7 +73,8 @@ def random_schedule(hours: float, rng: random.Random, *, every_s: tuple[float, f
     while t < end:
         kind = rng.choice(kinds)
         duration = {"stall": rng.uniform(2.0, 30.0), "flat": rng.uniform(3.0, 60.0),
-                    "railing": rng.uniform(3.0, 30.0), "nan": 1.0, "timestamp_jump": 0.0,
+                    "railing": rng.uniform(3.0, 30.0), "nan": 1.0, "inf": 1.0, "timestamp_jump": 0.0,
+                    "timestamp_jump_back": 0.0,
                     "overrun": 0.0, "unplug": rng.uniform(3.0, 30.0),
                     "heartbeat_lost": rng.uniform(3.0, 10.0), "estop": rng.uniform(2.0, 20.0),
                     }.get(kind, 0.0)
@@ -87,8 +89,9 @@ class FaultySource:
 
     ``stall`` withholds data (the inner source keeps buffering, so nothing is lost);
     ``flat`` and ``railing`` replace the samples by a constant or the amplifier rail;
-    ``nan`` puts NaN in the samples; ``timestamp_jump`` shifts the chunk's timestamps by an
-    hour; ``overrun`` drops two seconds of samples (a lost ring buffer: a real gap, counted
+    ``nan`` puts NaN in the samples, ``inf`` +inf and -inf; ``timestamp_jump`` and
+    ``timestamp_jump_back`` shift the chunk's timestamps an hour forward or back (a board
+    clock that steps); ``overrun`` drops two seconds of samples (a lost ring buffer: a real gap, counted
     as deliberately lost).
     """
 
@@ -148,18 +151,23 @@ class FaultySource:
             chunk = replace(chunk, events=(*chunk.events, SourceEvent(
                 "gap", chunk.first_sample, {"missing": k, "cause": "injected overrun"})))
         data = chunk.data
-        if "flat" in self.active or "railing" in self.active or "nan" in self.active:
+        if self.active.keys() & {"flat", "railing", "nan", "inf"}:
             data = data.copy()
             eeg = np.array([t == "eeg" for t in chunk.channel_types])
             if "flat" in self.active:
                 data[eeg] = 3.0
             if "railing" in self.active:
                 data[eeg] = self.rail_uv
+            every = max(1, chunk.n_samples // 3)
             if "nan" in self.active:
-                data[:, :: max(1, chunk.n_samples // 3)] = math.nan
+                data[:, ::every] = math.nan
+            if "inf" in self.active:
+                data[:, ::every] = math.inf
+                data[:, 1::every] = -math.inf
         ts = chunk.timestamps
-        if "timestamp_jump" in self.active:
-            ts = ts + self.active["timestamp_jump"].extra.get("jump_s", 3600.0)
+        for kind, sign in (("timestamp_jump", 1.0), ("timestamp_jump_back", -1.0)):
+            if kind in self.active:
+                ts = ts + sign * self.active[kind].extra.get("jump_s", 3600.0)
         if data is chunk.data and ts is chunk.timestamps:
             return chunk
         return replace(chunk, data=data, timestamps=ts)

@@ -1,0 +1,358 @@
+"""Process faults of the catalogue, each injected into a real run: a data directory that is
+read-only at start or turns read-only mid-night (a real file system, remounted by the
+kernel), a corrupt or missing model file, a wall-clock step, a control-socket client that
+floods or disconnects mid-request, a stage that raises on every chunk, and a stage that
+becomes slow.
+
+SIGKILL and restart, a full disk, an invalid config and a half-sent control request have
+their tests beside the code they exercise (see ``RELIABILITY.md``).
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from firmware_host.cli import main
+from firmware_host.config import parse_config
+from firmware_host.control import protocol as P
+from firmware_host.errors import UsageError
+from firmware_host.runtime.hooks import RunObserver
+from firmware_host.runtime.run import Run
+from firmware_host.service.clockwatch import ClockWatch
+from firmware_host.session import Session
+from firmware_host.stages.base import StageOutput
+from tests.firmware_host.control.live import live_loop
+from tests.lab.reliability.checks import (
+    StatusAtStop,
+    assert_alarm_raised_and_cleared,
+    assert_readable,
+    assert_recovered,
+    assert_safe_in_time,
+)
+
+LIGHT = {"recorder": {"fsync": False}}
+TARGETS = {"mattress", "hand"}
+
+
+def _sh(*argv: str) -> subprocess.CompletedProcess:
+    return subprocess.run(list(argv), capture_output=True, text=True, timeout=60)
+
+
+# ------------------------------------------------------------------ read-only data directory
+@pytest.fixture
+def read_only_dir(tmp_path):
+    """A tmpfs mounted read-only (root can write anywhere else, so chmod proves nothing)."""
+    mnt = tmp_path / "ro"
+    mnt.mkdir()
+    done = _sh("mount", "-t", "tmpfs", "-o", "size=1m,ro", "tmpfs", str(mnt))
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a read-only tmpfs here (needs root): {done.stderr.strip()}")
+    yield mnt
+    _sh("umount", "-l", str(mnt))
+
+
+def test_read_only_data_directory_at_start_is_one_line_and_exit_2(read_only_dir, capsys):
+    rc = main(["run", "--quiet", "--duration", "1m", "--session-dir", str(read_only_dir / "s")])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and len(err.splitlines()) == 1, err
+    assert str(read_only_dir / "s") in err and "Read-only file system" in err and "allowed" in err
+
+
+@pytest.fixture
+def ext4_disk(tmp_path):
+    """An ext4 file system on a loop device whose kernel error handler remounts it read-only
+    (``errors=remount-ro``); yields (mount point, the sysfs file that triggers an error)."""
+    image, mnt = tmp_path / "disk.img", tmp_path / "disk"
+    mnt.mkdir()
+    with image.open("wb") as f:
+        f.truncate(64 * 2**20)
+    if _sh("mkfs.ext4", "-q", "-F", str(image)).returncode != 0:
+        pytest.skip("mkfs.ext4 is not available")
+    done = _sh("mount", "-o", "loop,errors=remount-ro", str(image), str(mnt))
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a loop device here (needs root): {done.stderr.strip()}")
+    loop = _sh("findmnt", "-n", "-o", "SOURCE", str(mnt)).stdout.strip()
+    trigger = Path("/sys/fs/ext4") / Path(loop).name / "trigger_fs_error"
+    if not trigger.exists():
+        _sh("umount", "-l", str(mnt))
+        pytest.skip(f"this kernel has no {trigger}")
+    yield mnt, trigger
+    _sh("umount", "-l", str(mnt))
+
+
+class AtDataTime(RunObserver):
+    """Calls ``action(run, info)`` once, at the first iteration with ``at_s`` of data."""
+
+    name = "at-data-time"
+
+    def __init__(self, at_s: float, action) -> None:
+        self.at_s, self.action = at_s, action
+        self.done_at: float | None = None
+
+    def on_iteration(self, run, info):
+        if self.done_at is None and info.data_s >= self.at_s:
+            self.done_at = info.now
+            self.action(run, info)
+
+
+def test_data_directory_turning_read_only_mid_night(ext4_disk):
+    """The kernel remounts the session's file system read-only at 60 s (as ext4 does on an
+    I/O error): recording degrades (a high alarm, every actuator held safe within 1 s), the night
+    goes on without a traceback, and all that was written before is readable afterwards.
+    (This remount cannot be undone without unmounting; recovery from a storage failure that
+    clears is tested in tests/firmware_host/runtime/test_storage_failure.py.)"""
+    mnt, trigger = ext4_disk
+    fault = AtDataTime(60.0, lambda run, info: trigger.write_text("somnoloop test\n"))
+    probe = StatusAtStop()
+    run = Run(parse_config(LIGHT), duration="2m", session_dir=mnt / "s", observers=[fault, probe])
+    summary = run.run()
+    # the journal is on the read-only disk too: the live status says what happened
+    alarm = next(a for a in probe.status["alarms"] if a["code"] == "storage_failed")
+    assert alarm["priority"] == "high" and alarm["since"] - fault.done_at <= 1.0
+    assert probe.status["hold"].startswith("recording failed")  # every actuator held safe
+    assert "storage_failed" in summary.alarms
+    assert summary.stop_reason == "duration reached"
+    assert any("Read-only file system" in p for p in summary.recording_problems)
+    assert summary.samples_not_written > 0
+    s = Session(mnt / "s")
+    assert s.n_samples >= 59 * s.sfreq  # everything before the fault is there
+    data, idx, _ = s.read()
+    assert data.shape[1] == s.n_samples and np.isfinite(data).all()
+    events = s.events()  # the journal's events up to the fault are there too
+    assert any(e.kind == "decision" for e in events)
+
+
+def test_a_failing_disk_alarm_and_safe_state_are_journalled_when_it_recovers(tmp_path, monkeypatch):
+    """Read-only for 30 s, then writable again (a remount by the admin): the
+    ``storage_failed`` alarm and the safe states are in the journal, cleared, within 1 s."""
+    import errno
+
+    from firmware_host.session import SessionRecorder
+
+    real = SessionRecorder._append
+    state = {"ro": False}
+
+    def append(self, data):
+        if state["ro"]:
+            raise OSError(errno.EROFS, "Read-only file system")
+        return real(self, data)
+
+    monkeypatch.setattr(SessionRecorder, "_append", append)
+
+    class Toggle(RunObserver):
+        name = "toggle"
+        onset: float | None = None
+
+        def on_iteration(self, run, info):
+            state["ro"] = 60.0 <= info.data_s < 90.0
+            if state["ro"] and self.onset is None:
+                self.onset = info.now
+
+    toggle, probe = Toggle(), StatusAtStop()
+    run = Run(parse_config(LIGHT), duration="2m", session_dir=tmp_path / "s", observers=[toggle, probe])
+    summary = run.run()
+    s = Session(tmp_path / "s")
+    assert summary.stop_reason == "duration reached"
+    assert_safe_in_time(s, toggle.onset, TARGETS)
+    assert_alarm_raised_and_cleared(s, "storage_failed", after=toggle.onset)
+    assert_recovered(probe.status)
+    assert_readable(s, 120 * 250, excused=summary.samples_not_written)
+
+
+# ------------------------------------------------------------------ model files
+@pytest.mark.parametrize(("section", "key", "damage"), [
+    ("stager", "model_path", "missing"), ("stager", "model_path", "junk"),
+    ("emg", "model", "missing"), ("emg", "model", "junk"),
+])
+def test_corrupt_or_missing_model_file_refuses_the_start(tmp_path, section, key, damage):
+    """A bedside device never runs on a model other than the one configured: one line naming
+    the file, no session made. (``[emg] model = "auto"`` finds no file: see RELIABILITY.md.)"""
+    model = tmp_path / ("model.json" if section == "stager" else "model.npz")
+    if damage == "junk":
+        model.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    cfg = parse_config({**LIGHT, section: {key: str(model)}})
+    with pytest.raises(UsageError) as exc:
+        Run(cfg, duration="1m", session_dir=tmp_path / "s", actuation="dry").run()
+    assert "\n" not in str(exc.value) and str(model) in str(exc.value)
+    assert not (tmp_path / "s").exists()
+
+
+# ------------------------------------------------------------------ wall-clock jump
+class Pace(RunObserver):
+    """Lateness of every iteration and the loop_late alarm, as the loop reported them."""
+
+    name = "pace"
+
+    def __init__(self) -> None:
+        self.late: list[float] = []
+        self.iterations = 0
+
+    def on_iteration(self, run, info):
+        self.iterations += 1
+        self.late.append(info.late_s)
+
+
+def test_wall_clock_jump_forward_and_back_is_journalled_and_never_felt(tmp_path):
+    """NTP steps the wall clock an hour forward, then two hours back, while the loop runs at
+    4× real time: both steps journalled as ``clock_jump``, the loop keeps its pace, every
+    sample is recorded."""
+    step = {"s": 0.0}
+    watch = ClockWatch(1.0, wall=lambda: time.time() + step["s"])
+
+    class Ntp(RunObserver):
+        name = "ntp"
+
+        def on_iteration(self, run, info):
+            step["s"] = 3600.0 if 8.0 <= info.data_s < 16.0 else (-3600.0 if info.data_s >= 16.0 else 0.0)
+
+    pace, probe = Pace(), StatusAtStop()
+    run = Run(parse_config(LIGHT), duration="24s", speed="4", session_dir=tmp_path / "s",
+              actuation="dry", observers=[Ntp(), watch, pace, probe])
+    summary = run.run()
+    assert summary.stop_reason == "duration reached"
+    s = Session(tmp_path / "s")
+    jumps = [e.payload for e in s.events("clock_jump")]
+    assert [round(j["jump_s"]) for j in jumps] == [3600, -7200], jumps
+    tick = run.config.run.tick_s
+    assert max(pace.late) < max(1.0, 4 * tick), max(pace.late)  # never loop_late
+    assert not [e for e in s.events("alarm") if e.payload["code"] == "loop_late"]
+    assert_readable(s, 24 * 250)
+    assert summary.n_samples == 24 * 250
+
+
+# ------------------------------------------------------------------ control-socket clients
+def _rate(live, seconds: float) -> float:
+    snaps = live.server.snapshots
+    t0, n0 = time.monotonic(), snaps.iterations
+    time.sleep(seconds)
+    return (snaps.iterations - n0) / (time.monotonic() - t0)
+
+
+def test_control_clients_that_flood_or_vanish_mid_request_never_slow_the_loop(tmp_path):
+    speed, tick = 4.0, 0.25
+    with live_loop(tmp_path, speed=str(speed)) as live:
+        base = _rate(live, 1.0)
+        flood = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        flood.connect(str(live.socket))
+        flood.setblocking(False)
+        sent, dropped = 0, False
+        t0 = time.monotonic()
+        request = b'{"op": "get", "key": "programme.rules.onset_rocking.trigger.min_probability"}\n'
+        while time.monotonic() - t0 < 10.0 and not dropped:  # as fast as it goes, never reading
+            try:
+                sent += flood.send(request * 64)
+            except BlockingIOError:
+                time.sleep(0.001)
+            except (BrokenPipeError, ConnectionResetError):
+                dropped = True  # the server let its replies pile up to a limit, then hung up
+        crowd = [socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(3 * P.MAX_CLIENTS)]
+        for c in crowd:  # more connections than the server takes
+            c.connect(str(live.socket))
+        for _ in range(20):  # clients that vanish in the middle of a request
+            gone = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            gone.connect(str(live.socket))
+            gone.sendall(b'{"op": "set", "key": "programme.ru')
+            gone.close()
+        during = _rate(live, 1.0)
+        for c in crowd:
+            c.close()
+        flood.close()
+        # the server still serves a well-behaved client afterwards
+        ok = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        ok.connect(str(live.socket))
+        ok.settimeout(5.0)
+        ok.sendall(b'{"op": "hello", "id": 1}\n')
+        assert b'"hello"' in ok.recv(65536)
+        ok.close()
+        after = _rate(live, 1.0)
+    assert dropped and sent > P.MAX_PENDING_OUT // 8, sent
+    expected = speed / tick
+    for rate in (base, during, after):
+        assert rate == pytest.approx(expected, rel=0.25), (base, during, after)
+    s = Session(tmp_path / "session")
+    assert not [e for e in s.events("alarm") if e.payload["code"] == "loop_late"]
+
+
+# ------------------------------------------------------------------ stages that fail or slow down
+class FailingStage:
+    """Raises on every chunk while its run's data time is in ``[start_s, stop_s)``, or
+    sleeps ``delay_s`` of real time per chunk instead when ``delay_s`` is set."""
+
+    name = "faulty"
+
+    def __init__(self, start_s: float, stop_s: float, delay_s: float = 0.0) -> None:
+        self.start_s, self.stop_s, self.delay_s = start_s, stop_s, delay_s
+        self.calls = 0
+
+    def update(self, chunk):
+        if self.start_s <= chunk.first_sample / chunk.sfreq < self.stop_s:
+            self.calls += 1
+            if self.delay_s:
+                time.sleep(self.delay_s)
+            else:
+                raise RuntimeError("model evaluation failed (injected)")
+        return StageOutput(chunk, [])
+
+    def reset(self):
+        pass
+
+
+class AddStage(RunObserver):
+    """Puts ``stage`` at the end of the running chain once the run is open."""
+
+    name = "add-stage"
+
+    def __init__(self, stage) -> None:
+        self.stage = stage
+        self.onset: float | None = None
+
+    def on_opened(self, run):
+        run.controller.pipeline.stages.append(self.stage)
+
+    def on_iteration(self, run, info):
+        if self.onset is None and info.data_s >= self.stage.start_s:
+            self.onset = info.now
+
+
+def test_a_stage_that_raises_on_every_chunk_then_recovers(tmp_path):
+    stage = FailingStage(60.0, 90.0)
+    add, probe = AddStage(stage), StatusAtStop()
+    run = Run(parse_config(LIGHT), duration="3m", session_dir=tmp_path / "s", observers=[add, probe])
+    summary = run.run()
+    assert summary.stop_reason == "duration reached" and stage.calls > 20
+    s = Session(tmp_path / "s")
+    faults = [e.payload for e in s.events("fault") if e.payload["where"] == "pipeline"]
+    assert len(faults) == stage.calls and "injected" in faults[0]["error"]
+    safe = [e.payload for e in s.events("safe_state") if e.payload["reason"] == "stage chain failed"]
+    assert {p["target"] for p in safe} == TARGETS  # once per actuator, not per chunk
+    assert max(p["t"] for p in safe) - add.onset <= 1.0
+    assert_alarm_raised_and_cleared(s, "signal_stale", after=add.onset)
+    assert_recovered(probe.status)
+    assert_readable(s, 180 * 250)
+
+
+def test_a_stage_that_becomes_slow_keeps_the_pace_and_says_so(tmp_path):
+    """At real time a stage takes 0.6 s per chunk for 4 s of data: ``loop_late`` is raised
+    and journalled, the loop reads the larger chunks that piled up (no sample lost), and
+    the alarm clears once the stage is fast again."""
+    stage = FailingStage(3.0, 7.0, delay_s=0.6)
+    add, pace, probe = AddStage(stage), Pace(), StatusAtStop()
+    run = Run(parse_config(LIGHT), duration="16s", speed="1", session_dir=tmp_path / "s",
+              actuation="dry", observers=[add, pace, probe])
+    summary = run.run()
+    assert summary.stop_reason == "duration reached"
+    s = Session(tmp_path / "s")
+    late = [e.payload for e in s.events("alarm") if e.payload["code"] == "loop_late"]
+    assert late and late[0]["state"] == "active" and "behind its" in late[0]["message"]
+    assert late[-1]["state"] == "cleared"
+    assert pace.late[-1] <= run.config.run.tick_s  # on time again at the end
+    assert_recovered(probe.status)
+    assert_readable(s, 16 * 250)
+    _, idx, _ = s.read()
+    np.testing.assert_array_equal(idx, np.arange(16 * 250))
