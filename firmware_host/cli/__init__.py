@@ -13,6 +13,7 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from typing import NoReturn
 
 from firmware_host import __version__
 from firmware_host.errors import UsageError
@@ -44,9 +45,17 @@ def _register_lab(sub: argparse._SubParsersAction) -> str:
     return ""
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (argparse adds the usage; ``--help`` has it)."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``PROG: error: MESSAGE`` and where the usage is, then exit with code 2."""
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every sub-command registered."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="somnoloop",
         description="Closed-loop sleep and neurofeedback controller.",
     )

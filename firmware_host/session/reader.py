@@ -122,7 +122,8 @@ class Session:
             self.channel_names: list[str] = list(self.meta["channel_names"])
             self.channel_types: list[str] = list(self.meta["channel_types"])
         except (KeyError, TypeError, ValueError) as exc:
-            raise SessionError(f"{self.path / META} lacks a valid {exc}") from None
+            raise SessionError(f"{self.path / META}: sfreq, channel_names or channel_types missing "
+                               f"or invalid ({type(exc).__name__}: {exc})") from None
         self.format = _format_of(self.meta, self.path / SAMPLES)
         if self.format not in (1, 2):
             raise SessionError(f"{self.path}: session format {self.format} is not known; "

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -41,6 +42,16 @@ def place(tmp_path_factory) -> Path:
     idx = np.arange(400)
     rec.write_chunk(Chunk(np.sin(idx)[None] * 20, 0, 100.0, ("C3",), ("eeg",), idx / 100.0))
     rec.close()
+    for name, damage in (("junk-db", "journal"), ("empty-db", "empty journal"), ("list-meta", "meta")):
+        shutil.copytree(d / "good", d / name)
+        for side in (d / name).glob("events.sqlite-*"):
+            side.unlink()
+        if damage == "journal":
+            (d / name / "events.sqlite").write_bytes(os.urandom(4000))
+        elif damage == "empty journal":
+            (d / name / "events.sqlite").write_bytes(b"")
+        else:
+            (d / name / "meta.json").write_text("[]")
     t = np.arange(60 * 100) / 100
     Edf([EdfSignal(40 * np.sin(2 * np.pi * 10 * t), 100.0, label="C3-M2", physical_dimension="uV",
                    physical_range=(-500, 500))],
@@ -71,6 +82,12 @@ CASES = [
     (["info", "junk-journal"], ["junk-journal", "not a session"]),
     (["info", "empty-dir"], ["empty-dir", "not a session"]),
     (["info", "afile/sub"], ["afile/sub"]),
+    (["info", "junk-db"], ["junk-db/events.sqlite", "cannot be read"]),
+    (["info", "empty-db"], ["empty-db/events.sqlite", "cannot be read"]),
+    (["info", "list-meta"], ["list-meta/meta.json", "sfreq"]),
+    (["export", "junk-db", "--edf", "x.edf"], ["junk-db/events.sqlite"]),
+    (["report", "empty-db"], ["empty-db/events.sqlite"]),
+    (["replay", "list-meta"], ["list-meta/meta.json"]),
     (["export", "junk-journal", "--edf", "x.edf"], ["junk-journal"]),
     (["export", "good", "--edf", "afile/x.edf"], ["--edf"]),
     (["export", "good", "--edf", "/proc/x.edf"], ["/proc/x.edf", "cannot write"]),
@@ -93,6 +110,9 @@ CASES = [
     (["check-config", "picture.png"], ["picture.png", "TOML"]),
     (["check-config", "no-eeg.toml"], ["no-eeg.toml", "no EEG channel", "enabled = false"]),
     (["run", "--duration", "1e30h", "--session-dir", "new1"], ["1e30h", "allowed"]),
+    (["run", "--duration", "-5s", "--session-dir", "new1"], ["--duration", "--help"]),
+    (["stage"], ["required", "--help"]),
+    (["launch"], ["invalid choice", "--help"]),
     (["run", "--duration", "99999999h", "--session-dir", "new1"], ["31 days"]),
     (["run", "--speed", "1e-9", "--duration", "1s", "--session-dir", "new1"], ["1e-9", "allowed"]),
     (["run", "--speed", "1e30", "--duration", "1s", "--session-dir", "new1"], ["1e30", "allowed"]),
