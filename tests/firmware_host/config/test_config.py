@@ -113,7 +113,8 @@ def test_durations(text, seconds):
 
 def test_speeds():
     assert parse_speed("1") == 1 and parse_speed("60") == 60 and parse_speed("max") == float("inf")
-    for bad in ("0", "-2", "fast", "inf"):
+    assert parse_speed("0.001") == 0.001 and parse_speed("1e5") == 1e5
+    for bad in ("0", "-2", "fast", "inf", "1e-9", "1e30"):  # centuries, or past time_t
         with pytest.raises(ValueError, match="allowed"):
             parse_speed(bad)
 
