@@ -95,6 +95,8 @@ def _one_night(args: argparse.Namespace, cfg: Config, console: Console, session_
             print(f"somnoloop run: WARNING: actuator '{name}' is configured but unavailable "
                   f"({why}); the night is recorded without it (high-priority alarm "
                   f"device_unavailable:{name})", file=sys.stderr)
+        for warning in info["warnings"]:
+            print(f"somnoloop run: WARNING: {warning}", file=sys.stderr)
         progress = ProgressObserver(console, the_run.plan.duration_s, disable=args.quiet)
         the_run.attach(progress)
         reports: list[list[Path]] = []

@@ -13,7 +13,7 @@ from firmware_host.actuation.facade import Actuation
 from firmware_host.clock import Clock, FakeClock, RealClock
 from firmware_host.config import Config
 from firmware_host.config.durations import parse_duration, parse_speed
-from firmware_host.emg.decoder import build_emg_decoder
+from firmware_host.emg.decoder import EmgDecoder, build_emg_decoder
 from firmware_host.errors import UsageError
 from firmware_host.events import EventSink
 from firmware_host.microstructure.build import build_microstructure_stages
@@ -137,6 +137,20 @@ def require_eeg_for_staging(cfg: Config, names: tuple[str, ...], types: tuple[st
             f"(channels: {list(names) or 'none'}); allowed: configure an EEG channel, or set "
             "[stager] enabled = false to record without sleep staging"
         )
+
+
+def start_warnings(cfg: Config, source: Source, pipeline: Pipeline) -> list[str]:
+    """What the run falls back on without being asked to, said once at start.
+
+    ``[emg] model = "auto"`` without a calibration file runs without grip decoding on a
+    real source (on the synthetic one it calibrates on the scripted session).
+    """
+    forearm = "forearm_emg" in source.channel_types
+    decoding = any(isinstance(stage, EmgDecoder) for stage in pipeline.stages)
+    if cfg.emg.enabled and cfg.emg.model == "auto" and forearm and not decoding:
+        return [f"emg.model = 'auto' found no calibration file {cfg.emg.model_file!r}: grips are "
+                "not decoded tonight (run 'somnoloop calibrate-emg', or set [emg] enabled = false)"]
+    return []
 
 
 def build_pipeline(cfg: Config, source: Source) -> Pipeline:

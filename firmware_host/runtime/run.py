@@ -85,6 +85,8 @@ class Run:
         self.recorder: SessionRecorder | None = None
         self.actuation: Any = None
         self.controller: Controller | None = None
+        #: Fallbacks the run takes without being asked to (printed at start by the CLI).
+        self.warnings: list[str] = []
         self._stop_reason = ""
 
     # ----------------------------------------------------------------- life
@@ -118,6 +120,7 @@ class Run:
             raise UsageError(str(exc)) from None
         try:  # stages first: a config that cannot run leaves no session behind
             pipeline = build.build_pipeline(cfg, self.source)
+            self.warnings = build.start_warnings(cfg, self.source, pipeline)
             self.recorder = build.start_recorder(cfg, self.session_dir, self.clock, self.plan,
                                                  self.source, resume=self._resume, extra=self._meta)
         except BaseException:
@@ -192,5 +195,6 @@ class Run:
             "speed": "max" if self.plan.as_fast_as_possible else self.plan.speed,
             "actuation": self._actuation_mode,
             "unavailable": dict(self.summary.unavailable),
+            "warnings": list(self.warnings),
         }
 

@@ -186,6 +186,42 @@ def test_corrupt_or_missing_model_file_refuses_the_start(tmp_path, section, key,
     assert not (tmp_path / "s").exists()
 
 
+def test_no_emg_calibration_on_a_real_source_is_a_loud_warning(tmp_path, capsys):
+    """``[emg] model = "auto"`` (the default) on a recording with forearm EMG but no
+    calibration file: the night runs without grip decoding, and the start says so on stderr
+    (also with --quiet) instead of running silently without it."""
+    from edfio import Edf, EdfSignal
+
+    t = np.arange(60 * 250) / 250
+    edf = tmp_path / "arm.edf"
+    Edf([EdfSignal(30 * np.sin(2 * np.pi * 10 * t), 250.0, label="C3-M2", physical_dimension="uV",
+                   physical_range=(-500, 500)),
+         EdfSignal(20 * np.sin(2 * np.pi * 80 * t), 250.0, label="FA1", physical_dimension="uV",
+                   physical_range=(-500, 500))]).write(edf)
+    config = tmp_path / "arm.toml"
+    config.write_text(f"""
+[source]
+kind = "replay"
+[source.replay]
+path = "{edf}"
+channel_types = ["eeg", "forearm_emg"]
+[stager]
+eeg_channel = "C3-M2"
+[emg]
+model_file = "{tmp_path / 'never-calibrated.npz'}"
+[recorder]
+fsync = false
+""")
+    rc = main(["run", "--quiet", "--config", str(config), "--actuation", "dry",
+               "--session-dir", str(tmp_path / "s")])
+    err = capsys.readouterr().err
+    assert rc == 0
+    warnings = [line for line in err.splitlines() if "WARNING" in line]
+    assert len(warnings) == 1 and "never-calibrated.npz" in warnings[0]
+    assert "grips are not decoded" in warnings[0] and "calibrate-emg" in warnings[0]
+    assert all(e.payload["kind"] != "grip" for e in Session(tmp_path / "s").events("decision"))
+
+
 # ------------------------------------------------------------------ wall-clock jump
 class Pace(RunObserver):
     """Lateness of every iteration and the loop_late alarm, as the loop reported them."""
