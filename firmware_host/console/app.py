@@ -1,7 +1,8 @@
 """The tuning console: a Textual app speaking the control protocol to a running loop.
 
-Tabs: **Live** (signal traces with quality flags, stage and probabilities, hypnogram, band
-powers, EMG intent and envelope, alarms), **Devices** (each actuator's commanded vs
+Tabs: **Live** (per channel a braille min/max envelope of the last 2, 10 or 30 s — ``-`` and
+``+`` choose — with its height in µV and quality flag; stage and probabilities, hypnogram,
+band powers, EMG intent and envelope, alarms), **Devices** (each actuator's commanded vs
 reported state, the recent commands, actions, suppressions and safe states), **Params**
 (every parameter with its value, range and whether it is live; edit, undo, save) and
 **Journal** (every change, refusal and undo with client, old and new values). It takes
