@@ -107,7 +107,7 @@ class TuneApp(App[None]):
         Binding("c", "control", "control"),
         Binding("a", "ack", "ack alarm"),
         Binding("x", "safe_state", "SAFE"),
-        Binding("minus", "zoom(1)", "zoom -/+"),
+        Binding("minus", "zoom(1)", "zoom out", show=False),
         Binding("plus,equals_sign", "zoom(-1)", "zoom in", show=False),
         Binding("q", "quit", "quit"),
         Binding("escape", "cancel", "cancel", show=False),

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import re
+import shutil
+import subprocess
+import sys
 import time
 import tomllib
 from pathlib import Path
@@ -257,3 +262,45 @@ def test_traces_are_the_raw_samples_min_max_envelope_at_the_chosen_time_base(tmp
                     assert min(_dot_extents(trace)[c][0] for c in range(first, last + 1)) <= 1
                     checked_blinks += 1
     assert checked_blinks >= 4, "the trainee blinks every ~3 s: a 10-s window holds one"
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None,
+                    reason="tmux not installed (the console in a real terminal)")
+def test_the_console_in_tmux_at_80x24_shows_every_channel_as_a_braille_envelope(tmp_path):
+    server = f"slc{os.getpid()}"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tools"),
+                                                        os.environ.get("PYTHONPATH", "")])}
+
+    def tmux(*args: str) -> str:
+        return subprocess.run(["tmux", "-u", "-L", server, *args], check=True, capture_output=True,
+                              text=True, env=env).stdout
+
+    def screen_with(text: str, timeout_s: float = 30.0) -> list[str]:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            lines = tmux("capture-pane", "-p").splitlines()
+            if any(text in line for line in lines):
+                return lines
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} never on screen:\n" + "\n".join(lines))
+            time.sleep(0.2)
+
+    with live_loop(tmp_path, cfg=_nf_config(), speed="4", duration="11m") as live:
+        command = f"{sys.executable} -m firmware_host tune --watch --socket {live.socket}"
+        tmux("new-session", "-d", "-x", "80", "-y", "24", command)
+        try:
+            live.wait_for(lambda: live.server.snapshots.latest is not None
+                          and live.server.snapshots.latest.data_s > 32, timeout_s=30, what="30 s of data")
+            first = screen_with("last 10 s")
+            tmux("send-keys", "--", "-")
+            zoomed = screen_with("last 30 s")
+        finally:
+            tmux("kill-server")
+    for screen in (first, zoomed):
+        assert len(screen) <= 24 and max(len(line) for line in screen) <= 80
+        for name in ("Cz", "Pz", "C4", "E1", "E2", "Chin"):
+            (line,) = [ln for ln in screen if ln.startswith(f"{name} ")]
+            trace = line[render.LABEL_W:render.LABEL_W + 28]
+            assert all("\u2800" <= c <= "\u28ff" for c in trace), line  # braille cells only
+            assert re.search(r"\d+(\.\d)?k?µV", line[render.LABEL_W + 28:44]), line
+        assert sum(ln.startswith("eeg ok") for ln in screen) == 3
