@@ -13,6 +13,7 @@ synthetic source, whose layout the config itself gives.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any, NamedTuple
 
@@ -231,15 +232,15 @@ OUTPUTS_REASON = ("not used by the loop: a run's feedback goes through the progr
 
 
 def restart_only(cfg: NeurofeedbackConfig) -> dict[str, Any]:
-    """``cfg`` as a nested dict without :data:`LIVE_KEYS` (equal = no restart needed)."""
-    out = asdict(cfg)
-    for key in LIVE_KEYS:
-        *path, leaf = key.split(".")
-        section = out
-        for part in path:
-            section = section[part]
-        del section[leaf]
-    return out
+    """``cfg``'s keys outside :data:`LIVE_KEYS` as ``{dotted key: value}`` (equal: no restart)."""
+    def leaves(table: dict[str, Any], prefix: str) -> Iterator[tuple[str, Any]]:
+        for name, value in table.items():
+            if isinstance(value, dict):
+                yield from leaves(value, f"{prefix}{name}.")
+            else:
+                yield f"{prefix}{name}", value
+
+    return {key: value for key, value in leaves(asdict(cfg), "") if key not in LIVE_KEYS}
 
 
 class Block(NamedTuple):

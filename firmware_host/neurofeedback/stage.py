@@ -127,8 +127,8 @@ class NeurofeedbackStage:
             ``cfg`` differs in a key that needs a restart (the message names it).
         """
         old, new = restart_only(self.cfg), restart_only(cfg)
-        if new != old:
-            changed = sorted(k for k in new if new[k] != old[k])
+        changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+        if changed:
             raise ValueError(f"neurofeedback.{changed[0]}: needs a restart; {RESTART_REASON}")
         self.cfg = cfg
         self.threshold.cfg = cfg.threshold

@@ -146,6 +146,10 @@ def test_restart_keys_are_refused_with_the_reason_and_change_nothing():
     assert s.changes.undo_stack == [] and s.stage.cfg == _cfg().neurofeedback
     with pytest.raises(ValueError, match="neurofeedback.window_s: needs a restart"):
         s.stage.reconfigure(_cfg(window_s=2.0).neurofeedback)  # a direct caller is refused too
+    gates = {"eog_rms_max_uv": 10.0, "emg_band": [20.0, 40.0]}
+    with pytest.raises(ValueError, match="neurofeedback.gates.emg_band: needs a restart"):
+        s.stage.reconfigure(_cfg(gates=gates).neurofeedback)
+    assert s.stage.cfg == _cfg().neurofeedback
 
 
 def test_inhibit_percentile_recomputes_the_limits_from_the_kept_baseline():
