@@ -1,8 +1,9 @@
 """A night's decisions through the programme engine alone, as the loop would have fed them.
 
-Each decision reaches :class:`~firmware_host.programme.Engine` at its own sample time (the
-engine's journal does not depend on batching), time-driven steps run up to the end of the
-data, and every command the engine asks for meets the night's recorded safety holds: while
+Decisions reach :class:`~firmware_host.programme.Engine` in batches, each at the loop-clock
+time the journal says it arrived (see :meth:`RecordedNight.arrival`), time-driven steps run
+up to the end of the data, and every command the engine asks for meets the night's
+recorded safety holds: while
 the E-stop was latched, the signal stale, the system held safe or a device lost, the
 command is refused and the engine asks again, as in the loop (:meth:`Engine.forget`).
 Programme changes made live from the console are applied at their time, unless an edit
@@ -83,11 +84,17 @@ def replay_programme(night: RecordedNight, cfg: Config, decisions: list[Decision
             if _held(night.holds, command.target, t):
                 engine.forget(command.target)
 
-    for d in decisions:
-        t = d.sample / night.sfreq
+    timed = sorted(((night.arrival(d), d) for d in decisions), key=lambda x: x[0])  # stable
+    i = 0
+    while i < len(timed):
+        t = timed[i][0]
+        j = i
+        while j < len(timed) and timed[j][0] == t:
+            j += 1
         while changes and changes[0].t <= t:
             current = _apply(engine, current, changes.pop(0), submit)
-        submit(t, [d])
+        submit(t, [d for _, d in timed[i:j]])
+        i = j
     for change in changes:
         current = _apply(engine, current, change, submit)
     submit(night.data_s, [])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +39,18 @@ class RecordedNight:
         decisions are journalled folded per epoch; they are kept apart in ``quality_epochs``.
     holds
         ``{target or "*": [(start_t, end_t), ...]}``: when the safety layer refused commands.
+    arrivals
+        ``{(kind, sample, label): t}``: the loop clock's time when each journalled decision
+        reached the programme (the end of the iteration that made it; a stage that confirms
+        late, like neurofeedback's, decides after its sample's chunk).
+    tick_s
+        Data seconds per loop iteration when the night ran at max speed (iterations then end
+        on a fixed grid), else ``None``.
+    delays
+        Per decision kind, samples between a decision's sample and the sample at which its
+        stage emits it (the least the journal shows; 0 for most stages).
+    lateness
+        Per decision kind, median seconds from sample to arrival (nights not at max speed).
     """
 
     session: Session
@@ -50,6 +64,27 @@ class RecordedNight:
     suppressed: Counter[str]
     holds: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
     live_changes: list[LiveChange] = field(default_factory=list)
+    arrivals: dict[tuple[str, int, str], float] = field(default_factory=dict)
+
+    tick_s: float | None = None
+    delays: dict[str, int] = field(default_factory=dict)
+    lateness: dict[str, float] = field(default_factory=dict)
+
+    def arrival(self, d: Decision) -> float:
+        """When ``d`` reached the programme in the loop.
+
+        A journalled decision arrived when the journal says. One the replay made anew: at the
+        end of the iteration that would have emitted it — on the max-speed grid, the first
+        iteration end at or after its emitting sample; otherwise its sample's time plus the
+        median lateness of its kind.
+        """
+        t = self.arrivals.get((d.kind, d.sample, d.label))
+        if t is not None:
+            return t
+        if self.tick_s is not None:
+            per_tick = self.tick_s * self.sfreq
+            return math.ceil((d.sample + 1 + self.delays.get(d.kind, 0)) / per_tick - 1e-9) * self.tick_s
+        return d.sample / self.sfreq + self.lateness.get(d.kind, 0.0)
 
     @property
     def source_kind(self) -> str:
@@ -133,9 +168,12 @@ def read_night(session: Session, config: Config | None = None) -> RecordedNight:
     cfg = config or recorded_config(session)
     decisions: list[Decision] = []
     quality: list[Decision] = []
+    arrivals: dict[tuple[str, int, str], float] = {}
     for e in session.events("decision"):
         if isinstance(e.payload.get("sample"), int):
-            (quality if e.payload.get("kind") == "quality" else decisions).append(_decision(e.payload))
+            d = _decision(e.payload)
+            (quality if d.kind == "quality" else decisions).append(d)
+            arrivals.setdefault((d.kind, d.sample, d.label), float(e.t))
     actions = [(str(e.payload.get("rule", "?")), float(e.payload.get("t", e.t)))
                for e in session.events("action")]
     suppressed = Counter(str(e.payload.get("guard", "?")) for e in session.events("suppressed"))
@@ -151,13 +189,25 @@ def read_night(session: Session, config: Config | None = None) -> RecordedNight:
         if isinstance(e.payload.get("data_s"), int | float):
             data_s = max(data_s, float(e.payload["data_s"]))
     alarms = [e.payload for e in session.events("alarm")]
+    max_speed = any(e.payload.get("speed") == "max" for e in session.events("start"))
     decisions.sort(key=lambda d: d.sample)  # stable: chain order within a sample stays
     return RecordedNight(
         session=session, config=cfg, sfreq=session.sfreq, data_s=data_s,
         targets=targets if targets is not None else _configured_targets(cfg),
         decisions=decisions, quality_epochs=quality, actions=actions, suppressed=suppressed,
-        holds=_holds(alarms, data_s), live_changes=changes,
+        holds=_holds(alarms, data_s), live_changes=changes, arrivals=arrivals,
+        tick_s=cfg.run.tick_s if max_speed else None, **_timing(arrivals, session.sfreq),
     )
+
+
+def _timing(arrivals: dict[tuple[str, int, str], float], sfreq: float) -> dict[str, Any]:
+    """``delays`` (least samples from sample to emission) and ``lateness`` (median seconds
+    from sample to arrival) per decision kind, from the journalled arrivals."""
+    late: dict[str, list[float]] = {}
+    for (kind, sample, _), t in arrivals.items():
+        late.setdefault(kind, []).append(t - sample / sfreq)
+    return {"delays": {k: max(0, round(min(v) * sfreq) - 1) for k, v in late.items()},
+            "lateness": {k: float(statistics.median(v)) for k, v in late.items()}}
 
 
 def _configured_targets(cfg: Config) -> tuple[str, ...]:

@@ -7,6 +7,7 @@ journal exactly; an edit must change only what it can reach.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -14,8 +15,11 @@ import pytest
 from firmware_host.cli import main
 from firmware_host.config import load_config
 from firmware_host.runtime.run import Run
+from firmware_host.session import Session
 from firmware_host.whatif.diff import diff_actions
+from firmware_host.whatif.recorded import read_night
 from firmware_host.whatif.replay import parse_edits, replay_sessions
+from tests.paths import REPO
 
 DWELL = "programme.rules.onset_rocking_fade.trigger.dwell"
 EMPTY = {"added": [], "removed": [], "shifted": []}
@@ -118,3 +122,29 @@ def test_actions_are_paired_by_rule_in_time_order():
     assert d["added"] == [{"rule": "a", "t": 30.0}, {"rule": "c", "t": 1.0}]
     assert d["removed"] == [{"rule": "b", "t": 5.0}]
     assert parse_edits(["x.y=0.5", "z=wave"]) == {"x.y": 0.5, "z": "wave"}
+
+
+@pytest.fixture(scope="module")
+def training(tmp_path_factory):
+    path = tmp_path_factory.mktemp("training") / "session"
+    Run(load_config(REPO / "configs" / "neurofeedback.toml"), duration="6m", speed="max",
+        session_dir=path, actuation="dry").run()
+    return path
+
+
+def test_a_neurofeedback_edit_reruns_the_feedback_and_counts_rewards(training):
+    same = replay_sessions([training], {})
+    assert same["baseline_matches_recording"] and same["actions_diff"] == EMPTY
+    assert same["rewards_original"] == same["rewards_replayed"] > 0
+    r = replay_sessions([training], {"neurofeedback.threshold.target_reward_rate": 0.9})
+    assert r["scope"] == ["neurofeedback"] and r["rewards_replayed"] > r["rewards_original"]
+    changed = {x["rule"] for kind in r["actions_diff"].values() for x in kind}
+    assert changed and changed <= {"neurofeedback_reward", "neurofeedback_no_reward"}
+
+
+def test_the_iteration_grid_predicts_when_decisions_reached_the_programme(night):
+    recorded = read_night(Session(night))
+    grid = dataclasses.replace(recorded, arrivals={})
+    known = [(d, recorded.arrival(d)) for d in recorded.decisions]
+    hits = sum(grid.arrival(d) == pytest.approx(t, abs=1e-9) for d, t in known)
+    assert recorded.tick_s == 0.25 and hits == len(known) > 1000
