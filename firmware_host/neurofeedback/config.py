@@ -13,7 +13,8 @@ synthetic source, whose layout the config itself gives.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
 from typing import Any, NamedTuple
 
 from firmware_host.config.durations import parse_duration
@@ -199,6 +200,47 @@ class NeurofeedbackConfig:
         for i, b in enumerate(f.inhibit_bands):
             out[f"feature.inhibit_bands[{i}]"] = b
         return out
+
+
+#: Keys of ``[neurofeedback]`` (relative to it) an engineer may change mid-session, and how
+#: each applies (:meth:`~firmware_host.neurofeedback.stage.NeurofeedbackStage.reconfigure`).
+#: Every other key builds filters, windows, channels or the block plan and needs a restart.
+LIVE_KEYS: dict[str, str] = {
+    **{f"threshold.{k}": "used from the next threshold adaptation (every adapt_every_s of "
+       "training); the threshold so far, its window of recent values and the block plan are kept"
+       for k in ("target_reward_rate", "adapt_window_s", "adapt_every_s", "correction_gain")},
+    "threshold.inhibit_percentile": "the inhibit limits are recomputed from the kept baseline "
+                                    "powers at once (or when the baseline ends)",
+    "smoothing": "used from the next update (the smoothed feature so far is kept)",
+    "min_reward_s": "used from the next update (a criterion already held counts)",
+    **{f"gates.{k}": "used for samples from the next chunk on (artefacts already marked stay "
+       "marked; a gate set to 0 is off at once)"
+       for k in ("eog_rms_max_uv", "emg_rms_max_uv", "amplitude_rms_max_uv", "flat_rms_min_uv")},
+    "gates.hold_s": "used from the next update decided",
+    "gates.confirm_s": "used from the next update decided (waiting updates wait the new time)",
+}
+
+#: Why the other ``[neurofeedback]`` keys are refused while running.
+RESTART_REASON = ("builds the session's filters, power windows, channels or block plan when the "
+                  "stage starts; changing it mid-session would restart the feature stream, the "
+                  "threshold and the block timeline")
+#: Why ``[neurofeedback.outputs]`` keys are refused: the loop never reads them.
+OUTPUTS_REASON = ("not used by the loop: a run's feedback goes through the programme; change the "
+                  "reward pulse with programme.rules.<rule>.actions.<i>.value (live), e.g. "
+                  "programme.rules.neurofeedback_reward.actions.0.value; [neurofeedback.outputs] "
+                  "serves callers of feedback_commands")
+
+
+def restart_only(cfg: NeurofeedbackConfig) -> dict[str, Any]:
+    """``cfg``'s keys outside :data:`LIVE_KEYS` as ``{dotted key: value}`` (equal: no restart)."""
+    def leaves(table: dict[str, Any], prefix: str) -> Iterator[tuple[str, Any]]:
+        for name, value in table.items():
+            if isinstance(value, dict):
+                yield from leaves(value, f"{prefix}{name}.")
+            else:
+                yield f"{prefix}{name}", value
+
+    return {key: value for key, value in leaves(asdict(cfg), "") if key not in LIVE_KEYS}
 
 
 class Block(NamedTuple):
