@@ -29,7 +29,6 @@ from typing import Any
 
 from firmware_host.config.loader import ConfigError, _convert
 from firmware_host.neurofeedback.config import LIVE_KEYS as NF_LIVE_KEYS
-from firmware_host.neurofeedback.config import OUTPUTS_REASON as NF_OUTPUTS_REASON
 from firmware_host.neurofeedback.config import RESTART_REASON as NF_RESTART_REASON
 
 #: Why ``[safety]`` cannot be set (returned with every refusal).
@@ -125,8 +124,6 @@ def mode_of(key: str) -> tuple[str, str]:
     for pattern, how in LIVE.items():
         if key == pattern or (pattern.endswith(".") and key.startswith(pattern)):
             return "live", how
-    if key.startswith("neurofeedback.outputs."):
-        return "restart", NF_OUTPUTS_REASON
     section = key.split(".")[0]
     why = NF_RESTART_REASON if section == "neurofeedback" else "is used only when the run is built"
     return "restart", (f"needs a restart: [{section}] {key} {why}; "

@@ -1,8 +1,9 @@
 """``[neurofeedback]``: the training protocol as config, its presets and its validation.
 
 A protocol is a feature (which band power of which channel combination, rewarded in which
-direction, with which inhibit bands), a reward rule, an adaptive threshold, artefact gates,
-a block structure and the feedback outputs. ``protocol`` names a preset
+direction, with which inhibit bands), a reward rule, an adaptive threshold, artefact gates
+and a block structure; what a reward does is the programme's (``feature`` rules on the
+decisions' ``details.reward``, see ``configs/neurofeedback.toml``). ``protocol`` names a preset
 (:data:`PRESETS`) or ``"custom"`` with a ``[neurofeedback.feature]`` table.
 
 Checks that need the board (a channel it lacks, a band above its Nyquist frequency) are in
@@ -128,19 +129,6 @@ class GateConfig:
 
 
 @dataclass(frozen=True)
-class FeedbackOutputsConfig:
-    """``[neurofeedback.outputs]``: how a reward reaches the wearer (through the safety layer)."""
-
-    vibration_target: str = setting(
-        "vibration", choices=("", "vibration", "mattress"), doc="actuator pulsed on reward; '' = none"
-    )
-    vibration_intensity: float = setting(30.0, min=0.0, max=100.0, doc="reward pulse intensity (0-100)")
-    led_target: str = setting("", doc="actuator of a feedback LED (set_color); '' = none")
-    led_reward_rgb: tuple[float, float, float] = setting((0.0, 1.0, 0.0), min=0.0, max=1.0)
-    led_idle_rgb: tuple[float, float, float] = setting((0.0, 0.0, 0.15), min=0.0, max=1.0)
-
-
-@dataclass(frozen=True)
 class NeurofeedbackConfig:
     """``[neurofeedback]``: a daytime band-power training session."""
 
@@ -167,7 +155,6 @@ class NeurofeedbackConfig:
     )
     threshold: ThresholdConfig = setting(factory=ThresholdConfig)
     gates: GateConfig = setting(factory=GateConfig)
-    outputs: FeedbackOutputsConfig = setting(factory=FeedbackOutputsConfig)
 
     def __post_init__(self) -> None:
         if self.protocol == "custom" and self.feature is None:
@@ -224,13 +211,6 @@ LIVE_KEYS: dict[str, str] = {
 RESTART_REASON = ("builds the session's filters, power windows, channels or block plan when the "
                   "stage starts; changing it mid-session would restart the feature stream, the "
                   "threshold and the block timeline")
-#: Why ``[neurofeedback.outputs]`` keys are refused: the loop never reads them.
-OUTPUTS_REASON = ("not used by the loop: a run's feedback goes through the programme; change the "
-                  "reward pulse with programme.rules.<rule>.actions.<i>.value (live), e.g. "
-                  "programme.rules.neurofeedback_reward.actions.0.value; [neurofeedback.outputs] "
-                  "serves callers of feedback_commands")
-
-
 def restart_only(cfg: NeurofeedbackConfig) -> dict[str, Any]:
     """``cfg``'s keys outside :data:`LIVE_KEYS` as ``{dotted key: value}`` (equal: no restart)."""
     def leaves(table: dict[str, Any], prefix: str) -> Iterator[tuple[str, Any]]:

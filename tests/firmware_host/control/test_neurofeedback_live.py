@@ -141,7 +141,7 @@ def test_restart_keys_are_refused_with_the_reason_and_change_nothing():
         with pytest.raises(ParamError, match=rf"{key}: needs a restart: \[neurofeedback\] .* builds "
                                              "the session's filters"):
             s.set(key, value)
-    with pytest.raises(ParamError, match="not used by the loop.*neurofeedback_reward.actions.0.value"):
+    with pytest.raises(ParamError, match="neurofeedback.outputs"):  # feedback is the programme's
         s.set("neurofeedback.outputs.vibration_intensity", 40.0)
     assert s.changes.undo_stack == [] and s.stage.cfg == _cfg().neurofeedback
     with pytest.raises(ValueError, match="neurofeedback.window_s: needs a restart"):
