@@ -86,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if held:
             signal.signal(signal.SIGINT, previous)
     if interrupted:
-        return _interrupted("somnoloop")
+        return _interrupted("somnoloop", "before it started; nothing was recorded")
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
@@ -96,11 +96,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, UsageError) as exc:
         print(f"somnoloop {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        return _interrupted(f"somnoloop {args.command}")
+    except KeyboardInterrupt:  # outside a run's own signal handling (which ends it cleanly)
+        return _interrupted(f"somnoloop {args.command}", "")
 
 
-def _interrupted(who: str) -> int:
-    """One line for a Ctrl-C that came before the command could handle it; exit code 130."""
-    print(f"{who}: interrupted (Ctrl-C) before it started; nothing was recorded", file=sys.stderr)
+def _interrupted(who: str, detail: str) -> int:
+    """One line for a Ctrl-C that no command handled; exit code 130."""
+    print(f"{who}: interrupted (Ctrl-C){' ' + detail if detail else ''}", file=sys.stderr)
     return 130

@@ -35,6 +35,8 @@ DEFAULT_PACKAGE_MODULUS = 256
 RING_BUFFER_S = 60.0
 #: How often a board that dropped out (unplugged, out of range) is opened again (clock s).
 RECONNECT_S = 1.0
+#: A board silent for this long is taken as dropped out too (some lose their link quietly).
+SILENT_DROP_OUT_S = 10.0
 
 
 def resolve_board(value: str | int, key: str = "board") -> int:
@@ -233,8 +235,8 @@ class BrainFlowSource:
     values become ``marker`` events. Data rows are µV as BrainFlow delivers them.
 
     A board that drops out during the night (``get_board_data`` fails: unplugged, out of
-    radio range, a dongle reset) is released and opened again every :data:`RECONNECT_S`
-    seconds of the clock; meanwhile ``read`` returns ``None`` (the loop's stale-data watch
+    radio range, a dongle reset; or it has sent nothing for :data:`SILENT_DROP_OUT_S`) is
+    released and opened again every :data:`RECONNECT_S` seconds of the clock; meanwhile ``read`` returns ``None`` (the loop's stale-data watch
     puts the actuators safe). The first run of samples after it is back carries a ``gap``
     event with ``cause = "board reconnected"``, its index advanced by the time it was away.
 
@@ -286,6 +288,7 @@ class BrainFlowSource:
         self.lost = ""
         self._lost_at: float | None = None
         self._next_attempt = 0.0
+        self._heard_at = 0.0
 
     @property
     def finished(self) -> bool:
@@ -315,6 +318,7 @@ class BrainFlowSource:
                 f"(check source.brainflow.serial_port/mac_address/ip_address/file)"
             ) from None
         self._board = board
+        self._heard_at = self.clock.now()
 
     def read(self) -> Chunk | None:
         """The oldest contiguous run of new samples, or ``None`` when there is none."""
@@ -330,8 +334,12 @@ class BrainFlowSource:
         except BrainFlowError as exc:
             self._drop_out(f"get_board_data failed: {exc}")
             return None
+        now = self.clock.now()
         if data.size and data.shape[1]:
+            self._heard_at = now
             self._pending.extend(self.split(data))
+        elif now - self._heard_at > SILENT_DROP_OUT_S:
+            self._drop_out(f"no data for {now - self._heard_at:.0f} s")
         return self._pending.popleft() if self._pending else None
 
     def _drop_out(self, why: str) -> None:

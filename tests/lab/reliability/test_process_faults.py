@@ -121,7 +121,7 @@ def test_data_directory_turning_read_only_mid_night(ext4_disk):
     probe = StatusAtStop()
     # 10x real time: the journal commits every 0.5 s of wall time (5 s of data here), and
     # the fault comes 3 s of wall time after the start-up's backlog
-    run = Run(parse_config(LIGHT), duration="2m", speed="10", session_dir=mnt / "s",
+    run = Run(parse_config(PACED), duration="2m", speed="10", session_dir=mnt / "s",
               observers=[fault, probe])
     summary = run.run()
     assert 20.0 <= fault.data_s <= 100.0

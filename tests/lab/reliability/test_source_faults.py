@@ -16,7 +16,13 @@ from firmware_host.errors import UsageError
 from firmware_host.runtime.hooks import RunObserver
 from firmware_host.runtime.run import Run
 from firmware_host.session import Session
-from firmware_host.sources.brainflow_board import RECONNECT_S, BrainFlowSource, board_layout, resolve_board
+from firmware_host.sources.brainflow_board import (
+    RECONNECT_S,
+    SILENT_DROP_OUT_S,
+    BrainFlowSource,
+    board_layout,
+    resolve_board,
+)
 from tests.lab.reliability.checks import (
     StatusAtStop,
     assert_alarm_raised_and_cleared,
@@ -94,6 +100,57 @@ def test_brainflow_board_unplugged_and_replugged(tmp_path):
     away = gaps[0].payload["missing"] / s.sfreq  # the index moved on by the time it was away
     assert AWAY_S - 0.5 <= away <= AWAY_S + RECONNECT_S + 1.0, away
     assert_readable(s, round(RUN_S * s.sfreq))  # every sample the board gave is there
+
+
+class LastData(RunObserver):
+    """When the source last gave samples before it dropped out (loop clock); once it has,
+    the playback file gets 30 s more (the board is back, streaming for good)."""
+
+    name = "last-data"
+
+    def __init__(self, file: Path) -> None:
+        self.file = file
+        self.source: BrainFlowSource | None = None
+        self.last_data_at = 0.0
+        self.extended = False
+
+    def wrap(self, source: BrainFlowSource) -> BrainFlowSource:
+        self.source = source
+        return source
+
+    def on_iteration(self, run, info):
+        if self.source.lost and not self.source.n_reconnects and not self.extended:
+            self.extended = bool(_board_file(self.file, 30.0))
+        elif info.n_samples and not self.source.n_reconnects:
+            self.last_data_at = info.now
+
+
+def test_a_board_that_falls_silent_is_reopened(tmp_path):
+    """A board that loses its link quietly (no error, no data: here the playback board's
+    file ends after 6 s) is taken as dropped out after SILENT_DROP_OUT_S and re-opened; the
+    actuators were safe meanwhile, and the night goes on once it streams again."""
+    path = _board_file(tmp_path / "short.csv", 6.0)
+    cfg = parse_config({
+        "source": {"kind": "brainflow", "brainflow": {
+            "board": "PLAYBACK_FILE_BOARD", "master_board": "SYNTHETIC_BOARD", "file": str(path),
+            "config_commands": ["new_timestamps"]}},
+        "stager": {"enabled": False}, "recorder": {"fsync": False}})
+    probe, heard = StatusAtStop(), LastData(path)
+    run = Run(cfg, duration="16s", speed="1", session_dir=tmp_path / "s", observers=[probe, heard],
+              wrap_source=heard.wrap)
+    summary = run.run()
+    assert summary.stop_reason == "duration reached" and heard.source.n_reconnects == 1
+    s = Session(tmp_path / "s")
+    gap = next(e for e in s.events("gap") if e.payload.get("cause") == "board reconnected")
+    assert gap.payload["error"].startswith("no data for")
+    silent_from = 6.0 * s.sfreq  # the file's end, in samples
+    assert gap.payload["missing"] / s.sfreq >= SILENT_DROP_OUT_S
+    detectable = heard.last_data_at + cfg.run.stale_after_s
+    assert_safe_in_time(s, detectable, {"mattress", "hand"}, since=heard.last_data_at)
+    assert_alarm_raised_and_cleared(s, "signal_stale", after=heard.last_data_at)
+    assert_recovered(probe.status)
+    assert_readable(s, 16 * 250)
+    assert s.n_samples >= silent_from
 
 
 def _edf(path: Path, seconds: int) -> Path:
