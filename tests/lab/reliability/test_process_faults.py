@@ -290,6 +290,7 @@ def test_control_clients_that_flood_or_vanish_mid_request_never_slow_the_loop(tm
     speed, tick = 4.0, 0.25
     with live_loop(tmp_path, speed=str(speed)) as live:
         base = _rate(live, 1.0)
+        abuse_from = live.run.clock.now()
         flood = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         flood.connect(str(live.socket))
         flood.setblocking(False)
@@ -303,14 +304,14 @@ def test_control_clients_that_flood_or_vanish_mid_request_never_slow_the_loop(tm
                 time.sleep(0.001)
             except (BrokenPipeError, ConnectionResetError):
                 dropped = True  # the server let its replies pile up to a limit, then hung up
-        crowd = [socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(3 * P.MAX_CLIENTS)]
-        for c in crowd:  # more connections than the server takes
-            c.connect(str(live.socket))
         for _ in range(20):  # clients that vanish in the middle of a request
             gone = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             gone.connect(str(live.socket))
             gone.sendall(b'{"op": "set", "key": "programme.ru')
             gone.close()
+        crowd = [socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(3 * P.MAX_CLIENTS)]
+        for c in crowd:  # more connections than the server takes
+            c.connect(str(live.socket))
         during = _rate(live, 1.0)
         for c in crowd:
             c.close()
@@ -327,8 +328,9 @@ def test_control_clients_that_flood_or_vanish_mid_request_never_slow_the_loop(tm
     expected = speed / tick
     for rate in (base, during, after):
         assert rate == pytest.approx(expected, rel=0.25), (base, during, after)
-    s = Session(tmp_path / "session")
-    assert not [e for e in s.events("alarm") if e.payload["code"] == "loop_late"]
+    late = [e.payload for e in Session(tmp_path / "session").events("alarm")
+            if e.payload["code"] == "loop_late" and e.payload["t"] >= abuse_from]
+    assert not late, late  # (the start-up, which compiles the kernels, may be late)
 
 
 # ------------------------------------------------------------------ stages that fail or slow down
