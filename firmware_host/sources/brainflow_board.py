@@ -236,9 +236,10 @@ class BrainFlowSource:
 
     A board that drops out during the night (``get_board_data`` fails: unplugged, out of
     radio range, a dongle reset; or it has sent nothing for :data:`SILENT_DROP_OUT_S`) is
-    released and opened again every :data:`RECONNECT_S` seconds of the clock; meanwhile ``read`` returns ``None`` (the loop's stale-data watch
-    puts the actuators safe). The first run of samples after it is back carries a ``gap``
-    event with ``cause = "board reconnected"``, its index advanced by the time it was away.
+    released and opened again every :data:`RECONNECT_S` seconds of the clock; meanwhile
+    ``read`` returns ``None`` (the loop's stale-data watch puts the actuators safe). The
+    first run of samples after it is back carries a ``gap`` event with
+    ``cause = "board reconnected"``, its index advanced by the time it was away.
 
     Parameters
     ----------
