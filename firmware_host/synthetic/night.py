@@ -274,7 +274,8 @@ class SyntheticNight:
                 rng = np.random.default_rng([self.seed, 5, k + (1 << 30)])
                 block = rng.standard_normal((self._fir.shape[0], n))
                 self._noise_cache[k] = block
-                if len(self._noise_cache) > 4 + self._fir.shape[1] // n:
+                # one block's filter input spans at most 2 + n_taps // n noise blocks
+                if len(self._noise_cache) > 2 + self._fir.shape[1] // n:
                     self._noise_cache.popitem(last=False)
             parts.append(block[:, max(lo, k * n) - k * n:min(hi, (k + 1) * n) - k * n])
         return np.concatenate(parts, axis=1)
