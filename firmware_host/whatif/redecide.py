@@ -5,16 +5,21 @@ loop builds them for the recorded source (a synthetic night's stager model and c
 grip decoder included), and fed the recorded samples in long chunks (the stages decide the
 same whatever the chunking). Blocks are decoded in one pass over the sample file; a chunk
 ends at a gap, so each stage sees the gap as a jump of ``first_sample``, as in the loop.
+Changes the console made to a re-run stage during the night are applied at their sample,
+through the same appliers as in the loop, unless the replay edits that key.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from types import SimpleNamespace
 
 import numpy as np
 
 from firmware_host.chunk import Chunk
 from firmware_host.config import Config
+from firmware_host.control.apply import apply_change
+from firmware_host.control.params import ParamError, with_value
 from firmware_host.decision import Decision
 from firmware_host.emg.decoder import build_emg_decoder
 from firmware_host.microstructure.build import build_microstructure_stages
@@ -24,8 +29,8 @@ from firmware_host.session import Session
 from firmware_host.stages.base import Stage
 from firmware_host.stages.quality import QualityStage
 from firmware_host.staging.stager import build_stager
-from firmware_host.whatif.recorded import RecordedNight
-from firmware_host.whatif.scope import Scope
+from firmware_host.whatif.recorded import LiveChange, RecordedNight
+from firmware_host.whatif.scope import STAGES, Scope
 
 #: Seconds of samples per chunk fed to the re-run stages.
 CHUNK_S = 300.0
@@ -101,8 +106,30 @@ def _chunks(session: Session, max_samples: int) -> Iterator[Chunk]:
         yield chunk()
 
 
-def redecide(night: RecordedNight, cfg: Config, scope: Scope) -> list[Decision]:
+def _split(chunk: Chunk, at: int) -> tuple[Chunk, Chunk]:
+    """``chunk`` cut before absolute sample ``at`` (inside it)."""
+    k = at - chunk.first_sample
+    head = Chunk(chunk.data[:, :k], chunk.first_sample, chunk.sfreq, chunk.channel_names,
+                 chunk.channel_types, chunk.timestamps[:k])
+    tail = Chunk(chunk.data[:, k:], at, chunk.sfreq, chunk.channel_names, chunk.channel_types,
+                 chunk.timestamps[k:])
+    return head, tail
+
+
+def live_changes_for(night: RecordedNight, scope: Scope, edited_keys: frozenset[str]) -> list[LiveChange]:
+    """The night's console changes to the stages ``scope`` re-runs, minus keys the replay edits."""
+    sections = {sec for name in scope.stages for sec in STAGES[name][0]}
+    if scope.quality:
+        sections.add("quality")
+    return [c for c in night.live_changes
+            if c.key.split(".", 1)[0] in sections and c.key not in edited_keys]
+
+
+def redecide(night: RecordedNight, cfg: Config, scope: Scope,
+             changes: list[LiveChange] | tuple[LiveChange, ...] = ()) -> list[Decision]:
     """Decisions of the stages in ``scope`` (built from ``cfg``) over ``night``'s samples.
+
+    ``changes`` (see :func:`live_changes_for`) are applied at their time, as in the loop.
 
     Raises
     ------
@@ -112,8 +139,31 @@ def redecide(night: RecordedNight, cfg: Config, scope: Scope) -> list[Decision]:
     pipeline = Pipeline(_build(cfg, scope, night.session, night.source_kind))
     if not pipeline.stages:
         return []
+    run = SimpleNamespace(controller=SimpleNamespace(pipeline=pipeline))
+    pending = sorted(changes, key=lambda c: c.t)
     out: list[Decision] = []
-    for chunk in _chunks(night.session, max(1, int(CHUNK_S * night.sfreq))):
-        out.extend(pipeline.update(chunk))
+    for whole in _chunks(night.session, max(1, int(CHUNK_S * night.sfreq))):
+        chunk: Chunk | None = whole
+        while chunk is not None:
+            cut = round(pending[0].t * night.sfreq) if pending else None
+            if cut is not None and cut <= chunk.first_sample:
+                cfg = _apply(run, cfg, pending.pop(0))
+                continue
+            if cut is not None and cut < chunk.end_sample:
+                head, chunk = _split(chunk, cut)
+                out.extend(pipeline.update(head))
+                continue
+            out.extend(pipeline.update(chunk))
+            chunk = None
     out.sort(key=lambda d: d.sample)
     return out
+
+
+def _apply(run: SimpleNamespace, cfg: Config, change: LiveChange) -> Config:
+    """``change`` applied to the re-run stages (skipped if this version refuses its value)."""
+    try:
+        new_cfg = with_value(cfg, change.key, change.value)
+    except ParamError:
+        return cfg
+    apply_change(run, change.key, new_cfg)
+    return new_cfg

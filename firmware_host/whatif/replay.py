@@ -32,7 +32,7 @@ from firmware_host.whatif.diff import diff_actions, is_empty, stage_agreement
 from firmware_host.whatif.full_rerun import rerun
 from firmware_host.whatif.programme_replay import replay_programme
 from firmware_host.whatif.recorded import RecordedNight, final_stages, read_night
-from firmware_host.whatif.redecide import redecide
+from firmware_host.whatif.redecide import live_changes_for, redecide
 from firmware_host.whatif.scope import STAGES, Scope, scope_of
 
 #: Replay modes: re-run only what the edits touch, or always the whole loop.
@@ -74,9 +74,12 @@ def _focused(night: RecordedNight, edited: Config, scope: Scope,
     """Original and replayed outcome, re-running only the stages in ``scope``."""
     base_decisions = night.decisions
     if scope.quality:  # a signal rule: per-second quality decisions, for both sides
-        quality = redecide(night, night.config, Scope(quality=True))
+        only = Scope(quality=True)
+        quality = redecide(night, night.config, only, live_changes_for(night, only, frozenset()))
         base_decisions = _merge(base_decisions, frozenset({"quality"}), quality)
-    fresh = redecide(night, edited, Scope(scope.stages)) if scope.stages else []
+    stages = Scope(scope.stages)
+    fresh = redecide(night, edited, stages, live_changes_for(night, stages, edited_keys)) \
+        if scope.stages else []
     new_decisions = _merge(base_decisions, scope.kinds(), fresh)
     base = replay_programme(night, night.config, base_decisions)
     new = replay_programme(night, edited, new_decisions, edited_keys)

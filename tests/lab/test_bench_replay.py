@@ -5,6 +5,10 @@ from __future__ import annotations
 from firmware_host.config import load_config
 from firmware_host.runtime.run import Run
 from somnoloop_lab.bench_replay import EDITS, replay_figures
+from tests.jit import needs_jit
+
+pytestmark = needs_jit("replay speed measures the compiled kernels; tests/firmware_host/whatif "
+                       "covers the same paths")
 
 
 def test_replay_figures_on_a_short_night(tmp_path):

@@ -14,11 +14,15 @@ import pytest
 
 from firmware_host.cli import main
 from firmware_host.config import load_config
+from firmware_host.control.client import ControlClient
 from firmware_host.runtime.run import Run
 from firmware_host.session import Session
-from firmware_host.whatif.diff import diff_actions
-from firmware_host.whatif.recorded import read_night
+from firmware_host.whatif.diff import diff_actions, stage_agreement
+from firmware_host.whatif.recorded import final_stages, read_night
+from firmware_host.whatif.redecide import redecide
 from firmware_host.whatif.replay import parse_edits, replay_sessions
+from firmware_host.whatif.scope import Scope
+from tests.firmware_host.control.live import live_loop
 from tests.paths import REPO
 
 DWELL = "programme.rules.onset_rocking_fade.trigger.dwell"
@@ -148,3 +152,22 @@ def test_the_iteration_grid_predicts_when_decisions_reached_the_programme(night)
     known = [(d, recorded.arrival(d)) for d in recorded.decisions]
     hits = sum(grid.arrival(d) == pytest.approx(t, abs=1e-9) for d, t in known)
     assert recorded.tick_s == 0.25 and hits == len(known) > 1000
+
+
+def test_a_console_change_during_the_night_is_replayed_at_its_time(tmp_path):
+    with live_loop(tmp_path, speed="60", duration="10m") as live:
+        live.wait_for(lambda: live.run.summary.data_s > 150, timeout_s=60, what="150 s of data")
+        with ControlClient(live.socket, name="engineer") as c:
+            c.take_control()
+            c.set("stager.artefact_uv", 50.0)  # most epochs from now on are artefacts
+        live.thread.join(timeout=120)
+    session = live.run.session_dir
+    night = read_night(Session(session))
+    (change,) = night.live_changes
+    assert change.key == "stager.artefact_uv" and change.value == 50.0
+    stager = Scope(frozenset({"stager"}))
+    ignoring = final_stages(redecide(night, night.config, stager))
+    assert stage_agreement(night.stages(), ignoring) < 1.0  # the change mattered
+    r = replay_sessions([session], {"stager.onset_evidence": 9.0})
+    assert r["scope"] == ["stager"] and r["stage_agreement"] == 1.0
+    assert r["actions_diff"] == EMPTY
