@@ -1,4 +1,4 @@
-"""Causal streaming IIR filters: scipy designs (second-order sections), numba application.
+"""Causal streaming IIR filters: Butterworth and notch designs (second-order sections), numba application.
 
 Design at configuration time with :func:`design_bandpass`, :func:`design_highpass`,
 :func:`design_lowpass`, :func:`design_notch` and :func:`chain`; apply block by block with
@@ -19,9 +19,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import signal
 
 from dsp._jit import njit
+from dsp.design import butter_sos, notch_sos, unit_step_zi
 from dsp.validation import as_block, as_sos, channel_block, positive_int, positive_rate
 
 __all__ = [
@@ -77,7 +77,7 @@ def design_bandpass(low: float, high: float, sfreq: float, order: int = 4) -> np
     sfreq = positive_rate(sfreq)
     order = positive_int(order, "order")
     _check_cutoff("band-pass", (float(low), float(high)), sfreq)
-    return signal.butter(order, [low, high], btype="bandpass", fs=sfreq, output="sos")
+    return butter_sos(order, (low, high), "bandpass", sfreq)
 
 
 def design_highpass(cutoff: float, sfreq: float, order: int = 4) -> np.ndarray:
@@ -85,7 +85,7 @@ def design_highpass(cutoff: float, sfreq: float, order: int = 4) -> np.ndarray:
     sfreq = positive_rate(sfreq)
     order = positive_int(order, "order")
     _check_cutoff("high-pass", (float(cutoff),), sfreq)
-    return signal.butter(order, cutoff, btype="highpass", fs=sfreq, output="sos")
+    return butter_sos(order, cutoff, "highpass", sfreq)
 
 
 def design_lowpass(cutoff: float, sfreq: float, order: int = 4) -> np.ndarray:
@@ -93,7 +93,7 @@ def design_lowpass(cutoff: float, sfreq: float, order: int = 4) -> np.ndarray:
     sfreq = positive_rate(sfreq)
     order = positive_int(order, "order")
     _check_cutoff("low-pass", (float(cutoff),), sfreq)
-    return signal.butter(order, cutoff, btype="lowpass", fs=sfreq, output="sos")
+    return butter_sos(order, cutoff, "lowpass", sfreq)
 
 
 def design_notch(
@@ -130,8 +130,7 @@ def design_notch(
             k += 1
     sections = []
     for f0 in centres:
-        b, a = signal.iirnotch(f0, q, fs=sfreq)
-        sections.append(signal.tf2sos(b, a))
+        sections.append(notch_sos(f0, q, sfreq))
     return np.concatenate(sections, axis=0)
 
 
@@ -214,7 +213,7 @@ def sosfilt_zi(sos: np.ndarray, first: np.ndarray | float) -> np.ndarray:
         raise ValueError(f"first must be 1-D (n_channels,), got shape {first.shape}")
     if not np.isfinite(first).all():
         raise ValueError("first contains NaN/inf; cannot initialise a filter state from it")
-    unit = signal.sosfilt_zi(sos)  # (n_sections, 2)
+    unit = unit_step_zi(sos)  # (n_sections, 2)
     return np.ascontiguousarray(unit[:, None, :] * first[None, :, None])
 
 
@@ -295,7 +294,7 @@ class StreamingFilter:
         self.sos = as_sos(sos)
         self.n_channels = positive_int(n_channels, "n_channels")
         self.init = init
-        self._unit_zi = np.ascontiguousarray(signal.sosfilt_zi(self.sos))
+        self._unit_zi = np.ascontiguousarray(unit_step_zi(self.sos))
         self.zi = np.zeros((self.sos.shape[0], self.n_channels, 2))
         self._started = False
 

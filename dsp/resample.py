@@ -26,9 +26,9 @@ import math
 from fractions import Fraction
 
 import numpy as np
-from scipy import signal
 
 from dsp._jit import njit
+from dsp.design import firwin_kaiser
 from dsp.validation import channel_block, check_finite, positive_int, positive_rate
 
 __all__ = ["StreamingResampler", "design_resampling_filter", "rational_ratio"]
@@ -68,7 +68,7 @@ def design_resampling_filter(up: int, down: int, beta: float = 5.0) -> np.ndarra
         return np.ones(1)  # same rate: identity, no delay
     max_rate = max(up, down)
     half_len = math.ceil(10 * max_rate / down) * down
-    h = signal.firwin(2 * half_len + 1, 1.0 / max_rate, window=("kaiser", beta))
+    h = firwin_kaiser(2 * half_len + 1, 1.0 / max_rate, beta)
     return h * up
 
 

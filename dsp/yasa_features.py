@@ -38,9 +38,9 @@ import functools
 import math
 
 import numpy as np
-from scipy.signal import get_window
 
 from dsp._jit import njit
+from dsp.design import general_hamming
 from dsp.moments import central_moments
 from dsp.validation import check_finite, positive_rate
 
@@ -235,7 +235,7 @@ def _windowed_segments(x: np.ndarray, step: int, win: np.ndarray, seg: np.ndarra
 @functools.lru_cache(maxsize=8)
 def _welch_window(nperseg: int, sfreq: float) -> tuple[np.ndarray, float, np.ndarray]:
     """Periodic Hamming window, density scale and frequencies of one segment length (cached)."""
-    win = get_window("hamming", nperseg)
+    win = general_hamming(nperseg, 0.54, sym=False)  # scipy's periodic 'hamming'
     win.setflags(write=False)
     freqs = np.fft.rfftfreq(nperseg, 1.0 / sfreq)
     freqs.setflags(write=False)

@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 
 from firmware_host.errors import UsageError
-from firmware_host.report.export import export_edf, hypnogram_csv
 from firmware_host.report.files import write_private
 from firmware_host.report.night import load_night
 from firmware_host.session import SessionError
@@ -24,6 +23,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write the EDF+ file and the hypnogram CSV; print both paths."""
+    # Imported here: every command's module is imported to build the parser, and
+    # `somnoloop run` must not hold the EDF library all night.
+    from firmware_host.report.export import export_edf, hypnogram_csv
+
     edf = Path(args.edf)
     if edf.suffix.lower() != ".edf":
         raise UsageError(f"--edf {args.edf!r}: the file name must end in .edf")

@@ -6,8 +6,6 @@ import argparse
 from pathlib import Path
 
 from firmware_host.errors import UsageError
-from firmware_host.report.trend import expand_sessions, write_trend
-from firmware_host.report.writer import check_formats, render_report
 from firmware_host.session import SessionError
 
 
@@ -25,6 +23,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write the report and print the paths of the files."""
+    # Imported here, not at the top: every command's module is imported to build the parser,
+    # and rendering pulls matplotlib and scipy, which `somnoloop run` must not hold all night.
+    from firmware_host.report.trend import expand_sessions, write_trend
+    from firmware_host.report.writer import check_formats, render_report
+
     if args.out and Path(args.out).exists() and not Path(args.out).is_dir():
         raise UsageError(f"--out {args.out!r} is a file; allowed: a folder (created if missing)")
     try:

@@ -16,6 +16,7 @@ from firmware_host.errors import UsageError
 from firmware_host.neurofeedback.display import attach_neurofeedback_display
 from firmware_host.report.hook import ReportObserver
 from firmware_host.runtime.build import ACTUATION_MODES, plan_run
+from firmware_host.runtime.memory import fix_mmap_threshold
 from firmware_host.runtime.run import Run
 from firmware_host.runtime.signals import stop_on_signals
 from firmware_host.runtime.summary import RunSummary
@@ -54,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
     An open-ended run (``until-stopped``, the device) rolls over into a new night at the
     configured time: the loop stops with a ``night ended`` reason and starts again.
     """
+    fix_mmap_threshold()  # before start-up's large temporaries (see firmware_host.runtime.memory)
     console = Console(quiet=args.quiet)
     control = prepare_control(args.config, args.control_socket, args.overrides)
     for line in control.report():  # on stderr even with --quiet: the service log says it

@@ -35,8 +35,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import signal
 
+from dsp.design import sos_response
 from dsp.filters import StreamingFilter, design_bandpass
 from dsp.halfwaves import HALF_WAVE_END, TROUGH, StreamingHalfWaves
 from firmware_host.chunk import Chunk
@@ -72,7 +72,7 @@ class SlowOscillationConfig:
 
 def phase_delay_s(sos: np.ndarray, freqs: np.ndarray, sfreq: float) -> np.ndarray:
     """Phase delay ``-angle(H(f)) / (2 pi f)`` in seconds of a causal filter at ``freqs``."""
-    _, h = signal.sosfreqz(sos, worN=np.asarray(freqs, dtype=float), fs=sfreq)
+    h = sos_response(sos, np.asarray(freqs, dtype=float), sfreq)
     return -np.angle(h) / (2.0 * np.pi * np.asarray(freqs, dtype=float))
 
 

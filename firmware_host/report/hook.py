@@ -6,7 +6,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from firmware_host.report.writer import write_report
 from firmware_host.runtime.hooks import RunObserver
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -37,6 +36,10 @@ class ReportObserver(RunObserver):
         cfg = run.config.report
         if not cfg.enabled:
             return
+        # Imported here: rendering needs matplotlib and scipy (≈ 90 MB resident), which the
+        # device process must not hold all night for a report written once, at its end.
+        from firmware_host.report.writer import write_report
+
         out = Path(cfg.out) if cfg.out else None
         self.paths = write_report(run.session_dir, out, cfg.formats, cfg)
         if self.on_written is not None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from scipy.signal.windows import hann
+
+from dsp.design import general_hamming
 
 Shape = Callable[[np.ndarray], np.ndarray]
 
@@ -37,8 +38,31 @@ def spectral_fir(shape: Shape, sfreq: float, n_taps: int) -> np.ndarray:
     amp = np.asarray(shape(freqs), dtype=float)
     if amp.shape != freqs.shape or not np.all(np.isfinite(amp)) or np.all(amp == 0):
         raise ValueError("filter shape must give finite, not all-zero amplitudes per frequency")
-    h = np.roll(np.fft.irfft(amp, n_taps), n_taps // 2) * hann(n_taps, sym=False)
+    hann = general_hamming(n_taps, 0.5, sym=False)  # periodic Hann
+    h = np.roll(np.fft.irfft(amp, n_taps), n_taps // 2) * hann
     return h / np.sqrt(np.sum(h**2))
+
+
+def fast_fft_len(n: int) -> int:
+    """The smallest ``2**a * 3**b * 5**c >= n``: a fast length for a real FFT (``n >= 1``).
+
+    The same choice as ``scipy.fft.next_fast_len(n, real=True)``.
+    """
+    best = None
+    p5 = 1
+    while True:
+        p35 = p5
+        while True:
+            m = p35
+            while m < n:
+                m *= 2
+            best = m if best is None else min(best, m)
+            if p35 >= n:
+                break
+            p35 *= 3
+        if p5 >= n:
+            return best
+        p5 *= 5
 
 
 def _edge(f: np.ndarray, at: float, width: float) -> np.ndarray:

@@ -21,7 +21,6 @@ from collections import OrderedDict
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import fft as sfft
 
 from firmware_host.config.schema import SyntheticSourceConfig
 from firmware_host.synthetic import filters
@@ -248,8 +247,8 @@ class SyntheticNight:
         self._fir = np.stack([filters.spectral_fir(s, fs, n_taps) for s in shapes])
         # Filtering a block = circular convolution of (previous tail + block) noise, whose last
         # epoch_len outputs equal the linear convolution; the filter spectra are computed once.
-        self._n_fft = sfft.next_fast_len(self._epoch_len + n_taps - 1, real=True)
-        self._fir_fft = sfft.rfft(self._fir, n=self._n_fft, axis=1)
+        self._n_fft = filters.fast_fft_len(self._epoch_len + n_taps - 1)
+        self._fir_fft = np.fft.rfft(self._fir, n=self._n_fft, axis=1)
 
     def _build_gains(self, rng: np.random.Generator) -> None:
         n_epochs = len(self.hypnogram)
@@ -275,7 +274,8 @@ class SyntheticNight:
                 rng = np.random.default_rng([self.seed, 5, k + (1 << 30)])
                 block = rng.standard_normal((self._fir.shape[0], n))
                 self._noise_cache[k] = block
-                if len(self._noise_cache) > 4 + self._fir.shape[1] // n:
+                # one block's filter input spans at most 2 + n_taps // n noise blocks
+                if len(self._noise_cache) > 2 + self._fir.shape[1] // n:
                     self._noise_cache.popitem(last=False)
             parts.append(block[:, max(lo, k * n) - k * n:min(hi, (k + 1) * n) - k * n])
         return np.concatenate(parts, axis=1)
@@ -308,8 +308,8 @@ class SyntheticNight:
         """Every noise stream of block ``b`` through its FIR (unit-variance rhythms)."""
         n, n_taps = self._epoch_len, self._fir.shape[1]
         lo = b * n
-        spectrum = sfft.rfft(self._noise(lo - n_taps + 1, lo + n), n=self._n_fft, axis=1)
-        return sfft.irfft(spectrum * self._fir_fft, n=self._n_fft, axis=1)[:, n_taps - 1:n_taps - 1 + n]
+        spectrum = np.fft.rfft(self._noise(lo - n_taps + 1, lo + n), n=self._n_fft, axis=1)
+        return np.fft.irfft(spectrum * self._fir_fft, n=self._n_fft, axis=1)[:, n_taps - 1:n_taps - 1 + n]
 
     def _render_block(self, b: int) -> np.ndarray:
         n = self._epoch_len

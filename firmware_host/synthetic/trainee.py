@@ -19,7 +19,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import fft as sfft
 
 from firmware_host.synthetic import filters
 from firmware_host.synthetic.layout import Layout
@@ -132,8 +131,8 @@ class SyntheticTrainee:
         shapes += [filters.band(20.0, min(120.0, cap), 3.0) for _ in range(lay.n)]
         n_taps = round(FILTER_S * fs)
         self._fir = np.stack([filters.spectral_fir(s, fs, n_taps) for s in shapes])
-        self._n_fft = sfft.next_fast_len(self._block_len + n_taps - 1, real=True)
-        self._fir_fft = sfft.rfft(self._fir, n=self._n_fft, axis=1)
+        self._n_fft = filters.fast_fft_len(self._block_len + n_taps - 1)
+        self._fir_fft = np.fft.rfft(self._fir, n=self._n_fft, axis=1)
 
     def _noise_block(self, k: int) -> np.ndarray:
         rng = np.random.default_rng([self.seed, 13, k + (1 << 30)])
@@ -144,8 +143,8 @@ class SyntheticTrainee:
         lo = b * n - n_taps + 1
         parts = [self._noise_block(k) for k in range(lo // n, b + 1)]
         noise = np.concatenate(parts, axis=1)[:, lo - (lo // n) * n:]
-        spectrum = sfft.rfft(noise, n=self._n_fft, axis=1)
-        return sfft.irfft(spectrum * self._fir_fft, n=self._n_fft, axis=1)[:, n_taps - 1:n_taps - 1 + n]
+        spectrum = np.fft.rfft(noise, n=self._n_fft, axis=1)
+        return np.fft.irfft(spectrum * self._fir_fft, n=self._n_fft, axis=1)[:, n_taps - 1:n_taps - 1 + n]
 
     def _block(self, b: int) -> np.ndarray:
         if b in self._cache:

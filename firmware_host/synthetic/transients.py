@@ -10,7 +10,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import sawtooth
 
 from firmware_host.synthetic.layout import Layout
 
@@ -63,7 +62,19 @@ def _vertex(t: np.ndarray, d: float, p: tuple[float, ...]) -> np.ndarray:
 
 def _sawtooth(t: np.ndarray, d: float, p: tuple[float, ...]) -> np.ndarray:
     amp, freq, phase = p
-    return amp * _hann_env(t, d) * sawtooth(2 * np.pi * freq * t + phase, width=0.85)
+    return amp * _hann_env(t, d) * sawtooth_wave(2 * np.pi * freq * t + phase, width=0.85)
+
+
+def sawtooth_wave(x: np.ndarray, width: float) -> np.ndarray:
+    """Sawtooth of period ``2 pi`` rising from -1 to 1 over ``width`` of it (``0 <= width <= 1``).
+
+    The values of ``scipy.signal.sawtooth(x, width)``.
+    """
+    tmod = np.mod(x, 2 * np.pi)
+    with np.errstate(divide="ignore", invalid="ignore"):  # width 0 or 1: one branch is unused
+        rising = tmod / (np.pi * width) - 1
+        falling = (np.pi * (width + 1) - tmod) / (np.pi * (1 - width))
+    return np.where(tmod < width * 2 * np.pi, rising, falling)
 
 
 def _bump(t: np.ndarray, d: float, p: tuple[float, ...]) -> np.ndarray:

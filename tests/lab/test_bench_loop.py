@@ -8,7 +8,7 @@ import os
 import pytest
 
 from somnoloop_lab.bench_grip import bench_grip
-from somnoloop_lab.bench_loop import loop_figures
+from somnoloop_lab.bench_loop import _vm_rss_mib, device_rss_mb, loop_figures
 
 #: The figures measure the device, whose kernels are compiled; without JIT they mean nothing.
 pytestmark = pytest.mark.skipif(os.environ.get("NUMBA_DISABLE_JIT") == "1",
@@ -29,3 +29,18 @@ def test_grip_delay_pairs_hand_frames_with_their_decisions():
     assert figures["grip_commands"] >= 3
     assert 0 < figures["grip_delay_p50_ms"] <= figures["grip_delay_p95_ms"] <= figures["grip_delay_max_ms"]
     assert math.isfinite(figures["grip_delay_p99_ms"])
+
+
+def test_vm_rss_reads_a_live_process_and_none_once_gone():
+    mine = _vm_rss_mib(os.getpid())
+    assert mine is not None and 10 < mine < 10_000
+    assert _vm_rss_mib(2**22 + 12345) is None  # beyond Linux's pid_max: no such process
+
+
+@pytest.mark.slow
+def test_device_rss_is_the_steady_state_of_a_child_device_process():
+    figures = device_rss_mb(12.0)
+    # sampled every second over the second half of the run: about six readings
+    assert 3 <= figures["rss_samples"] <= 7
+    # python + numpy + numba's runtime alone are > 100 MiB; the device process is far below 1 GiB
+    assert 100 < figures["rss_mb"] < 1024

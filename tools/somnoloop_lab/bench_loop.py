@@ -17,7 +17,11 @@ serial drivers over ptys to the device simulators, the recorder):
     ``somnoloop run`` of the default night in a child process at max speed; its peak RSS
     (the end-of-night report included).
 ``rss_mb``
-    Resident memory at steady state: the process of the speed-1 run, as it stops.
+    Resident memory of the device process at steady state (target ≤ 200): ``somnoloop run``
+    of the default config at speed 1 in a child process (the bench's own process holds lab
+    code and is not what runs at the bedside); the median of its ``VmRSS`` sampled every
+    second over the second half of a 3-min run, when start-up is long over and every stage
+    has run (the stager's first staged epoch comes ~90 s in). MiB, like ``rss_peak_mb``.
 ``cold_start_s``
     A child process's start to its first processed sample, numba cache warm (≤ 3 s).
 ``cpu_pct_speed1``
@@ -30,6 +34,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -69,7 +74,6 @@ class _LoopTimes(RunObserver):
         self.processing_s: list[float] = []
         self.cpu0 = self.wall0 = 0.0
         self.cpu_s = self.wall_s = 0.0
-        self.rss_mb = 0.0
 
     def on_ready(self, run: Any) -> None:
         self.cpu0, self.wall0 = time.process_time(), time.monotonic()
@@ -79,9 +83,6 @@ class _LoopTimes(RunObserver):
             self.processing_s.append(info.processing_s)
 
     def on_stopping(self, run: Any, reason: str) -> None:
-        from somnoloop_lab.reliability.soak import rss_mb
-
-        self.rss_mb = rss_mb()
         if self.wall0:
             self.cpu_s = time.process_time() - self.cpu0
             self.wall_s = time.monotonic() - self.wall0
@@ -99,8 +100,59 @@ def loop_figures(seconds: float = 60.0) -> dict[str, Any]:
     return {"loop_latency_p50_ms": float(np.percentile(ms, 50)),
             "loop_latency_p99_ms": float(np.percentile(ms, 99)),
             "loop_iterations": int(ms.size),
-            "cpu_pct_speed1": 100.0 * times.cpu_s / times.wall_s if times.wall_s else None,
-            "rss_mb": round(times.rss_mb, 1)}
+            "cpu_pct_speed1": 100.0 * times.cpu_s / times.wall_s if times.wall_s else None}
+
+
+def _vm_rss_mib(pid: int) -> float | None:
+    """``VmRSS`` of a live process in MiB (None once it has gone)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return None
+
+
+def device_rss_mb(seconds: float = 180.0) -> dict[str, Any]:
+    """Steady-state resident memory of the device process: ``somnoloop run`` at speed 1.
+
+    A child runs the default config (``python -m firmware_host run --speed 1``, as the
+    device does); its ``VmRSS`` is read every second, and the median over the second half
+    of ``seconds`` is the figure (start-up, with its compile-cache loading and the EMG
+    calibration, is over by then, and with the default 3 min every stage has run). The child
+    is then stopped with SIGTERM, as systemd does.
+
+    Returns
+    -------
+    dict
+        ``rss_mb`` (median, MiB), ``rss_samples`` (how many readings it is the median of).
+    """
+    with tempfile.TemporaryDirectory() as tmp, open(Path(tmp) / "stderr", "w+") as err:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "firmware_host", "run", "--speed", "1", "--duration",
+             f"{seconds + 120:g}s", "--quiet", "--session-dir", str(Path(tmp) / "s")],
+            stdout=subprocess.DEVNULL, stderr=err)
+        samples: list[float] = []
+        t0 = time.monotonic()
+        try:
+            while child.poll() is None and time.monotonic() - t0 < seconds:
+                time.sleep(1.0)
+                rss = _vm_rss_mib(child.pid)
+                if rss is not None and time.monotonic() - t0 >= seconds / 2:
+                    samples.append(rss)
+        finally:
+            child.send_signal(signal.SIGTERM)
+            try:
+                child.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        err.seek(0)
+        if not samples:
+            raise RuntimeError(f"the device process ended before it was measured: {err.read()[-500:]}")
+    return {"rss_mb": round(float(np.median(samples)), 1), "rss_samples": len(samples)}
 
 
 def night_figures(hours: float = 8.0) -> dict[str, Any]:
@@ -139,6 +191,7 @@ def run_loop_bench(*, night_hours: float = 8.0, speed1_s: float = 60.0) -> dict[
 
     result: dict[str, Any] = {}
     result.update(loop_figures(speed1_s))
+    result.update(device_rss_mb())
     result.update(bench_grip(max(60.0, speed1_s)))
     nf = measure_feedback_delay(load_config(Path(__file__).parents[2] / "configs" / "neurofeedback.toml")
                                 if (Path(__file__).parents[2] / "configs").exists() else load_config(None),
