@@ -9,10 +9,10 @@ import pytest
 
 from somnoloop_lab.bench_grip import bench_grip
 from somnoloop_lab.bench_loop import _vm_rss_mib, device_rss_mb, loop_figures
+from tests.jit import needs_jit
 
 #: The figures measure the device, whose kernels are compiled; without JIT they mean nothing.
-pytestmark = pytest.mark.skipif(os.environ.get("NUMBA_DISABLE_JIT") == "1",
-                                reason="benchmarks measure the compiled kernels (NUMBA_DISABLE_JIT=1)")
+pytestmark = needs_jit("benchmarks measure the compiled kernels")
 
 
 @pytest.mark.slow

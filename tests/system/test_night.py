@@ -20,6 +20,7 @@ from firmware_host.config import load_config
 from firmware_host.session import Session
 from firmware_host.synthetic.night import SyntheticNight
 from somnoloop_lab.staging.metrics import agreement
+from tests.jit import needs_jit
 
 
 def _stage_labels(session: Session) -> list[tuple[int, str]]:
@@ -33,8 +34,7 @@ def _info(capsys, path: Path) -> dict:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(os.environ.get("NUMBA_DISABLE_JIT") == "1",
-                    reason="8 h of data through pure-Python kernels takes ~50 min; the 10-min "
+@needs_jit("8 h of data through pure-Python kernels takes ~50 min; the 10-min "
                     "whole-system tests below cover the no-JIT path")
 def test_full_synthetic_night_end_to_end(tmp_path, capsys):
     """An 8-hour night through the whole loop: every sample recorded, stages follow the truth,
@@ -73,8 +73,7 @@ def test_full_synthetic_night_end_to_end(tmp_path, capsys):
     assert targets["mattress"] > 0 and targets["hand"] > 0
 
 
-@pytest.mark.skipif(os.environ.get("NUMBA_DISABLE_JIT") == "1",
-                    reason="2 h of data through the pure-Python YASA feature and tree kernels "
+@needs_jit("2 h of data through the pure-Python YASA feature and tree kernels "
                     "takes many minutes; their kernels are covered one by one")
 def test_device_stager_with_yasa_expert_in_the_whole_loop(tmp_path, capsys):
     """The device's own real-EEG model (not the synthetic demo model) inside the real loop on a

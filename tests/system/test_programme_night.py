@@ -9,7 +9,6 @@ The whole default 8-h synthetic night, starting at 23:00 like every simulated ni
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from firmware_host.config import parse_config
 from firmware_host.runtime.run import Run
 from firmware_host.session import Session
 from firmware_host.synthetic.night import SyntheticNight
+from tests.jit import needs_jit
 
 DURATION_S = 8 * 3600.0
 NIGHT_START = "23:00"
@@ -27,9 +27,7 @@ WINDOW = (450 * 60.0, 480 * 60.0)  # 06:30 and 07:00 after a 23:00 start
 #: Length of the nights compared for determinism (two of them).
 DETERMINISM_S = 2 * 3600.0
 
-pytestmark = pytest.mark.skipif(
-    os.environ.get("NUMBA_DISABLE_JIT") == "1",
-    reason="hours of data through pure-Python kernels takes many minutes; the engine's rules are "
+pytestmark = needs_jit("hours of data through pure-Python kernels takes many minutes; the engine's rules are "
     "tested one by one in tests/firmware_host/programme")
 
 

@@ -4,13 +4,13 @@ actuation, twice: byte-identical command logs (what would have been sent, and wh
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
 from firmware_host.config import parse_config
 from firmware_host.runtime.run import Run
 from firmware_host.session import Session
+from tests.jit import needs_jit
 
 
 def _log(session: Session, kinds=("decision", "action", "suppressed", "command", "ack")) -> list[str]:
@@ -20,8 +20,7 @@ def _log(session: Session, kinds=("decision", "action", "suppressed", "command",
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(os.environ.get("NUMBA_DISABLE_JIT") == "1",
-                    reason="three 2-h nights through pure-Python kernels take far too long; the "
+@needs_jit("three 2-h nights through pure-Python kernels take far too long; the "
                     "session source is tested sample by sample in tests/firmware_host")
 def test_a_recorded_night_replays_byte_identically_with_dry_actuation(tmp_path):
     recorded = tmp_path / "night"

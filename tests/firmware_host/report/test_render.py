@@ -4,7 +4,6 @@ Needs Debian's ``chromium`` and ``poppler-utils``; skipped with the reason when 
 The whole-night case runs the real loop on an 8-h synthetic night first (slow).
 """
 
-import os
 import shutil
 import subprocess
 
@@ -15,6 +14,7 @@ from PIL import Image
 from firmware_host.cli import main
 from firmware_host.report.writer import render_report
 from tests.firmware_host.report.builder import make_session
+from tests.jit import needs_jit
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 PDFTOPPM = shutil.which("pdftoppm")
@@ -76,8 +76,7 @@ def test_small_night_renders(small_night, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(os.environ.get("NUMBA_DISABLE_JIT") == "1",
-                    reason="an 8-h night through pure-Python kernels takes about an hour; the small "
+@needs_jit("an 8-h night through pure-Python kernels takes about an hour; the small "
                     "night above renders the same report sections without JIT")
 def test_full_synthetic_night_renders(full_night, tmp_path):
     check_rendering(full_night, tmp_path)

@@ -6,7 +6,6 @@ our own stager could learn. YASA is an optional yardstick (``pip install .[yasa]
 
 from __future__ import annotations
 
-import os
 import warnings
 
 import numpy as np
@@ -14,14 +13,14 @@ import pytest
 
 from firmware_host.config.schema import SyntheticSourceConfig
 from firmware_host.synthetic import SyntheticNight
+from tests.jit import needs_jit
 
 yasa = pytest.importorskip("yasa", reason="YASA (optional extra [yasa]) is not installed")
 sklearn_metrics = pytest.importorskip("sklearn.metrics")
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(os.environ.get("NUMBA_DISABLE_JIT") == "1",
-                       reason="YASA's feature code (antropy) is numba-heavy: too slow without JIT"),
+    needs_jit("YASA's feature code (antropy) is numba-heavy: too slow without JIT"),
 ]
 
 

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
 from firmware_host.cli import main
+from tests.jit import needs_jit
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(os.environ.get("NUMBA_DISABLE_JIT") == "1",
-                    reason="an hour of faults through pure-Python kernels takes too long; the fault "
+@needs_jit("an hour of faults through pure-Python kernels takes too long; the fault "
                     "catalogue tests inject every fault without JIT too")
 def test_one_hour_soak_meets_its_targets(capsys):
     rc = main(["soak", "--hours", "1", "--seed", "3", "--json"])

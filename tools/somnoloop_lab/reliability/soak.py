@@ -44,9 +44,10 @@ _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 def rss_mb() -> float:
-    """Resident memory of this process (MB)."""
+    """Resident memory of this process in MiB (2**20 bytes, as ``ps``, ``top`` and the
+    benchmark's ``rss_mb`` count)."""
     with open("/proc/self/statm", encoding="ascii") as f:
-        return int(f.read().split()[1]) * _PAGE / 1e6
+        return int(f.read().split()[1]) * _PAGE / 2**20
 
 
 def soak_config(extra: dict[str, Any] | None = None) -> Config:
