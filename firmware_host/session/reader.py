@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from firmware_host.chunk import MAX_SFREQ
 from firmware_host.events import EVENT_KINDS
 from firmware_host.session import format_v1
 from firmware_host.session.blocks import (
@@ -38,8 +39,6 @@ from firmware_host.session.recorder import EVENTS, META, SAMPLES
 GAP_CAUSES = ("source", "restart", "corrupt", "torn")
 #: Sample indices a block may span (2⁶² samples: 73 million years at 2 kHz).
 MAX_SAMPLE = 2**62
-#: Highest sampling rate a session may declare (Hz).
-MAX_SFREQ = 1e6
 
 
 class SessionError(ValueError):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from firmware_host.chunk import CHANNEL_TYPES, SourceEvent
+from firmware_host.chunk import CHANNEL_TYPES, MAX_SFREQ, SourceEvent
 from firmware_host.clock import Clock
 from firmware_host.config.schema import ReplaySourceConfig
 from firmware_host.sources.base import SourceError
@@ -152,6 +152,9 @@ class _EdfFile:
         self._picks = [raw.ch_names.index(s.label) for s in chosen]
         self.raw = raw
         self.sfreq = float(raw.info["sfreq"])
+        if not 0 < self.sfreq <= MAX_SFREQ:
+            raise SourceError(f"{path}: a sampling rate of {self.sfreq:g} Hz (from its record "
+                              f"duration and samples per record); allowed: up to {MAX_SFREQ:g} Hz")
         self.names = tuple(s.label for s in chosen)
         self.factor = np.array([uv_factor(s.unit) for s in chosen])[:, None]
         self.n_samples = int(raw.n_times)
