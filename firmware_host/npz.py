@@ -65,16 +65,19 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> np.ndarray:
     with zf.open(info) as fh:
         version = np.lib.format.read_magic(fh)
         if version == (1, 0):
-            shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
         elif version == (2, 0):
-            shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
         else:
             raise NpzError(f"member {info.filename!r} is .npy version {version}; 1.0 and 2.0 read")
         if dtype.hasobject:
             raise NpzError(f"member {info.filename!r} holds Python objects (refused: loading "
                            "them would run pickled code)")
-        if math.prod(shape) * dtype.itemsize > info.file_size:
+        size = math.prod(shape) * dtype.itemsize
+        if size > info.file_size:
             raise NpzError(f"member {info.filename!r} announces shape {shape} of {dtype}, more "
                            f"than its {info.file_size} bytes")
-    with zf.open(info) as fh:
-        return np.lib.format.read_array(fh, allow_pickle=False)
+        data = fh.read(size)
+    if len(data) != size:
+        raise NpzError(f"member {info.filename!r} is cut short")
+    return np.frombuffer(data, dtype).reshape(shape, order="F" if fortran else "C").copy()

@@ -209,13 +209,14 @@ def _model_from(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> EmgMod
     if numbers["sfreq"] <= 0 or window <= 0 or increment <= 0:
         raise ValueError(f"need sfreq > 0, window > 0 and increment > 0; got {numbers['sfreq']}, "
                          f"{window}, {increment}")
-    names = {k: tuple(header[k]) for k in ("classes", "channel_names", "feature_names")}
-    if not all(isinstance(v, str) for seq in names.values() for v in seq):
+    names = {k: header[k] for k in ("classes", "channel_names", "feature_names")}
+    if not all(isinstance(seq, list) and all(isinstance(v, str) for v in seq)
+               for seq in names.values()):
         raise ValueError("classes, channel_names and feature_names must be lists of strings")
     if not isinstance(header.get("meta", {}), dict):
         raise ValueError("meta must be an object")
     return EmgModel(
-        **names, **numbers, window=window, increment=increment,
+        **{k: tuple(v) for k, v in names.items()}, **numbers, window=window, increment=increment,
         thresholds=thresholds,  # type: ignore[arg-type]
         mean=arrays["mean"], scale=arrays["scale"],
         layers=[(arrays[f"W{i}"], arrays[f"b{i}"], act) for i, act in enumerate(activations)],

@@ -231,6 +231,9 @@ def load_tree_model(path: str | Path) -> TreeEnsembleModel:
                                f"{ {k: np.dtype(d).name for k, d in ARRAY_DTYPES.items()} }")
     if not np.all(np.isfinite(contents["leaf_value"])) or np.any(np.isinf(contents["threshold"])):
         raise ModelFormatError(f"{what}: leaf values must be finite and thresholds not infinite")
+    lists = [head.get("classes"), head.get("feature_names")]
+    if not all(isinstance(v, list) and all(isinstance(x, str) for x in v) for v in lists):
+        raise ModelFormatError(f"{what}: header classes and feature_names must be lists of strings")
     try:
         return TreeEnsembleModel(
             name=str(head["name"]), version=str(head["version"]),
