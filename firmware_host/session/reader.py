@@ -365,7 +365,11 @@ class Session:
 
     def last_wall(self) -> float | None:
         """Wall-clock time of the last committed journal event (``None`` if there is none)."""
-        return self._query("SELECT MAX(wall) FROM events")[0][0]
+        wall = self._query("SELECT MAX(wall) FROM events")[0][0]
+        if wall is not None and type(wall) not in (int, float):
+            raise SessionError(f"{self.path / EVENTS}: a wall-clock time {str(wall)[:40]!r} is "
+                               "not a number")
+        return None if wall is None else float(wall)
 
     def decision_counts(self, decision_kind: str) -> Counter[str]:
         """How often each label was decided for ``decision_kind`` (e.g. ``"stage"``)."""

@@ -9,6 +9,7 @@ rows of any type) — and opens it the ways ``somnoloop info``, reports and repl
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import math
@@ -24,7 +25,7 @@ from hypothesis import strategies as st
 
 from firmware_host.chunk import Chunk
 from firmware_host.clock import FakeClock
-from firmware_host.session import Session, SessionError, SessionRecorder, format_v1
+from firmware_host.session import Session, SessionError, SessionRecorder, format_v1, resume_session
 from firmware_host.session.blocks import BODY, CRC, SYNC
 from firmware_host.session.codec import SampleEncoder
 from firmware_host.session.recorder import EVENTS, META, SAMPLES
@@ -243,3 +244,28 @@ def test_damaged_journals(recorded, case):
     else:
         journal.write_bytes(arg)
     _exercise(scratch, samples=False)
+
+
+# --- continuing a damaged session after a crash (resume writes, so a few fixed cases) ------
+@pytest.mark.parametrize("damage", ["wall_text", "segments_null", "segments_many", "no_journal"])
+def test_resuming_a_damaged_session_gives_a_recorder_or_a_session_error(recorded, tmp_path, damage):
+    path = tmp_path / "s"
+    shutil.copytree(recorded["root"] / "orig", path)
+    meta = dict(recorded["meta"])
+    if damage == "wall_text":
+        with contextlib.closing(sqlite3.connect(path / EVENTS)) as db, db:
+            db.execute("INSERT INTO events (t, wall, sample, kind, payload) VALUES "
+                       "(0, 'yesterday', NULL, 'marker', '{}')")
+    elif damage == "no_journal":
+        (path / EVENTS).unlink()
+    else:
+        meta["segments"] = None if damage == "segments_null" else [{"first_sample": 0}] * 70_000
+        (path / META).write_text(json.dumps(meta))
+    try:
+        rec = resume_session(path, FakeClock(), fsync=False)
+    except SessionError as exc:
+        assert str(path) in str(exc)
+        assert damage in ("wall_text", "segments_many", "no_journal")
+        return
+    rec.close()
+    assert Session(path).summary()["segments"]
