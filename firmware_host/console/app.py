@@ -1,7 +1,8 @@
 """The tuning console: a Textual app speaking the control protocol to a running loop.
 
-Tabs: **Live** (signal traces with quality flags, stage and probabilities, hypnogram, band
-powers, EMG intent and envelope, alarms), **Devices** (each actuator's commanded vs
+Tabs: **Live** (per channel a braille min/max envelope of the last 2, 10 or 30 s — ``-`` and
+``+`` choose — with its height in µV and quality flag; stage and probabilities, hypnogram,
+band powers, EMG intent and envelope, alarms), **Devices** (each actuator's commanded vs
 reported state, the recent commands, actions, suppressions and safe states), **Params**
 (every parameter with its value, range and whether it is live; edit, undo, save) and
 **Journal** (every change, refusal and undo with client, old and new values). It takes
@@ -31,8 +32,12 @@ from firmware_host.control.client import ControlClient
 
 #: Live state rate asked of the server (Hz).
 RATE_HZ = 2.0
-#: Trace points per channel (the signal pane's sparkline width).
-TRACE_POINTS = 24
+#: Width of the signal pane (characters); its traces have :func:`render.trace_columns` columns.
+SIGNALS_W = 44
+#: Time bases of the traces (seconds), chosen with - and +; the second is the first shown.
+SPANS_S = (2.0, 10.0, 30.0)
+#: Text rows per channel trace (as many as fit the pane, within these bounds).
+TRACE_ROWS = (1, 4)
 MODE_SHORT = {"live": "live", "restart": "restart", "read_only": "locked"}
 
 
@@ -80,7 +85,7 @@ class TuneApp(App[None]):
     #message { height: auto; max-height: 3; }
     TabbedContent { height: 1fr; }
     TabPane { padding: 0; }
-    #signals { width: 44; height: 1fr; }
+    #signals { height: 1fr; }
     #right { width: 1fr; height: 1fr; padding-left: 1; }
     .title { text-style: bold; color: $accent; }
     #actuators { height: auto; }
@@ -102,6 +107,8 @@ class TuneApp(App[None]):
         Binding("c", "control", "control"),
         Binding("a", "ack", "ack alarm"),
         Binding("x", "safe_state", "SAFE"),
+        Binding("minus", "zoom(1)", "zoom out", show=False),
+        Binding("plus,equals_sign", "zoom(-1)", "zoom in", show=False),
         Binding("q", "quit", "quit"),
         Binding("escape", "cancel", "cancel", show=False),
     ]
@@ -118,6 +125,7 @@ class TuneApp(App[None]):
         self._editing: str | None = None
         self._filter = ""
         self._safe_armed = 0.0
+        self.span_s = SPANS_S[1]
 
     # ----------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
@@ -145,6 +153,7 @@ class TuneApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.query_one("#signals", Static).styles.width = SIGNALS_W
         table = self.query_one("#params-table", DataTable)
         table.add_column("key", key="key", width=36)
         table.add_column("value", key="value", width=16)
@@ -152,12 +161,16 @@ class TuneApp(App[None]):
         table.add_column("mode", key="mode", width=7)
         self._show_header()
         self._focus_for("live")
-        self.client.send({"op": "subscribe", "rate_hz": RATE_HZ, "points": TRACE_POINTS})
+        self._subscribe()
         self.client.send({"op": "params"})
         if not self.look_only:
             self.client.send({"op": "take_control"})
         # a plain daemon thread, not a Textual worker: shutting the app down never waits on it
         threading.Thread(target=self._read_loop, name="tune-reader", daemon=True).start()
+
+    def _subscribe(self) -> None:
+        self.client.send({"op": "subscribe", "rate_hz": RATE_HZ, "span_s": self.span_s,
+                          "points": render.trace_columns(SIGNALS_W), "envelope": True})
 
     def on_unmount(self) -> None:
         self._reader_stop = True
@@ -236,7 +249,10 @@ class TuneApp(App[None]):
     def _show_state(self) -> None:
         s = self.state
         self._show_header()
-        self.query_one("#signals", Static).update(render.signals(s, 44))
+        pane = self.query_one("#signals", Static)
+        n = max(1, len(s.get("channels") or []))
+        rows = (pane.size.height - 1) // n if pane.size.height else 2
+        pane.update(render.signals(s, SIGNALS_W, min(max(rows, TRACE_ROWS[0]), TRACE_ROWS[1])))
         self.query_one("#stage", Static).update(render.stage(s, 34))
         self.query_one("#emg", Static).update(render.emg(s, 34))
         self.query_one("#alarms", Static).update(render.alarms(s, 34))
@@ -361,6 +377,13 @@ class TuneApp(App[None]):
             self._end_edit()
             self.say("edit cancelled")
 
+    def action_zoom(self, step: int) -> None:
+        """Show a longer (``step`` 1) or shorter (-1) time base in the signal traces."""
+        i = min(max(SPANS_S.index(self.span_s) + step, 0), len(SPANS_S) - 1)
+        self.span_s = SPANS_S[i]
+        self._subscribe()
+        self.say(f"traces: the last {self.span_s:g} s")
+
     def action_undo(self) -> None:
         """Revert the last change."""
         self.client.send({"op": "undo"})
@@ -391,6 +414,7 @@ class TuneApp(App[None]):
             self.say("press x again within 3 s to send every actuator to its safe state", error=True)
             return
         self._safe_armed = 0.0
+        self.span_s = SPANS_S[1]
         self.client.send({"op": "safe_state"})
 
     async def action_quit(self) -> None:

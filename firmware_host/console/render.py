@@ -11,7 +11,6 @@ from typing import Any
 
 from rich.text import Text
 
-SPARK = "▁▂▃▄▅▆▇█"
 STAGE_STYLE = {"W": "bold yellow", "N1": "cyan", "N2": "blue", "N3": "bold magenta",
                "REM": "bold green", "unscorable": "dim"}
 STAGE_CHAR = {"W": "W", "N1": "1", "N2": "2", "N3": "3", "REM": "R", "unscorable": "?"}
@@ -22,34 +21,85 @@ RECENT_LABEL = {"command": "cmd", "action": "act", "suppressed": "supp", "safe_s
 BAND_SYMBOL = {"delta": "δ", "theta": "θ", "alpha": "α", "sigma": "σ", "beta": "β"}
 
 
-def sparkline(values: list[float], width: int) -> str:
-    """``values`` resampled to ``width`` characters of ▁…█ (scaled to their own range)."""
-    if not values or width <= 0:
-        return " " * max(width, 0)
-    n = len(values)
-    picked = [values[min(n - 1, int(i * n / width))] for i in range(width)] if n >= width else values
-    lo, hi = min(picked), max(picked)
-    span = hi - lo
-    if span <= 0:
-        return SPARK[0] * len(picked)
-    return "".join(SPARK[min(7, int(8 * (v - lo) / span))] for v in picked)
+#: Braille dot bits of a cell by (dot row 0-3 from the top, column 0-1): U+2800 + their sum.
+BRAILLE_DOTS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))
+#: Columns of a trace's label (name; type and quality flag) and amplitude axis.
+LABEL_W, AXIS_W = 9, 7
 
 
-def signals(state: dict[str, Any], width: int) -> Text:
-    """One line per channel: name, type, trace, peak-to-peak and quality flags."""
-    out = Text()
+def braille_envelope(lo: list[int], hi: list[int], rows: int) -> list[str]:
+    """A min/max envelope as ``rows`` lines of braille: 2 columns and 4 dot rows per character.
+
+    Each column lights the dots from its maximum down to its minimum, scaled so the lowest
+    minimum is the bottom dot row and the highest maximum the top one: a spike or a railed
+    stretch stays visible in its own column. A negative value marks a column without data
+    (left blank).
+    """
+    dots = 4 * rows
+    valid = [(a, b) for a, b in zip(lo, hi, strict=True) if a >= 0 and b >= 0]
+    cells = [[0] * ((len(lo) + 1) // 2) for _ in range(rows)]
+    if valid:
+        qmin, qmax = min(a for a, _ in valid), max(b for _, b in valid)
+        span = qmax - qmin
+
+        def row(q: int) -> int:
+            return (dots - 1) // 2 if span == 0 else round((qmax - q) * (dots - 1) / span)
+
+        for col, (a, b) in enumerate(zip(lo, hi, strict=True)):
+            if a < 0 or b < 0:
+                continue
+            for r in range(row(b), row(a) + 1):
+                cells[r // 4][col // 2] |= BRAILLE_DOTS[r % 4][col % 2]
+    return ["".join(chr(0x2800 + c) for c in line) for line in cells]
+
+
+def _height(uv: float) -> str:
+    """A trace's height in at most 7 characters (``170µV``, ``12.3kµV``, ``187kµV``)."""
+    if uv < 1000:
+        return f"{uv:.0f}µV"
+    return f"{uv / 1000:.1f}kµV" if uv < 1e5 else f"{uv / 1000:.0f}kµV"
+
+
+def trace_columns(width: int) -> int:
+    """Envelope columns a :func:`signals` pane of ``width`` characters draws (2 per character)."""
+    return 2 * max(4, width - LABEL_W - AXIS_W)
+
+
+def signals(state: dict[str, Any], width: int, rows: int = 2) -> Text:
+    """The time base, then per channel ``rows`` lines: label, min/max envelope, height in µV.
+
+    The label column gives the name, then the type and the first quality flag (``ok`` when
+    none; both on one line when ``rows`` is 1); the right column the trace's height (its
+    peak-to-peak over the time base, the vertical scale). Flagged channels are drawn red.
+    """
     channels = state.get("channels") or []
     if not channels:
         return Text("waiting for data…", style="dim")
-    trace_w = max(8, width - 27)  # name 7, type 3, ptp 10, flag 5, spaces
+    trace_w = trace_columns(width) // 2
+    span = (state.get("trace_window") or {}).get("span_s")
+    points = max((len((ch.get("envelope") or {}).get("max", [])) for ch in channels), default=0)
+    out = Text()
+    if span and points:
+        out.append(f"last {span:g} s, {1000 * span / points:.0f} ms/col, height; -/+ zoom"[:width] + "\n",
+                   style="dim")
     for ch in channels:
         flags = ch.get("flags") or []
         style = "red" if flags else "green"
-        out.append(f"{ch['name'][:7]:<7} {SHORT_TYPE.get(ch['type'], ch['type'])[:3]:<3} ")
-        out.append(sparkline(ch.get("trace") or [], trace_w), style=style)
-        out.append(f" {ch.get('ptp_uv', 0):>6.0f}µV ")
-        out.append(flags[0][:4] + ("+" if len(flags) > 1 else "") if flags else "ok", style=style)
-        out.append("\n")
+        flag = flags[0][:4] + ("+" if len(flags) > 1 else "") if flags else "ok"
+        kind = SHORT_TYPE.get(ch["type"], ch["type"])[:3]
+        labels = ([f"{ch['name'][:8]}", f"{kind:<3} {flag}"] if rows > 1
+                  else [f"{ch['name'][:4]:<4} {flag[:4]}"])
+        env = ch.get("envelope") or {}
+        lo, hi = env.get("min", []), env.get("max", [])
+        lines = braille_envelope(lo, hi, rows)
+        valid = [(a, b) for a, b in zip(lo, hi, strict=True) if a >= 0 and b >= 0]
+        height = (env.get("step_uv", 0.0) * (max(b for _, b in valid) - min(a for a, _ in valid))
+                  if valid else 0.0)
+        for r in range(rows):
+            label = labels[r] if r < len(labels) else ""
+            out.append(f"{label:<{LABEL_W}}", style="bold" if r == 0 and rows > 1 else style)
+            out.append(f"{lines[r]:<{trace_w}}"[:trace_w], style=style)
+            out.append(f"{_height(height) if r == 0 else '':>{AXIS_W}}\n", style="dim")
     out.rstrip()
     return out
 

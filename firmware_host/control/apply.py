@@ -18,6 +18,7 @@ from typing import Any
 from firmware_host.config import Config
 from firmware_host.emg.decoder import EmgDecoder
 from firmware_host.emg.postprocess import PostProcessor
+from firmware_host.neurofeedback.stage import NeurofeedbackStage
 from firmware_host.stages.quality import QualityStage
 from firmware_host.staging.stager import SleepStager
 
@@ -70,12 +71,23 @@ def apply_emg(run: Any, cfg: Config) -> list[str]:
     return changed
 
 
+def apply_neurofeedback(run: Any, cfg: Config) -> list[str]:
+    """Give the neurofeedback stage ``cfg.neurofeedback``'s live keys (its session goes on)."""
+    changed = []
+    for stage in _stages(run):
+        if isinstance(stage, NeurofeedbackStage):
+            stage.reconfigure(cfg.neurofeedback)
+            changed.append(stage.name)
+    return changed
+
+
 #: Section -> applier of its live keys.
 APPLIERS: dict[str, Callable[[Any, Config], list[str]]] = {
     "programme": apply_programme,
     "quality": apply_quality,
     "stager": apply_stager,
     "emg": apply_emg,
+    "neurofeedback": apply_neurofeedback,
 }
 
 

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from firmware_host.config.loader import ConfigError, _convert
+from firmware_host.neurofeedback.config import LIVE_KEYS as NF_LIVE_KEYS
+from firmware_host.neurofeedback.config import RESTART_REASON as NF_RESTART_REASON
 
 #: Why ``[safety]`` cannot be set (returned with every refusal).
 SAFETY_REASON = ("the [safety] section is read-only at run time: safety limits change only in "
@@ -48,6 +50,7 @@ LIVE: dict[str, str] = {
     "emg.onset_off": "the decoder's post-processor is rebuilt (intent back to rest)",
     "emg.hold": "the decoder's post-processor is rebuilt (intent back to rest)",
     "emg.force_step": "read by the decoder at the next window",
+    **{f"neurofeedback.{k}": how for k, how in NF_LIVE_KEYS.items()},
 }
 
 _UNITS = (("_uv", "µV"), ("_hz", "Hz"), ("_ms", "ms"), ("_deg", "degrees"), ("_c", "°C"),
@@ -122,7 +125,8 @@ def mode_of(key: str) -> tuple[str, str]:
         if key == pattern or (pattern.endswith(".") and key.startswith(pattern)):
             return "live", how
     section = key.split(".")[0]
-    return "restart", (f"needs a restart: [{section}] {key} is used only when the run is built; "
+    why = NF_RESTART_REASON if section == "neurofeedback" else "is used only when the run is built"
+    return "restart", (f"needs a restart: [{section}] {key} {why}; "
                        "save it in the override file or the config and restart")
 
 

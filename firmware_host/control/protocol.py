@@ -20,6 +20,10 @@ MAX_PENDING_OUT = 4 * 1024 * 1024
 MAX_CLIENTS = 16
 #: Subscription rates allowed (Hz).
 MIN_RATE_HZ, MAX_RATE_HZ = 0.1, 10.0
+#: Time bases of live traces allowed (seconds), and the default (what version 1 clients got).
+MIN_SPAN_S, MAX_SPAN_S, DEFAULT_SPAN_S = 1.0, 30.0, 8.0
+#: Trace columns per channel allowed, and the default.
+MIN_POINTS, MAX_POINTS, DEFAULT_POINTS = 10, 400, 100
 #: Requests and what they do (``control`` = only the client holding control may send it).
 OPS: dict[str, str] = {
     "hello": "version handshake",

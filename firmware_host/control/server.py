@@ -12,6 +12,7 @@ time limits) are in PROTOCOL.md.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import grp
 import itertools
 import os
@@ -36,6 +37,7 @@ from firmware_host.control.snapshot import LoopSnapshotter
 from firmware_host.control.state import CpuMeter, build_state
 from firmware_host.control.tail import JournalTail
 from firmware_host.control.tap import TraceTap
+from firmware_host.control.views import TraceView
 from firmware_host.errors import UsageError
 from firmware_host.runtime.hooks import IterationInfo, RunObserver
 from firmware_host.session.recorder import EVENTS
@@ -56,8 +58,7 @@ class _Client:
     outbuf: bytearray = field(default_factory=bytearray)
     partial_since: float | None = None
     rate_hz: float = 0.0
-    traces: bool = True
-    points: int = 100
+    view: TraceView = TraceView(traces=True)
     next_state: float = 0.0
     closing: bool = False
 
@@ -109,7 +110,7 @@ class ControlServer(RunObserver):
         self.group = group
         self._base = base_config
         self._overrides_path = Path(overrides_path) if overrides_path else None
-        self.tap = TraceTap()
+        self.tap = TraceTap(keep_s=P.MAX_SPAN_S)
         self.snapshots = LoopSnapshotter(self.tap)
         self.changes: ChangeManager | None = None
         self._run: Any = None
@@ -371,15 +372,20 @@ class ControlServer(RunObserver):
                 "run": self._run_info,
                 "limits": {"max_request_bytes": P.MAX_REQUEST_BYTES,
                            "request_timeout_s": P.REQUEST_TIMEOUT_S,
-                           "rate_hz": [P.MIN_RATE_HZ, P.MAX_RATE_HZ], "max_clients": P.MAX_CLIENTS}}
+                           "rate_hz": [P.MIN_RATE_HZ, P.MAX_RATE_HZ], "max_clients": P.MAX_CLIENTS,
+                           "span_s": [P.MIN_SPAN_S, P.MAX_SPAN_S],
+                           "points": [P.MIN_POINTS, P.MAX_POINTS]}}
 
     def _op_subscribe(self, client: _Client, msg: dict[str, Any]) -> dict[str, Any]:
         rate = _number(msg, "rate_hz", 2.0, P.MIN_RATE_HZ, P.MAX_RATE_HZ)
-        client.points = int(_number(msg, "points", 100, 10, 400))
-        client.traces = bool(msg.get("traces", True))
+        client.view = TraceView(
+            traces=bool(msg.get("traces", True)),
+            points=int(_number(msg, "points", P.DEFAULT_POINTS, P.MIN_POINTS, P.MAX_POINTS)),
+            span_s=_number(msg, "span_s", P.DEFAULT_SPAN_S, P.MIN_SPAN_S, P.MAX_SPAN_S),
+            envelope=bool(msg.get("envelope", False)))
         client.rate_hz = rate
         client.next_state = 0.0
-        return {"type": "subscribed", "rate_hz": rate, "points": client.points, "traces": client.traces}
+        return {"type": "subscribed", "rate_hz": rate, **dataclasses.asdict(client.view)}
 
     def _op_unsubscribe(self, client: _Client, msg: dict[str, Any]) -> dict[str, Any]:
         client.rate_hz = 0.0
@@ -469,23 +475,25 @@ class ControlServer(RunObserver):
         for client in list(self._clients.values()):
             if client.rate_hz > 0 and now >= client.next_state and snap is not None:
                 client.next_state = now + 1.0 / client.rate_hz
-                self._send(client, self._state(client.traces, client.points))
+                self._send(client, self._state(client.view))
         waiting, self._status_waiting = self._status_waiting, []
         for client, req_id, asked in waiting:
             fresh = snap is not None and snap.wall >= asked
             if fresh or now - asked > STATUS_WAIT_S:
-                self._send(client, self._state(False, 0) | {"id": req_id})
+                self._send(client, self._state(TraceView()) | {"id": req_id})
             else:
                 self._status_waiting.append((client, req_id, asked))
 
-    def _state(self, traces: bool, points: int) -> dict[str, Any]:
+    def _state(self, view: TraceView) -> dict[str, Any]:
         assert self._tail is not None and self.changes is not None  # noqa: S101 - after on_opened
         return build_state(self.snapshots.latest, self._tail, acknowledged=self.changes.acknowledged,
                            cpu_percent=self._cpu.read(), quality=self.changes.current.quality,
-                           traces=traces, points=max(points, 10), run_info=self._run_info)
+                           view=view, run_info=self._run_info)
 
     def _want_snapshots(self) -> None:
         rates = [c.rate_hz for c in self._clients.values() if c.rate_hz > 0]
+        spans = [c.view.span_s for c in self._clients.values() if c.rate_hz > 0 and c.view.traces]
+        self.snapshots.span_s = max([P.DEFAULT_SPAN_S, self._current().quality.window_s, *spans])
         if self._status_waiting:
             self.snapshots.interval_s = 0.0
         elif rates:

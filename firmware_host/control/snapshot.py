@@ -14,6 +14,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from firmware_host.control.protocol import DEFAULT_SPAN_S
 from firmware_host.control.tap import RawWindow, TraceTap
 from firmware_host.runtime.hooks import IterationInfo
 from firmware_host.staging.stager import SleepStager
@@ -58,6 +59,8 @@ class LoopSnapshotter:
         self._last_wall = -1e18
         #: Minimum wall seconds between snapshots; ``None`` = nobody wants one.
         self.interval_s: float | None = None
+        #: Seconds of raw signal copied into a snapshot (the longest any view wants).
+        self.span_s = DEFAULT_SPAN_S
         self.latest: LoopSnapshot | None = None
         self.iterations = 0
 
@@ -101,7 +104,7 @@ class LoopSnapshotter:
         proc, late = list(self._proc), list(self._late)
         stager = _stager(run)
         return LoopSnapshot(
-            t=info.now, data_s=info.data_s, wall=wall, raw=self.tap.window(),
+            t=info.now, data_s=info.data_s, wall=wall, raw=self.tap.window(self.span_s),
             hypnogram=tuple(self._hyp), epoch_s=stager.model.epoch_s if stager else None,
             actuation=status, commanded=commanded, ramping=ramping,
             latency_ms={"last": 1e3 * proc[-1] if proc else 0.0,

@@ -12,7 +12,7 @@ from typing import Any
 
 from firmware_host.control.snapshot import LoopSnapshot
 from firmware_host.control.tail import JournalTail
-from firmware_host.control.views import signal_views
+from firmware_host.control.views import TraceView, signal_views
 from firmware_host.stages.quality import QualityConfig
 
 
@@ -49,9 +49,9 @@ def _actuators(snap: LoopSnapshot, tail: JournalTail) -> dict[str, Any]:
 
 
 def build_state(snap: LoopSnapshot | None, tail: JournalTail, *, acknowledged: set[str],
-                cpu_percent: float, quality: QualityConfig, traces: bool = True,
-                points: int = 100, run_info: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The ``state`` message (see PROTOCOL.md)."""
+                cpu_percent: float, quality: QualityConfig, view: TraceView,
+                run_info: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The ``state`` message (see PROTOCOL.md), its signals as ``view`` asks."""
     stage = tail.stage or {}
     state: dict[str, Any] = {
         "type": "state",
@@ -81,5 +81,5 @@ def build_state(snap: LoopSnapshot | None, tail: JournalTail, *, acknowledged: s
         state["alarms"] = [{**a, "acknowledged": a.get("code") in acknowledged}
                            for a in status.get("alarms", [])]
         state["safety"] = {k: status.get(k) for k in ("estop", "signal_stale", "hold", "led")}
-    state.update(signal_views(snap.raw if snap else None, points, traces, quality))
+    state.update(signal_views(snap.raw if snap else None, view, quality))
     return state

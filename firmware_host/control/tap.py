@@ -85,11 +85,12 @@ class TraceTap:
         self._end = chunk.end_sample
         return StageOutput(chunk)
 
-    def window(self) -> RawWindow | None:
-        """An ordered copy of what is kept (``None`` before the first chunk)."""
+    def window(self, seconds: float | None = None) -> RawWindow | None:
+        """An ordered copy of the last ``seconds`` kept (all when ``None``; ``None`` before data)."""
         if self._buf is None or self._layout is None or self._fill == 0:
             return None
         cap = self._buf.shape[1]
-        idx = (np.arange(self._pos - self._fill, self._pos)) % cap
+        n = self._fill if seconds is None else min(self._fill, max(1, round(seconds * self._layout[0])))
+        idx = (np.arange(self._pos - n, self._pos)) % cap
         sfreq, names, types = self._layout
         return RawWindow(self._buf[:, idx], sfreq, names, types, self._end)

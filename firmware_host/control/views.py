@@ -6,11 +6,13 @@ draw, computed off the loop thread from the copy the loop handed over.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from firmware_host.chunk import Chunk
+from firmware_host.control.protocol import DEFAULT_POINTS, DEFAULT_SPAN_S
 from firmware_host.control.tap import RawWindow
 from firmware_host.stages.quality import QualityConfig, QualityStage
 
@@ -33,6 +35,44 @@ def decimate(x: np.ndarray, points: int) -> list[float]:
     return np.round(sums / np.diff(edges), 2).tolist()
 
 
+#: Levels of a quantised envelope value (0 … ENVELOPE_LEVELS; -1 = no finite sample).
+ENVELOPE_LEVELS = 255
+
+
+def min_max(x: np.ndarray, points: int) -> tuple[np.ndarray, np.ndarray]:
+    """Minimum and maximum of ``points`` equal columns of ``x`` (fewer when ``x`` is shorter).
+
+    Non-finite samples are skipped; a column without a finite sample is NaN in both.
+    """
+    points = max(1, min(points, x.size))
+    starts = np.arange(points) * x.size // points  # column c: samples [c n / p, (c + 1) n / p)
+    with np.errstate(invalid="ignore"):
+        return np.fmin.reduceat(x, starts), np.fmax.reduceat(x, starts)
+
+
+def quantised_envelope(x: np.ndarray, points: int) -> dict[str, Any]:
+    """The min/max envelope of ``x`` (mean removed) in ``points`` columns, as small integers.
+
+    Returns
+    -------
+    dict
+        ``lo_uv`` and ``step_uv``: column values are ``lo_uv + step_uv * q`` µV with ``q`` in
+        ``0 … ENVELOPE_LEVELS`` (``-1``: no finite sample in that column); ``min`` and ``max``
+        the integer lists. Integers keep the state message about half the size of floats.
+    """
+    finite = x[np.isfinite(x)]
+    lo, hi = min_max(x - (finite.mean() if finite.size else 0.0), points)
+    ok = np.isfinite(lo)
+    vmin = float(lo[ok].min()) if ok.any() else 0.0
+    step = (float(hi[ok].max()) - vmin) / ENVELOPE_LEVELS if ok.any() else 0.0
+
+    def q(v: np.ndarray) -> list[int]:
+        levels = np.round((v - vmin) / step) if step > 0 else np.zeros_like(v)
+        return np.where(ok, levels, -1).astype(int).tolist()
+
+    return {"lo_uv": vmin, "step_uv": step, "min": q(lo), "max": q(hi)}
+
+
 def band_powers(x: np.ndarray, sfreq: float, seconds: float = 4.0) -> dict[str, float]:
     """Relative power (%) of :data:`BANDS` over the last ``seconds`` of one EEG channel."""
     n = min(x.size, int(round(seconds * sfreq)))
@@ -46,7 +86,8 @@ def band_powers(x: np.ndarray, sfreq: float, seconds: float = 4.0) -> dict[str, 
     return {b: round(100.0 * p / total, 1) if total > 0 else 0.0 for b, p in powers.items()}
 
 
-def envelope(x: np.ndarray, sfreq: float, points: int, window_s: float = 0.25) -> tuple[float, list[float]]:
+def envelope_rms(x: np.ndarray, sfreq: float, points: int,
+                 window_s: float = 0.25) -> tuple[float, list[float]]:
     """RMS of the last ``window_s`` (µV) and an RMS envelope in ``points`` buckets."""
     y = x - x.mean() if x.size else x
     n = min(y.size, max(1, int(round(window_s * sfreq))))
@@ -79,18 +120,37 @@ def quality_flags(win: RawWindow, config: QualityConfig) -> dict[str, list[str]]
     return out
 
 
-def signal_views(win: RawWindow | None, points: int, traces: bool,
-                 quality: QualityConfig) -> dict[str, Any]:
-    """``channels`` (trace, range, quality flags), ``band_powers`` and ``emg_envelope``.
+@dataclass(frozen=True)
+class TraceView:
+    """What one client asked to see of the signals (its ``subscribe`` fields).
+
+    Attributes
+    ----------
+    traces
+        Whether channels carry a trace (not for one-shot status).
+    points
+        Trace columns per channel.
+    span_s
+        Seconds shown by traces and ``ptp_uv`` (the time base).
+    envelope
+        Each trace as a min/max :func:`quantised_envelope` instead of column means.
+    """
+
+    traces: bool = False
+    points: int = DEFAULT_POINTS
+    span_s: float = DEFAULT_SPAN_S
+    envelope: bool = False
+
+
+def signal_views(win: RawWindow | None, view: TraceView, quality: QualityConfig) -> dict[str, Any]:
+    """``channels`` (trace, range, quality flags), ``band_powers``, ``emg_envelope``, ``trace_window``.
 
     Parameters
     ----------
     win
         The loop's latest copy (``None`` before data).
-    points
-        Trace points per channel.
-    traces
-        Whether to include the decimated traces (not for one-shot status).
+    view
+        What the client asked to see.
     quality
         The live ``[quality]`` section (flags of the last window, see :func:`quality_flags`).
     """
@@ -98,16 +158,23 @@ def signal_views(win: RawWindow | None, points: int, traces: bool,
     if win is None:
         return out
     flags = quality_flags(win, quality)
+    n = min(win.data.shape[1], max(1, round(view.span_s * win.sfreq)))
+    traces, points = view.traces, view.points
+    if traces:
+        out["trace_window"] = {"span_s": round(n / win.sfreq, 3), "end_sample": win.end_sample,
+                               "sfreq": win.sfreq}
     for i, (name, kind) in enumerate(zip(win.channel_names, win.channel_types, strict=True)):
-        x = win.data[i]
+        x = win.data[i, -n:]
         ch: dict[str, Any] = {"name": name, "type": kind, "flags": flags.get(name, []),
                               "ptp_uv": round(float(np.ptp(x)), 1) if x.size else 0.0}
-        if traces:
+        if traces and view.envelope:
+            ch["envelope"] = quantised_envelope(x, points)
+        elif traces:
             ch["trace"] = decimate(x - x.mean(), points)
         out["channels"].append(ch)
         if kind == "eeg":
-            out["band_powers"][name] = band_powers(x, win.sfreq)
+            out["band_powers"][name] = band_powers(win.data[i], win.sfreq)
         elif kind in EMG_TYPES:
-            rms, env = envelope(x, win.sfreq, points)
+            rms, env = envelope_rms(x, win.sfreq, points)
             out["emg_envelope"][name] = {"rms_uv": rms, **({"trace": env} if traces else {})}
     return out

@@ -1,8 +1,9 @@
 """``[neurofeedback]``: the training protocol as config, its presets and its validation.
 
 A protocol is a feature (which band power of which channel combination, rewarded in which
-direction, with which inhibit bands), a reward rule, an adaptive threshold, artefact gates,
-a block structure and the feedback outputs. ``protocol`` names a preset
+direction, with which inhibit bands), a reward rule, an adaptive threshold, artefact gates
+and a block structure; what a reward does is the programme's (``feature`` rules on the
+decisions' ``details.reward``, see ``configs/neurofeedback.toml``). ``protocol`` names a preset
 (:data:`PRESETS`) or ``"custom"`` with a ``[neurofeedback.feature]`` table.
 
 Checks that need the board (a channel it lacks, a band above its Nyquist frequency) are in
@@ -13,7 +14,8 @@ synthetic source, whose layout the config itself gives.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
 from typing import Any, NamedTuple
 
 from firmware_host.config.durations import parse_duration
@@ -127,19 +129,6 @@ class GateConfig:
 
 
 @dataclass(frozen=True)
-class FeedbackOutputsConfig:
-    """``[neurofeedback.outputs]``: how a reward reaches the wearer (through the safety layer)."""
-
-    vibration_target: str = setting(
-        "vibration", choices=("", "vibration", "mattress"), doc="actuator pulsed on reward; '' = none"
-    )
-    vibration_intensity: float = setting(30.0, min=0.0, max=100.0, doc="reward pulse intensity (0-100)")
-    led_target: str = setting("", doc="actuator of a feedback LED (set_color); '' = none")
-    led_reward_rgb: tuple[float, float, float] = setting((0.0, 1.0, 0.0), min=0.0, max=1.0)
-    led_idle_rgb: tuple[float, float, float] = setting((0.0, 0.0, 0.15), min=0.0, max=1.0)
-
-
-@dataclass(frozen=True)
 class NeurofeedbackConfig:
     """``[neurofeedback]``: a daytime band-power training session."""
 
@@ -166,7 +155,6 @@ class NeurofeedbackConfig:
     )
     threshold: ThresholdConfig = setting(factory=ThresholdConfig)
     gates: GateConfig = setting(factory=GateConfig)
-    outputs: FeedbackOutputsConfig = setting(factory=FeedbackOutputsConfig)
 
     def __post_init__(self) -> None:
         if self.protocol == "custom" and self.feature is None:
@@ -199,6 +187,40 @@ class NeurofeedbackConfig:
         for i, b in enumerate(f.inhibit_bands):
             out[f"feature.inhibit_bands[{i}]"] = b
         return out
+
+
+#: Keys of ``[neurofeedback]`` (relative to it) an engineer may change mid-session, and how
+#: each applies (:meth:`~firmware_host.neurofeedback.stage.NeurofeedbackStage.reconfigure`).
+#: Every other key builds filters, windows, channels or the block plan and needs a restart.
+LIVE_KEYS: dict[str, str] = {
+    **{f"threshold.{k}": "used from the next threshold adaptation (every adapt_every_s of "
+       "training); the threshold so far, its window of recent values and the block plan are kept"
+       for k in ("target_reward_rate", "adapt_window_s", "adapt_every_s", "correction_gain")},
+    "threshold.inhibit_percentile": "the inhibit limits are recomputed from the kept baseline "
+                                    "powers at once (or when the baseline ends)",
+    "smoothing": "used from the next update (the smoothed feature so far is kept)",
+    "min_reward_s": "used from the next update (a criterion already held counts)",
+    **{f"gates.{k}": "used for samples from the next chunk on (artefacts already marked stay "
+       "marked; a gate set to 0 is off at once)"
+       for k in ("eog_rms_max_uv", "emg_rms_max_uv", "amplitude_rms_max_uv", "flat_rms_min_uv")},
+    "gates.hold_s": "used from the next update decided",
+    "gates.confirm_s": "used from the next update decided (waiting updates wait the new time)",
+}
+
+#: Why the other ``[neurofeedback]`` keys are refused while running.
+RESTART_REASON = ("builds the session's filters, power windows, channels or block plan when the "
+                  "stage starts; changing it mid-session would restart the feature stream, the "
+                  "threshold and the block timeline")
+def restart_only(cfg: NeurofeedbackConfig) -> dict[str, Any]:
+    """``cfg``'s keys outside :data:`LIVE_KEYS` as ``{dotted key: value}`` (equal: no restart)."""
+    def leaves(table: dict[str, Any], prefix: str) -> Iterator[tuple[str, Any]]:
+        for name, value in table.items():
+            if isinstance(value, dict):
+                yield from leaves(value, f"{prefix}{name}.")
+            else:
+                yield f"{prefix}{name}", value
+
+    return {key: value for key, value in leaves(asdict(cfg), "") if key not in LIVE_KEYS}
 
 
 class Block(NamedTuple):

@@ -64,7 +64,7 @@ def measure_feedback_delay(cfg: Config, duration_s: float = 30.0, *, actuation: 
     """Run ``cfg`` at speed 1 for ``duration_s`` and return delay statistics in ms.
 
     The plan is replaced by :func:`quick_start` (only training updates carry feedback);
-    feature, gates, threshold and outputs stay as configured.
+    feature, gates and threshold stay as configured.
 
     Returns
     -------

@@ -26,7 +26,14 @@ import numpy as np
 
 from firmware_host.chunk import Chunk
 from firmware_host.decision import Decision
-from firmware_host.neurofeedback.config import NeurofeedbackConfig, check_protocol, session_blocks
+from firmware_host.neurofeedback.config import (
+    RESTART_REASON,
+    GateConfig,
+    NeurofeedbackConfig,
+    check_protocol,
+    restart_only,
+    session_blocks,
+)
 from firmware_host.neurofeedback.features import GATE_NAMES, FeatureFrontEnd
 from firmware_host.neurofeedback.plan import Position, SessionPlan
 from firmware_host.neurofeedback.threshold import AdaptiveThreshold, ThresholdChange
@@ -76,15 +83,9 @@ class NeurofeedbackStage:
         self.front = FeatureFrontEnd(cfg, sfreq, rows, eog)
         self.plan = SessionPlan(session_blocks(cfg.blocks), sfreq)
         self.threshold = AdaptiveThreshold(cfg.threshold, self.spec.direction)
-        g = cfg.gates
-        #: (gate, measure row, limit, fires above the limit?) — a limit of 0 switches a gate off.
-        rules = (("eog", "eog", g.eog_rms_max_uv, True), ("emg", "emg", g.emg_rms_max_uv, True),
-                 ("amplitude", "amplitude", g.amplitude_rms_max_uv, True),
-                 ("flat", "amplitude", g.flat_rms_min_uv, False))
-        self._gate_rules = [(name, GATE_NAMES.index(measure), limit, above)
-                            for name, measure, limit, above in rules if limit > 0]
-        self._hold = round(cfg.gates.hold_s * sfreq)
-        self._confirm = round(cfg.gates.confirm_s * sfreq)
+        #: Runs of samples ``(first, last)`` past each gate's limit, kept for ``hold_s``.
+        self._runs: dict[str, list[tuple[int, int]]] = {}
+        self._set_gates(cfg.gates)
         self._n_inhibit = len(self.spec.inhibit_bands)
         #: Decisions of the latest updates, for displays and the latency probe.
         self.recent: deque[Decision] = deque(maxlen=256)
@@ -107,9 +108,51 @@ class NeurofeedbackStage:
         self._block = -1
         self._baseline: list[float] = []
         self._baseline_inhibit: list[np.ndarray] = []
+        #: Inhibit-band powers of the finished baseline (the limits are their quantile).
+        self._inhibit_baseline: np.ndarray | None = None
         self.threshold = AdaptiveThreshold(self.cfg.threshold, self.spec.direction)
         self.inhibit_limits = None
         self.reset()
+
+    def reconfigure(self, cfg: NeurofeedbackConfig) -> None:
+        """Take ``cfg``'s live keys (:data:`~.config.LIVE_KEYS`) between two chunks.
+
+        The session goes on: plan position, threshold and its recent values, smoothed
+        feature, pending updates, marked artefacts and counts are kept; each new value is
+        used from the point :data:`~.config.LIVE_KEYS` gives.
+
+        Raises
+        ------
+        ValueError
+            ``cfg`` differs in a key that needs a restart (the message names it).
+        """
+        old, new = restart_only(self.cfg), restart_only(cfg)
+        changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+        if changed:
+            raise ValueError(f"neurofeedback.{changed[0]}: needs a restart; {RESTART_REASON}")
+        self.cfg = cfg
+        self.threshold.cfg = cfg.threshold
+        self._set_gates(cfg.gates)
+        if self._inhibit_baseline is not None:
+            self._set_inhibit_limits()
+
+    def _set_gates(self, g: GateConfig) -> None:
+        """Gate rules, hold and confirmation from ``g``; forget artefacts of gates switched off."""
+        #: (gate, measure row, limit, fires above the limit?) — a limit of 0 switches a gate off.
+        rules = (("eog", "eog", g.eog_rms_max_uv, True), ("emg", "emg", g.emg_rms_max_uv, True),
+                 ("amplitude", "amplitude", g.amplitude_rms_max_uv, True),
+                 ("flat", "amplitude", g.flat_rms_min_uv, False))
+        self._gate_rules = [(name, GATE_NAMES.index(measure), limit, above)
+                            for name, measure, limit, above in rules if limit > 0]
+        self._hold = round(g.hold_s * self.sfreq)
+        self._confirm = round(g.confirm_s * self.sfreq)
+        on = {name for name, *_ in self._gate_rules}
+        self._runs = {k: v for k, v in self._runs.items() if k in on}
+
+    def _set_inhibit_limits(self) -> None:
+        """Inhibit limits: the ``inhibit_percentile`` quantile of the baseline's inhibit powers."""
+        q = self.cfg.threshold.inhibit_percentile
+        self.inhibit_limits = [float(v) for v in np.quantile(self._inhibit_baseline, q, axis=0)]
 
     def reset(self) -> None:
         """Restart the signal path after a gap (filters, smoothing, gates); the plan goes on."""
@@ -118,7 +161,7 @@ class NeurofeedbackStage:
             self.brainflow.reset()
         self._smoothed: float | None = None
         self._pending: deque[_Pending] = deque()
-        self._runs: dict[str, list[tuple[int, int]]] = {}
+        self._runs = {}
         self._seen = -1
         self._criterion_since: int | None = None
         self._expected = None
@@ -216,9 +259,8 @@ class NeurofeedbackStage:
             if change is not None:
                 out.append(self._threshold_decision(sample, change))
             if self._n_inhibit and self._baseline_inhibit:
-                q = self.cfg.threshold.inhibit_percentile
-                self.inhibit_limits = [float(v) for v in
-                                       np.quantile(np.array(self._baseline_inhibit), q, axis=0)]
+                self._inhibit_baseline = np.array(self._baseline_inhibit)
+                self._set_inhibit_limits()
             self._baseline = []
             self._baseline_inhibit = []
         return out

@@ -33,12 +33,16 @@ class IterationInfo:
     n_samples
         Samples per channel recorded in this iteration.
     processing_s
-        Monotonic seconds spent on this iteration (read, record, decide, act).
+        Monotonic seconds from reading the source to the last command sent (read, record,
+        decide, act): what stands between a block's arrival and the actuators.
     healthy
         Whether the loop is healthy: the signal is fresh, no stage is failing and the
         iteration kept its pace. A watchdog notifier pets only while this is true.
     late_s
         How far behind its schedule the iteration started (0 when on time).
+    recording_s
+        Monotonic seconds of the recorder's disk work after the commands (block encoding,
+        journal commit, fsync; 0 in most iterations).
     """
 
     now: float
@@ -47,6 +51,7 @@ class IterationInfo:
     processing_s: float
     healthy: bool
     late_s: float = 0.0
+    recording_s: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -157,11 +157,13 @@ class Controller:
                 self.commands.apply_pending(self.clock.now(), self.sink)
                 t0 = time.monotonic()
                 n = self._iterate()
+                processing_s = time.monotonic() - t0
+                recording_s = self._catch_up_recording()
                 if self._duration_reached():
                     self.request_stop("duration reached")
                 elif self.source.finished:
                     self.request_stop("source finished")
-                self._after_iteration(n, time.monotonic() - t0, max(0.0, late))
+                self._after_iteration(n, processing_s, max(0.0, late), recording_s)
         except BaseException as exc:
             self.request_stop(f"error: {type(exc).__name__}: {exc}")
             self._safe(self._stop_reason)
@@ -206,6 +208,12 @@ class Controller:
                 self.fault("actuation", exc)
         return n
 
+    def _catch_up_recording(self) -> float:
+        """The recorder's disk work of this iteration (block encoding, flush); its seconds."""
+        t0 = time.monotonic()
+        self.recorder.catch_up()
+        return time.monotonic() - t0
+
     def _signal_ok(self, now: float) -> bool:
         return ((now - self._last_data_t) < self.stale_after_s and not self._stage_failing
                 and not self._signal_bad and not self.recorder.degraded)
@@ -241,7 +249,8 @@ class Controller:
         else:
             self._signal_bad = ""
 
-    def _after_iteration(self, n_samples: int, processing_s: float, late_s: float) -> None:
+    def _after_iteration(self, n_samples: int, processing_s: float, late_s: float,
+                         recording_s: float) -> None:
         now = self.clock.now()
         if not self._ready and self.summary.n_samples > 0 and self._actuation_answered():
             self._ready = True
@@ -250,7 +259,7 @@ class Controller:
         healthy = self._ready and self._signal_ok(now) and on_time
         self.hooks.call("on_iteration", self.owner, IterationInfo(
             now=now, data_s=self.summary.data_s, n_samples=n_samples,
-            processing_s=processing_s, healthy=healthy, late_s=late_s,
+            processing_s=processing_s, healthy=healthy, late_s=late_s, recording_s=recording_s,
             extra={"stage": self._stage} if self._stage else {}))
 
     def _watch_pace(self, now: float, late_s: float, processing_s: float) -> bool:
@@ -306,7 +315,7 @@ class Controller:
         elif has_gap_event:
             self.summary.n_gaps += 1
         self._next_sample = chunk.end_sample
-        self.recorder.write_chunk(chunk)
+        self.recorder.write_chunk(chunk, deferred=True)  # disk work after the commands (catch_up)
         self.summary.n_samples += chunk.n_samples
         self.summary.n_chunks += 1
         self.summary.data_s += chunk.n_samples / chunk.sfreq

@@ -202,8 +202,13 @@ class SessionRecorder:
         self.flush()
 
     # ------------------------------------------------------------------ writing
-    def write_chunk(self, chunk: Chunk) -> None:
-        """Append the chunk's samples (and its source events) to the session."""
+    def write_chunk(self, chunk: Chunk, *, deferred: bool = False) -> None:
+        """Append the chunk's samples (and its source events) to the session.
+
+        With ``deferred`` the encoding of a full block and the periodic flush wait for
+        :meth:`catch_up`: the loop calls it once the iteration's commands are out, so disk
+        work never sits between a block's arrival and the actuators.
+        """
         if self._closed:
             raise RuntimeError("recorder is closed")
         if chunk.data.shape[0] != self.n_channels:
@@ -217,9 +222,14 @@ class SessionRecorder:
                 self._write_pending()
             self._pending.append(chunk)
             self._pending_n += chunk.n_samples
-            if self._pending_n >= max(1, round(self.block_s * chunk.sfreq)):
-                self._write_pending()
             self.n_samples += chunk.n_samples
+        if not deferred:
+            self.catch_up()
+
+    def catch_up(self) -> None:
+        """Encode the pending samples once they fill a block, and flush when it is time."""
+        if self._pending and self._pending_n >= max(1, round(self.block_s * self._pending[0].sfreq)):
+            self._write_pending()
         self.maybe_flush()
 
     def _write_pending(self) -> None:

@@ -9,10 +9,13 @@ kinds:
     channel: windows judged, bad windows, how often each flag was raised and the worst value
     of each measure. The epoch's label is ``bad`` if any of its windows was.
 ``grip`` (the EMG decoder's periodic decisions)
-    Kept when the decided label, ``active`` or ``rejected`` changes, when the force moved by
-    at least ``grip_force_step`` since the last kept one, and at least once per
-    ``heartbeat_s`` of data (so a report sees the decoder alive); periodic repeats of an
-    unchanged intent are dropped. Every command the intent caused is journalled anyway.
+    A decision that repeats the previous one exactly (label, probabilities, force and every
+    other detail; only its sample differs) is dropped, except once per ``heartbeat_s`` of
+    data (so a report sees the decoder alive). Everything a programme rule can read of a
+    grip decision therefore stays in the journal, and what-if replay of a programme edit
+    (:mod:`firmware_host.whatif`) sees what the engine saw: an intent trigger does the same
+    with a repeated decision as with none, unless the safety layer refused a command in
+    between (a hold), when the loop asks again at the next decision.
 
 The policy sees events in order and returns those to write; :meth:`Retention.drain` returns
 what it still holds (the last, partial quality epoch) when the session closes.
@@ -29,8 +32,6 @@ Row = tuple[str, dict[str, Any], "int | None"]
 QUALITY_EPOCH_S = 30.0
 #: Longest stretch of data without a kept grip decision.
 GRIP_HEARTBEAT_S = 30.0
-#: Force change that keeps a grip decision (the decoder's default force step).
-GRIP_FORCE_STEP = 0.05
 
 
 @dataclass
@@ -89,23 +90,19 @@ class Retention:
     ----------
     sfreq
         Sampling rate of the session, to turn sample indices into epochs and durations.
-    quality_epoch_s, heartbeat_s, grip_force_step
+    quality_epoch_s, heartbeat_s
         The resolutions above.
     """
 
     def __init__(self, sfreq: float, *, quality_epoch_s: float = QUALITY_EPOCH_S,
-                 heartbeat_s: float = GRIP_HEARTBEAT_S, grip_force_step: float = GRIP_FORCE_STEP
-                 ) -> None:
-        if sfreq <= 0 or quality_epoch_s <= 0 or heartbeat_s <= 0 or grip_force_step < 0:
-            raise ValueError("Retention needs sfreq, quality_epoch_s and heartbeat_s > 0, "
-                             "grip_force_step >= 0")
+                 heartbeat_s: float = GRIP_HEARTBEAT_S) -> None:
+        if sfreq <= 0 or quality_epoch_s <= 0 or heartbeat_s <= 0:
+            raise ValueError("Retention needs sfreq, quality_epoch_s and heartbeat_s > 0")
         self.epoch_len = max(1, round(quality_epoch_s * sfreq))
         self.heartbeat = max(1, round(heartbeat_s * sfreq))
-        self.force_step = grip_force_step
         self._quality: _QualityEpoch | None = None
-        self._grip: tuple[Any, ...] | None = None
-        self._grip_force = 0.0
-        self._grip_sample: int | None = None
+        self._grip: dict[str, Any] | None = None  # the last grip decision, without its sample
+        self._grip_sample: int | None = None  # the last one kept
 
     def admit(self, kind: str, payload: dict[str, Any], sample: int | None) -> list[Row]:
         """The events to write now, given one new event."""
@@ -134,16 +131,14 @@ class Retention:
         return out
 
     def _admit_grip(self, payload: dict[str, Any], sample: int) -> list[Row]:
-        details = payload.get("details") or {}
-        state = (payload.get("label"), details.get("active"), details.get("rejected"))
-        force = float(details.get("force") or 0.0)
+        content = {k: v for k, v in payload.items() if k != "sample"}
         keep = (
-            state != self._grip
-            or abs(force - self._grip_force) >= self.force_step
+            content != self._grip
             or self._grip_sample is None
             or not 0 <= sample - self._grip_sample < self.heartbeat
         )
+        self._grip = content
         if not keep:
             return []
-        self._grip, self._grip_force, self._grip_sample = state, force, sample
+        self._grip_sample = sample
         return [("decision", payload, sample)]

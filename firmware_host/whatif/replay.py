@@ -1,111 +1,137 @@
-"""``replay_sessions``: re-run recorded sessions with and without edits and diff the outcome.
+"""``replay_sessions``: recorded nights through edited parameters, and what would change.
 
-Each session is replayed twice through the real loop — the session source, dry actuation
-(commands pass the programme and the safety layer and are recorded; no device), a fake
-clock as fast as possible — once with the config the session recorded (the *baseline*)
-and once with the edits applied. The diff between the two isolates the edits' effect from
-anything the replay path itself changes (e.g. a model chosen for the synthetic source);
-how far the baseline agrees with the recording is reported too. With no edits the two
-replays are the same computation, so the diff is empty (determinism).
+Only what an edit touches is re-run (:mod:`~firmware_host.whatif.scope`):
 
-Not done yet (see the issue): re-running only what an edit touches (recorded decisions
-through the rule engine for a programme edit) — every replay here is a full re-run.
+* a ``[programme]`` edit replays the journalled decisions through the rule engine
+  (:mod:`~firmware_host.whatif.programme_replay`);
+* an edit of a deciding stage (``[stager]``, ``[emg]``, ``[spindles]``,
+  ``[slow_oscillations]``, ``[neurofeedback]``) re-runs that stage over the recorded samples
+  (:mod:`~firmware_host.whatif.redecide`), takes every other decision from the journal, and
+  replays the lot through the rule engine;
+* any other edit re-runs the whole night through the loop (:mod:`~firmware_host.whatif.full_rerun`).
+
+In the first two the *original* is the journal's decisions through the night's programme,
+checked against the journalled actions (``baseline_matches_recording``); with no edit the
+diff is empty by construction of the comparison, and the check says whether the replay
+reproduced the night.
 """
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from firmware_host.config import Config, ConfigError, parse_config
+from firmware_host.config import Config
 from firmware_host.control.params import ParamError, with_value
-from firmware_host.runtime.run import Run
+from firmware_host.decision import Decision
 from firmware_host.session import Session
+from firmware_host.whatif.diff import diff_actions, is_empty, stage_agreement
+from firmware_host.whatif.full_rerun import rerun
+from firmware_host.whatif.programme_replay import replay_programme
+from firmware_host.whatif.recorded import RecordedNight, final_stages, read_night
+from firmware_host.whatif.redecide import live_changes_for, redecide
+from firmware_host.whatif.scope import STAGES, Scope, scope_of
 
-#: Two actions of one rule this close (seconds) are the same firing.
-SAME_T_S = 1e-6
-
-
-def recorded_config(session: Session) -> Config:
-    """The config a session was recorded with (its first ``config`` journal event).
-
-    Raises
-    ------
-    ConfigError
-        The session journal holds no config this version can read.
-    """
-    for event in session.events("config"):
-        if "source" in event.payload and "run" in event.payload:
-            try:
-                return parse_config(event.payload)
-            except ConfigError as exc:
-                raise ConfigError(f"{session.path}: its recorded config no longer loads: {exc}") from None
-    raise ConfigError(f"{session.path}: no recorded config in the journal; pass --config")
+#: Replay modes: re-run only what the edits touch, or always the whole loop.
+MODES = ("auto", "full")
+#: Order of decision kinds at one sample (the loop's stage chain order).
+_CHAIN = {"quality": 0, **{k: 1 + i for i, (_, (_, kinds)) in enumerate(STAGES.items()) for k in kinds}}
 
 
-def replay_config(cfg: Config, session_dir: Path, edits: dict[str, Any]) -> Config:
-    """``cfg`` reading ``session_dir`` through the session source, with ``edits`` applied.
+def edited_config(cfg: Config, edits: dict[str, Any]) -> Config:
+    """``cfg`` with ``edits`` applied (validated like the config file).
 
     Raises
     ------
     ParamError
         An edit names an unknown key or an invalid value.
     """
-    cfg = with_value(cfg, "source.kind", "session")
-    cfg = with_value(cfg, "source.session.path", str(session_dir))
     for key, value in edits.items():
         cfg = with_value(cfg, key, value)
     return cfg
 
 
-def _outcome(cfg: Config, work: Path) -> tuple[dict[str, Any], float]:
-    run = Run(cfg, duration="until-stopped", speed="max", session_dir=work, actuation="dry")
-    summary = run.run()
-    out = Session(work)
-    outcome = {
-        "stages": [(e.sample, e.payload["label"]) for e in out.decisions("stage")
-                   if not e.payload.get("details", {}).get("provisional")],
-        "actions": [(e.payload.get("rule", "?"), float(e.payload.get("t", e.t)))
-                    for e in out.events("action")],
-        "suppressed": Counter(str(e.payload.get("guard", "?")) for e in out.events("suppressed")),
+def _reads_quality(cfg: Config) -> bool:
+    return cfg.programme.enabled and any(r.enabled and r.trigger.kind == "signal"
+                                         for r in cfg.programme.rules)
+
+
+def _merge(recorded: list[Decision], kinds: frozenset[str], fresh: list[Decision]) -> list[Decision]:
+    """The journal's decisions with ``kinds`` replaced by ``fresh``, in sample and chain order."""
+    kept = [d for d in recorded if d.kind not in kinds]
+    return sorted(kept + fresh, key=lambda d: (d.sample, _CHAIN.get(d.kind, len(_CHAIN))))
+
+
+def _rewards(decisions: list[Decision]) -> int:
+    return sum(d.kind == "neurofeedback" and d.label == "reward" for d in decisions)
+
+
+def _focused(night: RecordedNight, edited: Config, scope: Scope,
+             edited_keys: frozenset[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Original and replayed outcome, re-running only the stages in ``scope``."""
+    base_decisions = night.decisions
+    if scope.quality:  # a signal rule: per-second quality decisions, for both sides
+        only = Scope(quality=True)
+        quality = redecide(night, night.config, only, live_changes_for(night, only, frozenset()))
+        base_decisions = _merge(base_decisions, frozenset({"quality"}), quality)
+    stages = Scope(scope.stages)
+    fresh = redecide(night, edited, stages, live_changes_for(night, stages, edited_keys)) \
+        if scope.stages else []
+    new_decisions = _merge(base_decisions, scope.kinds(), fresh)
+    base = replay_programme(night, night.config, base_decisions)
+    new = replay_programme(night, edited, new_decisions, edited_keys)
+    return ({"stages": final_stages(base_decisions), "actions": base.actions,
+             "suppressed": base.suppressed, "decisions": base_decisions},
+            {"stages": final_stages(new_decisions), "actions": new.actions,
+             "suppressed": new.suppressed, "decisions": new_decisions})
+
+
+def replay_night(path: str | Path, edits: dict[str, Any], config: Config | None = None,
+                 mode: str = "auto") -> dict[str, Any]:
+    """One night replayed with and without ``edits``; see :func:`replay_sessions`.
+
+    Raises
+    ------
+    ParamError
+        An edit names an unknown key or an invalid value, or ``mode`` is unknown.
+    """
+    if mode not in MODES:
+        raise ParamError(f"replay mode {mode!r} is not known; allowed: {', '.join(MODES)}")
+    t0 = time.monotonic()
+    night = read_night(Session(path), config)
+    edited = edited_config(night.config, edits)
+    scope = Scope(full=True) if mode == "full" else \
+        scope_of(list(edits), signal_rules=_reads_quality(night.config) or _reads_quality(edited))
+    if scope.full:
+        base = rerun(night.config, night.session.path)
+        new = rerun(edited, night.session.path)
+    else:
+        base, new = _focused(night, edited, scope, frozenset(edits))
+    wall = time.monotonic() - t0
+    recorded_stages = night.stages()
+    out = {
+        "session": str(night.session.path), "scope": scope.name, "epochs": len(base["stages"]),
+        "stage_agreement": stage_agreement(base["stages"], new["stages"]),
+        "stage_agreement_recorded": stage_agreement(recorded_stages, base["stages"]),
+        "actions_recorded": len(night.actions),
+        "baseline_matches_recording": is_empty(diff_actions(night.actions, base["actions"])),
+        "actions_original": len(base["actions"]), "actions_replayed": len(new["actions"]),
+        "actions_diff": diff_actions(base["actions"], new["actions"]),
+        "suppressed_original": dict(base["suppressed"]),
+        "suppressed_replayed": dict(new["suppressed"]),
+        "data_s": night.data_s, "wall_s": wall,
     }
-    return outcome, summary.data_s
-
-
-def diff_actions(before: list[tuple[str, float]], after: list[tuple[str, float]]) -> dict[str, Any]:
-    """Actions added, removed and shifted, per rule, pairing firings in time order."""
-    by_rule: dict[str, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
-    for rule, t in before:
-        by_rule[rule][0].append(t)
-    for rule, t in after:
-        by_rule[rule][1].append(t)
-    added, removed, shifted = [], [], []
-    for rule, (old, new) in sorted(by_rule.items()):
-        for t_old, t_new in zip(old, new, strict=False):
-            if abs(t_old - t_new) > SAME_T_S:
-                shifted.append({"rule": rule, "t_original": t_old, "t_replayed": t_new,
-                                "shift_s": round(t_new - t_old, 3)})
-        removed += [{"rule": rule, "t": t} for t in old[len(new):]]
-        added += [{"rule": rule, "t": t} for t in new[len(old):]]
-    return {"added": added, "removed": removed, "shifted": shifted}
-
-
-def _agreement(a: list[tuple[int, str]], b: list[tuple[int, str]]) -> float | None:
-    left = dict(a)
-    common = [s for s, _ in b if s in left]
-    if not common:
-        return None
-    right = dict(b)
-    return sum(left[s] == right[s] for s in common) / len(common)
+    if any(d.kind == "neurofeedback" for d in base["decisions"] + new["decisions"]):
+        out["rewards_original"] = _rewards(base["decisions"])
+        out["rewards_replayed"] = _rewards(new["decisions"])
+    return out
 
 
 def replay_sessions(sessions: Iterable[str | Path], edits: dict[str, Any],
-                    config: Config | None = None) -> dict[str, Any]:
+                    config: Config | None = None, mode: str = "auto") -> dict[str, Any]:
     """Replay every session with and without ``edits``; the per-night and total diff.
 
     Parameters
@@ -116,44 +142,24 @@ def replay_sessions(sessions: Iterable[str | Path], edits: dict[str, Any],
         ``{dotted key: value}`` validated like the config file.
     config
         Use this config instead of each session's recorded one.
+    mode
+        ``auto`` re-runs only what the edits touch; ``full`` always re-runs the whole loop.
 
     Returns
     -------
     dict
-        JSON keys ``epochs``, ``stage_agreement``, ``stage_agreement_recorded``,
-        ``actions_original``, ``actions_replayed``, ``actions_diff``,
-        ``suppressed_original``, ``suppressed_replayed``, ``speed_x_realtime``, ``nights``.
+        JSON keys ``edits``, ``nights`` (one dict each), and over all nights ``epochs``,
+        ``stage_agreement``, ``stage_agreement_recorded``, ``actions_recorded``,
+        ``actions_original``, ``actions_replayed``, ``actions_diff`` (each entry with its
+        ``session``), ``suppressed_original``, ``suppressed_replayed``, ``data_s``,
+        ``wall_s``, ``speed_x_realtime`` (hours of data per hour of replay), and
+        ``rewards_original`` / ``rewards_replayed`` when a night has neurofeedback.
     """
-    nights = []
-    data_s = wall_s = 0.0
-    for path in sessions:
-        session = Session(path)
-        base_cfg = config or recorded_config(session)
-        recorded = [(e.sample, e.payload["label"]) for e in session.decisions("stage")
-                    if not e.payload.get("details", {}).get("provisional")]
-        work = Path(tempfile.mkdtemp(prefix="somnoloop-replay-"))
-        try:
-            t0 = time.monotonic()
-            base, seconds = _outcome(replay_config(base_cfg, session.path, {}), work / "baseline")
-            edited, _ = _outcome(replay_config(base_cfg, session.path, edits), work / "edited")
-            wall_s += time.monotonic() - t0
-            data_s += 2 * seconds
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-        nights.append({
-            "session": str(session.path), "epochs": len(base["stages"]),
-            "stage_agreement": _agreement(base["stages"], edited["stages"]),
-            "stage_agreement_recorded": _agreement(recorded, base["stages"]),
-            "actions_original": len(base["actions"]), "actions_replayed": len(edited["actions"]),
-            "actions_diff": diff_actions(base["actions"], edited["actions"]),
-            "suppressed_original": dict(base["suppressed"]),
-            "suppressed_replayed": dict(edited["suppressed"]),
-        })
-    return _total(nights, data_s, wall_s, edits)
+    nights = [replay_night(p, edits, config, mode) for p in sessions]
+    return _total(nights, edits)
 
 
-def _total(nights: list[dict[str, Any]], data_s: float, wall_s: float,
-           edits: dict[str, Any]) -> dict[str, Any]:
+def _total(nights: list[dict[str, Any]], edits: dict[str, Any]) -> dict[str, Any]:
     epochs = sum(n["epochs"] for n in nights)
 
     def weighted(key: str) -> float | None:
@@ -161,22 +167,33 @@ def _total(nights: list[dict[str, Any]], data_s: float, wall_s: float,
         total = sum(w for _, w in pairs)
         return sum(v * w for v, w in pairs) / total if total else None
 
-    suppressed: dict[str, Counter[str]] = {"suppressed_original": Counter(),
-                                           "suppressed_replayed": Counter()}
+    def summed(key: str) -> Any:
+        return sum(n[key] for n in nights)
+
+    suppressed = {k: Counter() for k in ("suppressed_original", "suppressed_replayed")}
     for n in nights:
         for key, counter in suppressed.items():
             counter.update(n[key])
-    return {
+    data_s, wall_s = summed("data_s"), summed("wall_s")
+    out = {
         "edits": edits, "nights": nights, "epochs": epochs,
+        "scope": sorted({n["scope"] for n in nights}),
         "stage_agreement": weighted("stage_agreement"),
         "stage_agreement_recorded": weighted("stage_agreement_recorded"),
-        "actions_original": sum(n["actions_original"] for n in nights),
-        "actions_replayed": sum(n["actions_replayed"] for n in nights),
+        "actions_recorded": summed("actions_recorded"),
+        "baseline_matches_recording": all(n["baseline_matches_recording"] for n in nights),
+        "actions_original": summed("actions_original"),
+        "actions_replayed": summed("actions_replayed"),
         "actions_diff": {k: [x | {"session": n["session"]} for n in nights for x in n["actions_diff"][k]]
                          for k in ("added", "removed", "shifted")},
         **{k: dict(v) for k, v in suppressed.items()},
+        "data_s": data_s, "wall_s": wall_s,
         "speed_x_realtime": data_s / wall_s if wall_s > 0 else None,
     }
+    if any("rewards_original" in n for n in nights):
+        for key in ("rewards_original", "rewards_replayed"):
+            out[key] = sum(n.get(key, 0) for n in nights)
+    return out
 
 
 def parse_edits(items: Iterable[str]) -> dict[str, Any]:
@@ -202,4 +219,4 @@ def parse_edits(items: Iterable[str]) -> dict[str, Any]:
     return out
 
 
-__all__ = ["diff_actions", "parse_edits", "recorded_config", "replay_sessions"]
+__all__ = ["MODES", "edited_config", "parse_edits", "replay_night", "replay_sessions"]

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import re
+import shutil
+import subprocess
+import sys
 import time
+import tomllib
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("textual", reason="the console needs Textual (a runtime dependency)")
 
+from firmware_host.config import parse_config  # noqa: E402
 from firmware_host.console import render  # noqa: E402
 from firmware_host.console.app import TuneApp, parse_value  # noqa: E402
 from firmware_host.control.client import ControlClient  # noqa: E402
@@ -16,6 +25,7 @@ from firmware_host.session import Session  # noqa: E402
 from tests.firmware_host.control.live import live_loop  # noqa: E402
 
 KEY = "programme.rules.onset_rocking.trigger.min_probability"
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _onset_min_p(run) -> float:
@@ -122,10 +132,12 @@ def test_panes_render_within_80_columns():
         "run": {"config": "default", "speed": 10.0}, "data_s": 1234.0, "healthy": True,
         "stage": "N2", "stage_probabilities": {"W": 0.05, "N1": 0.1, "N2": 0.7, "N3": 0.1, "REM": 0.05},
         "hypnogram": ["W", "N1", "N2", "N3", "REM"] * 30, "epoch_s": 30.0,
+        "trace_window": {"span_s": 10.0, "end_sample": 5000, "sfreq": 250.0},
         "channels": [{"name": "C4-M1", "type": "eeg", "flags": [], "ptp_uv": 120.0,
-                      "trace": [float(i % 7) for i in range(24)]},
+                      "envelope": {"lo_uv": -60.0, "step_uv": 0.5, "min": [i % 7 for i in range(54)],
+                                   "max": [240 - i % 7 for i in range(54)]}},
                      {"name": "FA1", "type": "forearm_emg", "flags": ["clipped"], "ptp_uv": 9000.0,
-                      "trace": [0.0] * 24}],
+                      "envelope": {"lo_uv": 0.0, "step_uv": 0.0, "min": [0] * 54, "max": [0] * 54}}],
         "band_powers": {"C4-M1": {"delta": 60, "theta": 20, "alpha": 10, "sigma": 5, "beta": 5}},
         "emg_envelope": {"FA1": {"rms_uv": 40.0}}, "grip": {"label": "power", "force": 0.4,
                                                              "confidence": 0.9},
@@ -137,17 +149,158 @@ def test_panes_render_within_80_columns():
         "recent": [{"t": 10.0, "kind": "command", "text": "y" * 300}],
         "loop_latency_ms": 2.5, "loop_latency_max_ms": 9.0, "cpu_percent": 12.0,
     }
-    for text, width in ((render.signals(state, 44), 44), (render.stage(state, 34), 34),
+    for text, width in ((render.signals(state, 44), 44), (render.signals(state, 44, 1), 44),
+                        (render.signals(state, 44, 4), 44), (render.stage(state, 34), 34),
                         (render.emg(state, 34), 34), (render.alarms(state, 34), 34),
                         (render.actuators(state, 78), 78), (render.recent(state, 78, 5), 78)):
         assert text.plain, "empty pane"
         assert max(len(line) for line in text.plain.splitlines()) <= width, text.plain
-    assert "clip" in render.signals(state, 44).plain
+    lines = render.signals(state, 44).plain.splitlines()
+    assert lines[0].startswith("last 10 s, 185 ms/col") and len(lines) == 1 + 2 * 2
+    assert lines[1].startswith("C4-M1") and lines[1].endswith("120µV")  # (240 - 0) x 0.5 µV
+    assert lines[2].startswith("eeg ok") and lines[4].startswith("fa  clip")
     assert render.hypnogram(["W", "N2", "REM"], 10, 30.0).plain.endswith("W2R")
     assert len(render.header(state, "CONTROL").plain) <= 80
-    assert render.sparkline([0, 1, 2, 3], 4) == "▁▃▆█"  # lowest and highest at the ends
+
+
+#: Unicode braille: dots 1-2-3-7 are the left column (bits 0, 1, 2, 6), 4-5-6-8 the right.
+DOT_BITS = ((0x01, 0x02, 0x04, 0x40), (0x08, 0x10, 0x20, 0x80))
+
+
+def _dot_extents(lines: list[str]) -> list[tuple[int, int] | None]:
+    """Per dot column of braille ``lines``: the (top, bottom) lit dot row, 0 = top, or None."""
+    out = []
+    for c in range(2 * len(lines[0])):
+        lit = [4 * r + d for r, line in enumerate(lines) for d in range(4)
+               if (ord(line[c // 2]) - 0x2800) & DOT_BITS[c % 2][d]]
+        out.append((min(lit), max(lit)) if lit else None)
+    return out
+
+
+def test_braille_envelope_lights_each_column_from_its_max_to_its_min():
+    lo = [100, 100, 100, -1, 0, 100, 100, 90]
+    hi = [110, 110, 255, -1, 110, 110, 110, 90]  # a spike up at 2, one down at 4, no data at 3
+    lines = render.braille_envelope(lo, hi, rows=2)  # 8 dot rows: 255 -> row 0, 0 -> row 7
+    assert len(lines) == 2 and all(len(line) == 4 for line in lines)
+    ext = _dot_extents(lines)
+    assert ext[2] == (0, 4) and ext[4] == (4, 7) and ext[3] is None
+    assert ext[0] == ext[1] == ext[5] == ext[6] == (4, 4) and ext[7] == (5, 5)
+    assert render.braille_envelope([5, 5], [5, 5], rows=1) == ["⠒"]  # flat: the middle rows
 
 
 def test_typed_values_are_json_when_they_parse():
     assert parse_value("0.7") == 0.7 and parse_value("true") is True
     assert parse_value("[1, 2]") == [1, 2] and parse_value("wave") == "wave"
+
+
+def _nf_config():
+    data = tomllib.loads((ROOT / "configs" / "neurofeedback.toml").read_text())
+    data["source"]["synthetic"]["trainee"]["blink_every_s"] = 3.0  # a blink in every window
+    data["neurofeedback"]["blocks"] = ["baseline 1m", "training 10m"]
+    return parse_config(data)
+
+
+def test_traces_are_the_raw_samples_min_max_envelope_at_the_chosen_time_base(tmp_path):
+    async def drive(live) -> tuple[list[float], list[tuple[dict, str]]]:
+        app = TuneApp(ControlClient(live.socket, name="scope"), watch=True)
+        spans, shown = [], []
+        async with app.run_test(size=(80, 24)) as pilot:
+            def span() -> float | None:
+                return (app.state.get("trace_window") or {}).get("span_s")
+
+            await _until(pilot, lambda: span() == 10.0 and app.state["data_s"] > 32, timeout_s=30,
+                         what="the 10-s time base and 30 s of signal")
+            for key, want in (("plus", 2.0), ("minus", 10.0), ("minus", 30.0), ("plus", 10.0)):
+                await pilot.press(key)
+                await _until(pilot, lambda w=want: span() == w, what=f"the {want:g}-s time base")
+                spans.append(span())
+            for _ in range(4):  # a few screens, each with the state it was drawn from
+                end = app.state["trace_window"]["end_sample"]
+                await _until(pilot, lambda e=end: app.state["trace_window"]["end_sample"] > e,
+                             what="a new state")
+                shown.append((app.state, str(app.query_one("#signals").render())))
+            await pilot.press("q")
+        return spans, shown
+
+    with live_loop(tmp_path, cfg=_nf_config(), speed="4", duration="11m") as live:
+        spans, shown = asyncio.run(drive(live))
+    assert spans == [2.0, 10.0, 30.0, 10.0]
+    session = Session(live.run.session_dir)
+    blinks = [e for e in live.run.source.night.transients if e.kind == "blink"]
+    checked_blinks = 0
+    for state, text in shown:
+        window = state["trace_window"]
+        n = round(window["span_s"] * window["sfreq"])
+        end = window["end_sample"]
+        raw, samples, _ = session.read(end - n, end)
+        assert samples[0] == end - n and samples.size == n
+        lines = text.splitlines()
+        names = [ch["name"] for ch in state["channels"]]
+        rows = (len(lines) - 1) // len(names)
+        assert rows >= 2 and max(len(line) for line in lines) <= 44
+        for i, ch in enumerate(state["channels"]):
+            x = raw[i] - raw[i].mean()
+            points = len(ch["envelope"]["max"])
+            cols = [x[c * n // points:(c + 1) * n // points] for c in range(points)]
+            vmin, vmax = min(seg.min() for seg in cols), max(seg.max() for seg in cols)
+            block = lines[1 + rows * i:1 + rows * (i + 1)]
+            assert block[0].startswith(ch["name"])
+            trace = [line[render.LABEL_W:render.LABEL_W + points // 2] for line in block]
+            assert f"{vmax - vmin:.0f}µV" in block[0][-render.AXIS_W:]
+            dots = 4 * rows - 1
+            for c, (top, bottom) in enumerate(_dot_extents(trace)):  # drawn vs raw samples
+                assert abs(top - (vmax - cols[c].max()) * dots / (vmax - vmin)) <= 1.0, (ch["name"], c)
+                assert abs(bottom - (vmax - cols[c].min()) * dots / (vmax - vmin)) <= 1.0, (ch["name"], c)
+            if ch["name"] != "E1":
+                continue
+            peak_col = int(np.argmax([seg.max() for seg in cols]))
+            assert _dot_extents(trace)[peak_col][0] == 0  # the top dot is where the peak is
+            for b in blinks:  # a blink inside the window is the tallest thing in its columns
+                if end - n <= b.start_sample and b.stop_sample <= end:
+                    first, last = ((b.start_sample - end + n) * points // n,
+                                   (b.stop_sample - 1 - end + n) * points // n)
+                    assert min(_dot_extents(trace)[c][0] for c in range(first, last + 1)) <= 1
+                    checked_blinks += 1
+    assert checked_blinks >= 4, "the trainee blinks every ~3 s: a 10-s window holds one"
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None,
+                    reason="tmux not installed (the console in a real terminal)")
+def test_the_console_in_tmux_at_80x24_shows_every_channel_as_a_braille_envelope(tmp_path):
+    server = f"slc{os.getpid()}"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tools"),
+                                                        os.environ.get("PYTHONPATH", "")])}
+
+    def tmux(*args: str) -> str:
+        return subprocess.run(["tmux", "-u", "-L", server, *args], check=True, capture_output=True,
+                              text=True, env=env).stdout
+
+    def screen_with(text: str, timeout_s: float = 30.0) -> list[str]:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            lines = tmux("capture-pane", "-p").splitlines()
+            if any(text in line for line in lines):
+                return lines
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} never on screen:\n" + "\n".join(lines))
+            time.sleep(0.2)
+
+    with live_loop(tmp_path, cfg=_nf_config(), speed="4", duration="11m") as live:
+        command = f"{sys.executable} -m firmware_host tune --watch --socket {live.socket}"
+        tmux("new-session", "-d", "-x", "80", "-y", "24", command)
+        try:
+            live.wait_for(lambda: live.server.snapshots.latest is not None
+                          and live.server.snapshots.latest.data_s > 32, timeout_s=30, what="30 s of data")
+            first = screen_with("last 10 s")
+            tmux("send-keys", "--", "-")
+            zoomed = screen_with("last 30 s")
+        finally:
+            tmux("kill-server")
+    for screen in (first, zoomed):
+        assert len(screen) <= 24 and max(len(line) for line in screen) <= 80
+        for name in ("Cz", "Pz", "C4", "E1", "E2", "Chin"):
+            (line,) = [ln for ln in screen if ln.startswith(f"{name} ")]
+            trace = line[render.LABEL_W:render.LABEL_W + 28]
+            assert all("\u2800" <= c <= "\u28ff" for c in trace), line  # braille cells only
+            assert re.search(r"\d+(\.\d)?k?µV", line[render.LABEL_W + 28:44]), line
+        assert sum(ln.startswith("eeg ok") for ln in screen) == 3

@@ -20,7 +20,7 @@ from firmware_host.control.params import (
     with_value,
 )
 from firmware_host.control.tap import TraceTap
-from firmware_host.control.views import band_powers, decimate
+from firmware_host.control.views import band_powers, decimate, quantised_envelope
 
 ONSET_P = "programme.rules.onset_rocking.trigger.min_probability"
 
@@ -134,6 +134,23 @@ def test_views_decimate_and_band_powers():
     t = np.arange(400) / fs
     bands = band_powers(10 * np.sin(2 * np.pi * 10 * t), fs)
     assert max(bands, key=bands.get) == "alpha" and bands["alpha"] > 90
+
+
+def test_quantised_envelope_keeps_each_columns_extremes():
+    x = np.sin(np.arange(1000) / 30.0) * 20.0
+    x[517] = 400.0  # a one-sample spike
+    x[:100] = np.nan  # no data in the first columns
+    env = quantised_envelope(x, 50)
+    assert len(env["min"]) == len(env["max"]) == 50
+    assert env["min"][:5] == env["max"][:5] == [-1] * 5 and min(env["min"][5:]) == 0
+    mean = np.nanmean(x)
+    for c in range(5, 50):  # column c holds samples [20 c, 20 c + 20)
+        seg = x[20 * c:20 * c + 20] - mean
+        for q, v in ((env["min"][c], seg.min()), (env["max"][c], seg.max())):
+            assert abs(env["lo_uv"] + env["step_uv"] * q - v) <= env["step_uv"] / 2 + 1e-9
+    assert env["max"].index(255) == 517 // 20  # the spike is the top of its own column
+    assert quantised_envelope(np.full(40, 7.0), 10) == {"lo_uv": 0.0, "step_uv": 0.0,
+                                                         "min": [0] * 10, "max": [0] * 10}
 
 
 def test_journal_tail_follows_new_events(tmp_path):

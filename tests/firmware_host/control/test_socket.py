@@ -221,10 +221,13 @@ def test_subscription_streams_live_state(tmp_path):
                 states.append(msg)
         with pytest.raises(ControlError, match="rate_hz"):
             c.request({"op": "subscribe", "rate_hz": 1000})
+        with pytest.raises(ControlError, match=r"span_s = 60; allowed: a number from 1 to 30"):
+            c.request({"op": "subscribe", "span_s": 60})
     assert len(states) == 4
     assert states[-1]["data_s"] > states[0]["data_s"]
     eeg = next(ch for ch in states[-1]["channels"] if ch["name"] == "C4-M1")
-    assert len(eeg["trace"]) == 20 and eeg["flags"] == []
+    assert len(eeg["trace"]) == 20 and eeg["flags"] == [] and "envelope" not in eeg  # version 1 as it was
+    assert 0 < states[-1]["trace_window"]["span_s"] <= 8.0  # the default time base (or less data)
     assert set(states[-1]["band_powers"]["C4-M1"]) == {"delta", "theta", "alpha", "sigma", "beta"}
     assert "Chin" in states[-1]["emg_envelope"]
 

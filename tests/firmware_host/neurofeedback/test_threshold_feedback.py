@@ -1,18 +1,14 @@
-"""Adaptive threshold, session plan and the feedback-command mapping, without a loop."""
+"""Adaptive threshold and session plan, without a loop."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from actuators.base import Command
-from firmware_host.decision import Decision
 from firmware_host.neurofeedback.config import (
-    FeedbackOutputsConfig,
     ThresholdConfig,
     session_blocks,
 )
-from firmware_host.neurofeedback.feedback import FeedbackChanges, feedback_commands
 from firmware_host.neurofeedback.plan import DONE, SessionPlan
 from firmware_host.neurofeedback.threshold import AdaptiveThreshold
 
@@ -67,31 +63,3 @@ def test_session_plan_positions() -> None:
     assert plan.at(6500).phase == DONE
 
 
-def _decision(label: str, feedback: bool = True, feature: float = 1.2) -> Decision:
-    return Decision("neurofeedback", 100, label, {}, "t", {"feedback": feedback, "feature": feature,
-                                                           "threshold": 1.0})
-
-
-def test_feedback_commands() -> None:
-    cfg = FeedbackOutputsConfig(vibration_target="vibration", vibration_intensity=30.0,
-                                led_target="feedback_led")
-    on = feedback_commands(_decision("reward"), cfg)
-    assert on[0] == Command("vibration", "set_vibration", {"intensity": 30.0, "pattern": "pulse"})
-    assert on[1].action == "set_color" and on[1].params["rgb"][1] == pytest.approx(0.3 + 0.7 * 0.4)
-    for d in (_decision("no_reward"), _decision("gated"), _decision("reward", feedback=False)):
-        off = feedback_commands(d, cfg)
-        assert off[0].params == {"intensity": 0.0, "pattern": "off"}
-        assert off[1].params == {"rgb": list(cfg.led_idle_rgb)}
-    assert feedback_commands(Decision("stage", 1, "N2"), cfg) == []
-    mattress = FeedbackOutputsConfig(vibration_target="mattress")
-    assert [c.target for c in feedback_commands(_decision("reward"), mattress)] == ["mattress"]
-    assert feedback_commands(_decision("reward"), FeedbackOutputsConfig(vibration_target="")) == []
-
-
-def test_feedback_changes_sends_only_changes() -> None:
-    changes = FeedbackChanges(FeedbackOutputsConfig())
-    assert len(changes.update([_decision("reward")])) == 1
-    assert changes.update([_decision("reward"), _decision("reward")]) == []
-    assert changes.update([_decision("gated")])[0].params["pattern"] == "off"
-    changes.reset()
-    assert len(changes.update([_decision("gated")])) == 1

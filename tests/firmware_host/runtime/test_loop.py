@@ -8,6 +8,7 @@ import time
 import numpy as np
 import pytest
 
+from firmware_host.chunk import Chunk
 from firmware_host.clock import FakeClock, RealClock
 from firmware_host.decision import Decision
 from firmware_host.events import ListSink
@@ -248,3 +249,64 @@ def test_flat_or_non_finite_eeg_is_a_bad_signal_until_it_recovers(tmp_path, valu
     bad = [t for t, ok in act.ticks if not ok]
     assert bad and 10.0 <= min(bad) <= 11.5 and max(bad) <= 16.5
     assert act.ticks[-1][1]  # good again once the ramp is back
+
+
+class OrderedActuation(RecordingActuation):
+    """Logs when the loop hands decisions over, into a log the recorder writes to as well."""
+
+    def __init__(self, log: list[str]) -> None:
+        super().__init__()
+        self.log = log
+
+    def on_decisions(self, decisions, now):
+        super().on_decisions(decisions, now)
+        self.log.append("act")
+
+
+def test_disk_work_comes_after_the_commands_and_is_timed_apart(tmp_path):
+    log: list[str] = []
+    clock = FakeClock()
+    rec = SessionRecorder(tmp_path / "s", clock, fsync=False, flush_interval_s=0.01)
+    source = RampSource(clock, 2000)
+    rec.start(sfreq=source.sfreq, channel_names=source.channel_names,
+              channel_types=source.channel_types, config={})
+    blocks = rec._write_pending
+
+    def write_pending():
+        log.append("disk")
+        blocks()
+
+    rec._write_pending = write_pending
+    infos = []
+
+    class Times(RunObserver):
+        def on_iteration(self, run, info):
+            infos.append(info)
+            log.append("iteration")
+
+    Controller(source, Pipeline([CountingStage()]), rec, clock, actuation=OrderedActuation(log),
+               tick_s=0.25, hooks=Hooks([Times()])).run()
+    # within an iteration the decisions reach the actuation before any block is written
+    per_iteration = " ".join(log).split("iteration")
+    assert any("disk" in it for it in per_iteration)
+    for it in per_iteration:
+        if "disk" in it and "act" in it:
+            assert it.index("act") < it.index("disk"), it
+    assert any(i.recording_s > 0 for i in infos)
+    assert Session(tmp_path / "s").n_samples == 2000
+
+
+def test_a_deferred_chunk_waits_for_catch_up(tmp_path):
+    clock = FakeClock()
+    rec = SessionRecorder(tmp_path / "s", clock, fsync=False, flush_interval_s=0.01)
+    rec.start(sfreq=100.0, channel_names=("C3",), channel_types=("eeg",), config={})
+    size = (tmp_path / "s" / "samples.bin").stat().st_size
+    for k in range(4):
+        idx = np.arange(k * 100, (k + 1) * 100)
+        rec.write_chunk(Chunk(idx[None, :] * 1.0, k * 100, 100.0, ("C3",), ("eeg",), idx / 100.0),
+                        deferred=True)
+    assert (tmp_path / "s" / "samples.bin").stat().st_size == size  # nothing written yet
+    rec.catch_up()
+    assert (tmp_path / "s" / "samples.bin").stat().st_size > size
+    rec.close()
+    assert Session(tmp_path / "s").n_samples == 400

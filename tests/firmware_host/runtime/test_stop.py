@@ -36,13 +36,15 @@ def test_sigterm_is_honoured_promptly_at_a_very_slow_speed(tmp_path):
         while not (session / "events.sqlite").exists() and time.monotonic() < deadline:
             time.sleep(0.2)
         time.sleep(3.0)  # the loop is sleeping its first 250 s tick (0.25 data s at 0.001×)
-        sent = time.monotonic()
+        sent = time.time()
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=30)
-        took = time.monotonic() - sent
+        out, err = proc.communicate(timeout=120)  # the stop, then the night's report
     finally:
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
     assert proc.returncode == 0, err
-    assert took < 10.0  # before: one tick of 250 s at this speed
-    assert Session(session).events("stop")[-1].payload["stop_reason"] == "signal SIGTERM"
+    stop = Session(session).events("stop")[-1]
+    assert stop.payload["stop_reason"] == "signal SIGTERM"
+    # the loop stopped within its 0.1-s sleep slices (before: one tick, 250 s at this speed);
+    # the bound is loose for a loaded machine, and leaves out the report written afterwards
+    assert stop.wall - sent < 5.0

@@ -43,15 +43,24 @@ def test_quality_is_one_row_per_epoch_with_per_channel_counts():
     assert last["label"] == "ok" and last["details"]["n_windows"] == 1
 
 
-def test_grip_kept_on_changes_and_heartbeat_only():
-    r = Retention(100.0, heartbeat_s=30.0, grip_force_step=0.1)
+def test_grip_drops_only_exact_repeats_and_keeps_a_heartbeat():
+    r = Retention(100.0, heartbeat_s=30.0)
     kept = []
     stream = [("rest", 0.0, False)] * 5 + [("power", 0.5, True)] * 3 + [("power", 0.65, True)] \
         + [("power", 0.66, True)] * 3 + [("rest", 0.0, False)]
     for i, (label, force, active) in enumerate(stream):
         kept += [s for _, _, s in r.admit("decision", _grip(label, force, active), i * 100)]
-    assert kept == [0, 500, 800, 1200]
+    # every change is kept, however small (0.65 -> 0.66): a rule's force step may be any size
+    assert kept == [0, 500, 800, 900, 1200]
     assert [s for _, _, s in r.admit("decision", _grip("rest", 0.0, False), 1200 + 3000)] == [4200]
+
+
+def test_grip_probability_change_alone_is_kept():
+    r = Retention(100.0)
+    a = _grip("power", 0.5)
+    b = {**a, "probabilities": {"power": 0.69, "rest": 0.31}}
+    kept = [s for i, p in enumerate([a, a, b, b, a]) for _, _, s in r.admit("decision", p, i)]
+    assert kept == [0, 2, 4]
 
 
 def test_other_events_pass_untouched():

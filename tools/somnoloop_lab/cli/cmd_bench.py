@@ -4,7 +4,8 @@
 (:mod:`somnoloop_lab.staging.bench`), each against its reference in the same run;
 ``storage`` the session format against the old one (:mod:`somnoloop_lab.bench_storage`);
 ``loop`` the whole loop — latency, grip and feedback delays, a night's run, memory, cold
-start, CPU at speed 1 (:mod:`somnoloop_lab.bench_loop`). Without a suite (``all``), every
+start, CPU at speed 1 (:mod:`somnoloop_lab.bench_loop`); ``replay`` what-if replay per kind
+of edit (:mod:`somnoloop_lab.bench_replay`). Without a suite (``all``), every
 figure runs in one process and prints as one JSON object."""
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from rich.table import Table
 
 from firmware_host.errors import UsageError
 
-SUITES = ("all", "dsp", "stager", "storage", "loop")
+SUITES = ("all", "dsp", "stager", "storage", "loop", "replay")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -68,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.night_hours > 0:
         raise UsageError(f"--night-hours must be > 0, got {args.night_hours}")
     result = _suite(args.suite, args)
-    if args.json or args.suite in ("storage", "loop", "all"):
+    if args.json or args.suite in ("storage", "loop", "replay", "all"):
         print(json.dumps(result, indent=2))
     else:
         render_table(result, title=args.suite.upper() if args.suite == "dsp" else "stager")
@@ -89,6 +90,10 @@ def _suite(name: str, args: argparse.Namespace) -> dict:
         from somnoloop_lab.bench_storage import bench_storage
 
         return bench_storage(args.night_hours)
+    if name == "replay":
+        from somnoloop_lab.bench_replay import run_replay_bench
+
+        return run_replay_bench(args.night_hours, repeats=args.repeats or 3)
     if name == "loop":
         from somnoloop_lab.bench_loop import run_loop_bench
 
