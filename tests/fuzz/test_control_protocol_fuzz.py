@@ -37,7 +37,7 @@ keys = st.one_of(st.sampled_from(KEYS), st.text(max_size=30),
                                   "programme.rules.-1.name", "stager.__class__", "__dict__"]))
 fields = st.fixed_dictionaries({}, optional={
     "id": junk, "key": keys | junk, "value": junk, "version": junk,
-    "name": junk, "rate_hz": junk, "points": junk, "traces": junk,
+    "name": junk, "rate_hz": junk, "points": junk, "traces": junk, "span_s": junk, "envelope": junk,
     "code": junk})
 requests = st.builds(lambda op, rest: {"op": op, **rest},
                      st.sampled_from(sorted(P.OPS)) | junk, fields)
