@@ -21,7 +21,7 @@ from firmware_host.emg.model import load_model as load_emg_model
 from firmware_host.staging.model import DEFAULT_MODEL, ModelFormatError, load_model
 from firmware_host.staging.tree_model import TreeEnsembleModel, load_tree_model, save_tree_model
 from firmware_host.staging.yasa_expert import ExpertSpec
-from tests.fuzz.strategies import junk
+from tests.fuzz.strategies import batch, junk
 
 raw_bytes = st.binary(max_size=300)
 
@@ -38,8 +38,8 @@ def _poison(doc: dict, key: str, at: int, value: float) -> dict:
     return {**doc, key: flat.tolist()}
 
 
-@settings(settings.get_profile("fuzz"))
-@given(case=st.one_of(
+@settings(settings.get_profile("fuzz-batch"))
+@given(cases=batch(st.one_of(
     st.dictionaries(st.sampled_from(sorted(STAGER_DOC)), junk, min_size=1).map(
         lambda d: json.dumps({**STAGER_DOC, **d})),
     st.tuples(st.sampled_from(WEIGHTS), st.integers(0, 500),
@@ -52,8 +52,13 @@ def _poison(doc: dict, key: str, at: int, value: float) -> dict:
         lambda d: json.dumps({**STAGER_DOC, "expert": {**STAGER_DOC["expert"], **d}})),
     st.integers(1, 3000).map(lambda n: "[" * n + "]" * n),
     st.text(max_size=200),
-))
-def test_stager_model_files(scratch, case):
+)))
+def test_stager_model_files(scratch, cases):
+    for case in cases:
+        _stager_model_files(scratch, case)
+
+
+def _stager_model_files(scratch, case) -> None:
     path = scratch / "stager.json"
     path.write_text(case, encoding="utf-8", errors="surrogatepass")
     try:
@@ -69,7 +74,6 @@ def test_stager_model_files(scratch, case):
             ExpertSpec.from_json(model.expert)
         except ValueError as exc:
             assert "expert" in str(exc)
-
 
 # --- .npz archives -------------------------------------------------------------------------
 def _npz(arrays: dict[str, np.ndarray]) -> bytes:
@@ -152,9 +156,14 @@ def tiny_trees(scratch) -> tuple[bytes, dict[str, np.ndarray]]:
     return _tiny_trees(scratch)
 
 
-@settings(settings.get_profile("fuzz"))
-@given(edit=npz_edits)
-def test_tree_model_files(scratch, tiny_trees, edit):
+@settings(settings.get_profile("fuzz-batch"))
+@given(cases=batch(npz_edits))
+def test_tree_model_files(scratch, tiny_trees, cases):
+    for case in cases:
+        _tree_model_files(scratch, tiny_trees, case)
+
+
+def _tree_model_files(scratch, tiny_trees, edit) -> None:
     path = scratch / "trees.npz"
     path.write_bytes(_damaged(*tiny_trees, edit))
     try:
@@ -166,7 +175,6 @@ def test_tree_model_files(scratch, tiny_trees, edit):
     rows = np.array([[0.0, 0.0], [np.nan, 9.0]]).repeat(len(model.feature_names), axis=1)
     probs = model.predict_proba(rows[:, :len(model.feature_names)])
     assert probs.shape == (2, len(model.classes)) and np.allclose(probs.sum(axis=1), 1)
-
 
 def _tiny_emg(scratch) -> tuple[bytes, dict[str, np.ndarray]]:
     from dsp.emg_features import feature_index
@@ -188,9 +196,14 @@ def tiny_emg(scratch) -> tuple[bytes, dict[str, np.ndarray]]:
     return _tiny_emg(scratch)
 
 
-@settings(settings.get_profile("fuzz"))
-@given(edit=npz_edits)
-def test_emg_model_files(scratch, tiny_emg, edit):
+@settings(settings.get_profile("fuzz-batch"))
+@given(cases=batch(npz_edits))
+def test_emg_model_files(scratch, tiny_emg, cases):
+    for case in cases:
+        _emg_model_files(scratch, tiny_emg, case)
+
+
+def _emg_model_files(scratch, tiny_emg, edit) -> None:
     path = scratch / "emg.npz"
     path.write_bytes(_damaged(*tiny_emg, edit))
     try:

@@ -22,6 +22,7 @@ from firmware_host.sources.brainflow_board import board_layout, resolve_board
 from firmware_host.sources.hypnogram import HypnogramError, load_hypnogram
 from firmware_host.sources.replay import ReplaySource
 from firmware_host.vocabulary import STAGES
+from tests.fuzz.strategies import batch
 
 #: Reads per example (a damaged header may announce years of samples).
 MAX_READS = 6
@@ -97,14 +98,19 @@ def _replay(path) -> None:
         assert str(exc)
 
 
-@settings(settings.get_profile("fuzz"))
-@given(case=st.one_of(
+@settings(settings.get_profile("fuzz-batch"))
+@given(cases=batch(st.one_of(
     edits.map(lambda e: ("edit", e)),
     st.lists(st.tuples(st.integers(0, 100), field_text), min_size=1, max_size=3).map(
         lambda f: ("fields", f)),
     st.binary(max_size=600).map(lambda b: ("bytes", b)),
-))
-def test_edf_replay_files(scratch, files, case):
+)))
+def test_edf_replay_files(scratch, files, cases):
+    for case in cases:
+        _edf_replay_files(scratch, files, case)
+
+
+def _edf_replay_files(scratch, files, case) -> None:
     kind, arg = case
     raw = files["edf"]
     if kind == "edit":
@@ -118,15 +124,19 @@ def test_edf_replay_files(scratch, files, case):
     path.write_bytes(raw)
     _replay(path)
 
-
-@settings(settings.get_profile("fuzz"))
-@given(case=st.one_of(
+@settings(settings.get_profile("fuzz-batch"))
+@given(cases=batch(st.one_of(
     edits.map(lambda e: ("edit", e)),
     st.lists(st.sampled_from(["nan", "inf", "-1e308", "x", "", "\t\t", "1e999"]), min_size=1,
              max_size=3).map(lambda w: ("words", w)),
     st.binary(max_size=300).map(lambda b: ("bytes", b)),
-))
-def test_brainflow_replay_files(scratch, files, case):
+)))
+def test_brainflow_replay_files(scratch, files, cases):
+    for case in cases:
+        _brainflow_replay_files(scratch, files, case)
+
+
+def _brainflow_replay_files(scratch, files, case) -> None:
     kind, arg = case
     raw = files["csv"]
     if kind == "edit":
@@ -142,22 +152,26 @@ def test_brainflow_replay_files(scratch, files, case):
     path.write_bytes(raw)
     _replay(path)
 
-
 dreams_codes = st.one_of(st.sampled_from(["5", "4", "-1", "nan", "inf", "-inf", "1e400", "7", ""]),
                          st.text(max_size=6))
 text_labels = st.one_of(st.sampled_from(["W", "N1", "N2", "N3", "REM", "?", "S4", "#", "N5"]),
                         st.text(max_size=6))
 
 
-@settings(settings.get_profile("fuzz"))
-@given(case=st.one_of(
+@settings(settings.get_profile("fuzz-batch"))
+@given(cases=batch(st.one_of(
     st.lists(dreams_codes, max_size=12).map(lambda c: ("txt", "[Hypnogram]\n" + "\n".join(c))),
     st.lists(text_labels, max_size=12).map(lambda c: ("txt", "\n".join(c))),
     st.tuples(st.integers(0, 100), field_text).map(lambda f: ("edf-field", f)),
     edits.map(lambda e: ("edf-edit", e)),
     st.binary(max_size=300).map(lambda b: ("txt-bytes", b)),
-))
-def test_hypnogram_files(scratch, files, case):
+)))
+def test_hypnogram_files(scratch, files, cases):
+    for case in cases:
+        _hypnogram_files(scratch, files, case)
+
+
+def _hypnogram_files(scratch, files, case) -> None:
     kind, arg = case
     if kind == "txt":
         path = scratch / "hypnogram.txt"

@@ -29,7 +29,7 @@ from firmware_host.session import Session, SessionError, SessionRecorder, format
 from firmware_host.session.blocks import BODY, CRC, SYNC
 from firmware_host.session.codec import SampleEncoder
 from firmware_host.session.recorder import EVENTS, META, SAMPLES
-from tests.fuzz.strategies import junk
+from tests.fuzz.strategies import batch, junk
 
 NAMES = ("C3", "EOG", "chin")
 SFREQ = 50.0
@@ -109,6 +109,7 @@ def _valid_payload(n_ch: int, n: int) -> bytes:
     return SampleEncoder(n_ch).encode(data, 0, SFREQ, 0.0, idx / SFREQ)
 
 
+NASTY_FLOATS = (0.0, -0.0, 1.0, -1.0, 1e-320, 1e308, math.inf, -math.inf, math.nan)
 #: Blocks whose CRCs check but whose header or payload is not what a recorder writes.
 forged = st.builds(
     lambda first, n, n_ch, seg, origin, sfreq, payload: _frame(
@@ -118,8 +119,8 @@ forged = st.builds(
     st.integers(0, 2**32 - 1) | st.integers(0, 60),
     st.integers(0, 2**16 - 1) | st.integers(0, 5),
     st.integers(0, 2**16 - 1) | st.integers(0, 2),
-    st.floats(allow_nan=True, allow_infinity=True),
-    st.floats(allow_nan=True, allow_infinity=True) | st.just(SFREQ),
+    st.sampled_from(NASTY_FLOATS),
+    st.sampled_from((*NASTY_FLOATS, SFREQ, SFREQ)),
     st.none() | st.binary(max_size=64),
 )
 v1_blocks = st.builds(
@@ -130,15 +131,20 @@ v1_blocks = st.builds(
     st.integers(0, 2**16 - 1) | st.integers(0, 4), st.binary(max_size=200), st.booleans())
 
 
-@settings(settings.get_profile("fuzz"))
-@given(case=st.one_of(
+@settings(settings.get_profile("fuzz-batch"))
+@given(cases=batch(st.one_of(
     edits.map(lambda ops: ("edit", ops)),
     st.tuples(st.integers(0, 20), st.lists(forged, min_size=1, max_size=2)).map(
         lambda c: ("forge", c)),
     st.lists(v1_blocks, min_size=1, max_size=3).map(lambda c: ("v1", c)),
     st.binary(max_size=300).map(lambda c: ("bytes", c)),
-))
-def test_damaged_sample_files(recorded, case):
+)))
+def test_damaged_sample_files(recorded, cases):
+    for case in cases:
+        _damaged_sample_files(recorded, case)
+
+
+def _damaged_sample_files(recorded, case) -> None:
     scratch = recorded["root"] / "samples"
     raw, meta = recorded["samples"], recorded["meta"]
     kind, arg = case
@@ -156,7 +162,6 @@ def test_damaged_sample_files(recorded, case):
     (scratch / SAMPLES).write_bytes(raw)
     (scratch / META).write_text(json.dumps(meta))
     _exercise(scratch)
-
 
 def _block_offsets(raw: bytes) -> list[int]:
     out, pos = [], 0
@@ -184,15 +189,20 @@ def _meta_text(meta: dict, case) -> str:
     return arg
 
 
-@settings(settings.get_profile("fuzz"))
-@given(case=st.one_of(
+@settings(settings.get_profile("fuzz-batch"))
+@given(cases=batch(st.one_of(
     st.dictionaries(st.sampled_from(META_KEYS), junk, min_size=1).map(lambda d: ("fields", d)),
     st.sampled_from(META_KEYS).map(lambda k: ("drop", k)),
     st.integers(1, 3000).map(lambda n: ("deep", n)),
     st.integers(300, 5000).map(lambda n: ("bignum", n)),
     st.text(max_size=100).map(lambda t: ("text", t)),
-))
-def test_junk_meta_files(recorded, case):
+)))
+def test_junk_meta_files(recorded, cases):
+    for case in cases:
+        _junk_meta_files(recorded, case)
+
+
+def _junk_meta_files(recorded, case) -> None:
     scratch = recorded["root"] / "meta"
     (scratch / META).write_text(_meta_text(recorded["meta"], case), encoding="utf-8",
                                 errors="surrogatepass")
@@ -205,24 +215,30 @@ def test_junk_meta_files(recorded, case):
     assert all(isinstance(n, str) for n in s.channel_names)
     _exercise(scratch)
 
-
 # --- events.sqlite ------------------------------------------------------------------------
-cell = st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1), st.floats(allow_nan=False),
-                 st.text(max_size=12), st.binary(max_size=8),
-                 st.sampled_from(['{"kind":"stage","label":"N2"}', "{", "[]", '{"kind":1}',
-                                  '{"kind":"stage","label":[1]}', "start", "stop", "decision"]))
+#: Journal cells of every SQLite type, and texts a reader might choke on.
+CELLS = (None, 0, -1, 2**63 - 1, -(2**63), 1.5, -0.0, 1e308, "", "x", "\x00", "é",
+         b"", b"\xff\xfe", b"{}", '{"kind":"stage","label":"N2"}', "{", "[]", '{"kind":1}',
+         '{"kind":"stage","label":[1]}', '{"details":{"provisional":"yes"}}', "start", "stop",
+         "decision", "marker", '"just a string"', "[" * 50)
+cell = st.one_of(st.sampled_from(CELLS), st.integers(-(2**63), 2**63 - 1), st.text(max_size=8))
 rows = st.lists(st.tuples(cell, cell, cell, cell, cell), max_size=3)
 
 
-@settings(settings.get_profile("fuzz"))
-@given(case=st.one_of(
+@settings(settings.get_profile("fuzz-batch"))
+@given(cases=batch(st.one_of(
     rows.map(lambda r: ("rows", r)),
     st.lists(st.tuples(st.integers(0, 1 << 16), st.integers(1, 255)), min_size=1, max_size=8).map(
         lambda f: ("flip", f)),
     st.integers(0, 1 << 16).map(lambda n: ("truncate", n)),
     st.binary(max_size=200).map(lambda b: ("bytes", b)),
-))
-def test_damaged_journals(recorded, case):
+)))
+def test_damaged_journals(recorded, cases):
+    for case in cases:
+        _damaged_journals(recorded, case)
+
+
+def _damaged_journals(recorded, case) -> None:
     scratch = recorded["root"] / "journal"
     journal = scratch / EVENTS
     for sidecar in ("-wal", "-shm"):  # the last example's, which belong to another journal
@@ -244,7 +260,6 @@ def test_damaged_journals(recorded, case):
     else:
         journal.write_bytes(arg)
     _exercise(scratch, samples=False)
-
 
 # --- continuing a damaged session after a crash (resume writes, so a few fixed cases) ------
 @pytest.mark.parametrize("damage", ["wall_text", "segments_null", "segments_many", "no_journal"])
