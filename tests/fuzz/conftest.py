@@ -1,8 +1,8 @@
 """Fuzzing budget and scratch space shared by every fuzz test.
 
 Every parser of outside bytes gets ``SOMNOLOOP_FUZZ_EXAMPLES`` cases per test (10 000 by
-default, what CI runs); file-parser tests draw ``CASES_PER_EXAMPLE`` cases per example
-(profile "fuzz-batch"), so they run as many cases in fewer examples. The long mode runs the
+default, what CI runs); tests on the "fuzz-batch" profile draw ``CASES_PER_EXAMPLE`` cases
+per example, so they run as many cases in fewer examples. The long mode runs the
 same tests with a bigger budget, e.g. ``SOMNOLOOP_FUZZ_EXAMPLES=1000000 pytest tests/fuzz``;
 while developing, 500 is enough.
 """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-#: Cases a file-parser test draws per example (profile "fuzz-batch" in ``conftest.py``):
+#: Cases a fuzz test draws per example (profile "fuzz-batch" in ``conftest.py``):
 #: hypothesis' own work per example (~2 ms) would otherwise cost more than the parsing.
 CASES_PER_EXAMPLE = 4
 

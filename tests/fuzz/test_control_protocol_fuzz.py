@@ -22,7 +22,7 @@ from firmware_host.control import protocol as P
 from firmware_host.control.changes import ChangeManager
 from firmware_host.control.params import param_specs
 from firmware_host.control.server import ControlServer, _Client
-from tests.fuzz.strategies import junk
+from tests.fuzz.strategies import batch, junk
 
 #: The error codes PROTOCOL.md documents (its "Codes:" paragraph).
 _DOC = (Path(P.__file__).parent / "PROTOCOL.md").read_text(encoding="utf-8")
@@ -77,9 +77,14 @@ def _replies(client: _Client, peer: socket.socket) -> list[dict]:
     return [json.loads(line) for line in data.splitlines()]
 
 
-@settings(settings.get_profile("fuzz"))
-@given(line=lines)
-def test_any_request_line_gets_one_defined_reply(server, line):
+@settings(settings.get_profile("fuzz-batch"))
+@given(batch_of_lines=batch(lines))
+def test_any_request_line_gets_one_defined_reply(server, batch_of_lines):
+    for line in batch_of_lines:
+        _one_line(server, line)
+
+
+def _one_line(server, line: bytes) -> None:
     try:  # the parser alone: a request with a known op, or a ProtocolError
         assert P.decode_request(line)["op"] in P.OPS
     except P.ProtocolError as exc:

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from actuators import hand_protocol as hp
 from actuators import mattress_protocol as mp
 from actuators.protocol import Frame, FrameParser, ProtocolError
+from tests.fuzz.strategies import batch
 
 KINDS = {"garbage", "bad_length", "bad_crc", "truncated", "bad_checksum", "bad_escape",
          "too_short", "too_long"}
@@ -29,10 +30,16 @@ def _feed(parser, pieces: list[bytes], frame_type: type) -> list:
     return out
 
 
-@settings(settings.get_profile("fuzz"))
-@given(pieces=chunks, command=st.binary(max_size=8),
-       status=st.binary(min_size=mp.STATUS_STRUCT.size - 2, max_size=mp.STATUS_STRUCT.size + 1))
-def test_any_bytes_to_the_mattress_parsers(pieces, command, status):
+@settings(settings.get_profile("fuzz-batch"))
+@given(cases=batch(st.tuples(
+    chunks, st.binary(max_size=8),
+    st.binary(min_size=mp.STATUS_STRUCT.size - 2, max_size=mp.STATUS_STRUCT.size + 1))))
+def test_any_bytes_to_the_mattress_parsers(cases):
+    for case in cases:
+        _mattress(*case)
+
+
+def _mattress(pieces: list[bytes], command: bytes, status: bytes) -> None:
     parser = FrameParser()
     _feed(parser, pieces, Frame)
     assert parser.pending == 0
@@ -49,10 +56,16 @@ def test_any_bytes_to_the_mattress_parsers(pieces, command, status):
         assert set(decoded.fault_names) <= set(mp.FAULT_BITS.values())
 
 
-@settings(settings.get_profile("fuzz"))
-@given(pieces=chunks, cmd=st.integers(0, 255), command=st.binary(max_size=20),
-       reply=st.binary(min_size=hp.REPLY_STRUCT.size - 2, max_size=hp.REPLY_STRUCT.size + 1))
-def test_any_bytes_to_the_hand_parsers(pieces, cmd, command, reply):
+@settings(settings.get_profile("fuzz-batch"))
+@given(cases=batch(st.tuples(
+    chunks, st.integers(0, 255), st.binary(max_size=20),
+    st.binary(min_size=hp.REPLY_STRUCT.size - 2, max_size=hp.REPLY_STRUCT.size + 1))))
+def test_any_bytes_to_the_hand_parsers(cases):
+    for case in cases:
+        _hand(*case)
+
+
+def _hand(pieces: list[bytes], cmd: int, command: bytes, reply: bytes) -> None:
     out = _feed(hp.HandFrameParser(), pieces, hp.HandFrame)
     assert all(len(f.payload) <= hp.MAX_BODY - 4 for f in out if isinstance(f, hp.HandFrame))
     try:  # host → hand: the firmware's command decoder
