@@ -10,6 +10,8 @@ import numpy as np
 #: Channel types a source may declare. ``emg`` is chin (submental) EMG as in PSG;
 #: ``forearm_emg`` is the grip-decoding armband; ``misc`` is anything else recorded as is.
 CHANNEL_TYPES = ("eeg", "eog", "emg", "forearm_emg", "misc")
+#: Highest sampling rate (Hz) a recording read from a file may declare.
+MAX_SFREQ = 1e6
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ from typing import Any
 VERSION = 1
 #: Largest request line (bytes, newline included); a longer one is an error and the connection closes.
 MAX_REQUEST_BYTES = 64 * 1024
+#: Deepest nesting of arrays and objects in a request (its ``id`` and ``value`` included).
+MAX_DEPTH = 32
 #: Seconds a started request line may take to arrive whole; then an error and the connection closes.
 REQUEST_TIMEOUT_S = 2.0
 #: Bytes of replies a client may leave unread before it is disconnected (a stuck watcher).
@@ -65,23 +67,39 @@ def encode(message: dict[str, Any]) -> bytes:
     return (json.dumps(_finite(message), separators=(",", ":"), default=str) + "\n").encode()
 
 
+def _depth(obj: Any) -> int:
+    """Nesting depth of a decoded JSON value (iterative: any depth is measured safely)."""
+    deepest, todo = 0, [(obj, 0)]
+    while todo:
+        value, depth = todo.pop()
+        if isinstance(value, dict | list):
+            depth += 1
+            deepest = max(deepest, depth)
+            todo.extend((v, depth) for v in (value.values() if isinstance(value, dict) else value))
+    return deepest
+
+
 def decode_request(line: bytes) -> dict[str, Any]:
     """Parse one request line into a dict with a known ``op``.
 
     Raises
     ------
     ProtocolError
-        ``bad_json`` (not JSON / not an object), ``bad_request`` (no or unknown ``op``).
+        ``bad_json`` (not JSON, not an object, nested deeper than :data:`MAX_DEPTH`, or an
+        integer longer than Python converts), ``bad_request`` (no or unknown ``op``).
     """
     try:
         msg = json.loads(line.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ProtocolError("bad_json", f"not a JSON line: {exc}") from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # ValueError: JSON errors too
+        raise ProtocolError("bad_json", f"not a JSON line: {str(exc)[:200]}") from None
     if not isinstance(msg, dict):
         raise ProtocolError("bad_json", f"a request is a JSON object, got {type(msg).__name__}")
+    if _depth(msg) > MAX_DEPTH:
+        raise ProtocolError("bad_json", f"a request may nest arrays and objects {MAX_DEPTH} deep "
+                            "at most")
     op = msg.get("op")
-    if op not in OPS:
-        raise ProtocolError("bad_request", f"unknown op {op!r}; allowed: {sorted(OPS)}")
+    if not isinstance(op, str) or op not in OPS:
+        raise ProtocolError("bad_request", f"unknown op {str(op)[:60]!r}; allowed: {sorted(OPS)}")
     return msg
 
 

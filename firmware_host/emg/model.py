@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ import numpy as np
 
 from dsp.classify import Layer, check_layers, forward, softmax
 from dsp.emg_features import feature_index
+from firmware_host.npz import read_npz
 
 #: Version of the model file layout; bump when the layout or feature maths changes.
 MODEL_FORMAT_VERSION = 1
@@ -168,11 +168,13 @@ def load_model(path: str | Path) -> EmgModel:
     if not path.is_file():
         raise ModelFileError(f"EMG model file {path} does not exist")
     try:
-        with np.load(path, allow_pickle=False) as z:
-            header = json.loads(str(z["header"]))
-            arrays = {k: np.array(z[k], dtype=np.float64) for k in z.files if k != "header"}
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError, EOFError) as exc:
-        raise ModelFileError(f"EMG model file {path} is corrupt or not a model file: {exc}") from None
+        arrays = read_npz(path)
+        header = json.loads(str(arrays.pop("header")))
+    except KeyError:
+        raise ModelFileError(f"{path} is not a somnoloop EMG model file (no header)") from None
+    except (ValueError, RecursionError) as exc:  # NpzError, JSON errors, over-long integers
+        raise ModelFileError(f"EMG model file {path} is corrupt or not a model file: "
+                             f"{str(exc)[:200]}") from None
     if not isinstance(header, dict) or header.get("magic") != _MAGIC:
         raise ModelFileError(f"{path} is not a somnoloop EMG model file")
     version = header.get("format_version")
@@ -182,25 +184,41 @@ def load_model(path: str | Path) -> EmgModel:
             f"{MODEL_FORMAT_VERSION}: recalibrate with 'somnoloop calibrate-emg'"
         )
     try:
-        layers = [
-            (arrays[f"W{i}"], arrays[f"b{i}"], act) for i, act in enumerate(header["activations"])
-        ]
-        return EmgModel(
-            classes=tuple(header["classes"]),
-            channel_names=tuple(header["channel_names"]),
-            sfreq=float(header["sfreq"]),
-            window=int(header["window"]),
-            increment=int(header["increment"]),
-            highpass_hz=float(header["highpass_hz"]),
-            feature_names=tuple(header["feature_names"]),
-            thresholds=tuple(float(t) for t in header["thresholds"]),  # type: ignore[arg-type]
-            mean=arrays["mean"],
-            scale=arrays["scale"],
-            layers=layers,
-            rest_level=float(header["rest_level"]),
-            mvc_level=float(header["mvc_level"]),
-            name=str(header["name"]),
-            meta=dict(header.get("meta", {})),
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ModelFileError(f"EMG model file {path} is corrupt: {exc}") from None
+        return _model_from(header, arrays)
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
+        raise ModelFileError(f"EMG model file {path} is corrupt: {str(exc)[:300]}") from None
+
+
+def _model_from(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> EmgModel:
+    """The model a file's header and arrays describe; ValueError/KeyError/TypeError naming the problem."""
+    activations = list(header["activations"])
+    wanted = {"mean", "scale"} | {f"{p}{i}" for i in range(len(activations)) for p in "Wb"}
+    if set(arrays) != wanted:
+        raise ValueError(f"arrays {sorted(arrays)}; expected {sorted(wanted)}")
+    bad = [k for k, a in arrays.items() if a.dtype.kind not in "biuf" or not np.all(np.isfinite(a))]
+    if bad:
+        raise ValueError(f"arrays {sorted(bad)} must be real and finite")
+    arrays = {k: a.astype(np.float64) for k, a in arrays.items()}
+    if np.any(arrays["scale"] <= 0):
+        raise ValueError("scale must be > 0")
+    numbers = {k: float(header[k]) for k in ("sfreq", "highpass_hz", "rest_level", "mvc_level")}
+    thresholds = tuple(float(t) for t in header["thresholds"])
+    window, increment = int(header["window"]), int(header["increment"])
+    if not all(np.isfinite([*numbers.values(), *thresholds])) or len(thresholds) != 3:
+        raise ValueError("sfreq, highpass_hz, rest_level, mvc_level and 3 thresholds must be finite")
+    if numbers["sfreq"] <= 0 or window <= 0 or increment <= 0:
+        raise ValueError(f"need sfreq > 0, window > 0 and increment > 0; got {numbers['sfreq']}, "
+                         f"{window}, {increment}")
+    names = {k: header[k] for k in ("classes", "channel_names", "feature_names")}
+    if not all(isinstance(seq, list) and all(isinstance(v, str) for v in seq)
+               for seq in names.values()):
+        raise ValueError("classes, channel_names and feature_names must be lists of strings")
+    if not isinstance(header.get("meta", {}), dict):
+        raise ValueError("meta must be an object")
+    return EmgModel(
+        **{k: tuple(v) for k, v in names.items()}, **numbers, window=window, increment=increment,
+        thresholds=thresholds,  # type: ignore[arg-type]
+        mean=arrays["mean"], scale=arrays["scale"],
+        layers=[(arrays[f"W{i}"], arrays[f"b{i}"], act) for i, act in enumerate(activations)],
+        name=str(header["name"]), meta=dict(header.get("meta", {})),
+    )

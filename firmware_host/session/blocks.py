@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from firmware_host.session.codec import CodecError, SampleEncoder, decode
+from firmware_host.session.codec import CodecError, SampleEncoder, decode, payload_fits
 
 SYNC = b"\x8aSLB2\r\n\x1a"
 FRAME = struct.Struct("<8sII")
@@ -116,7 +116,12 @@ def scan_bytes(buf: mmap.mmap | bytes) -> Scan:
             if zlib.crc32(buf[body_at:body_at + length]) == crc:
                 first, n, n_ch, seg, origin, sfreq = BODY.unpack_from(buf, body_at)
                 total = FRAME.size + length + CRC.size
-                out.blocks.append(BlockInfo(pos, total, first, n, n_ch, seg, origin, sfreq))
+                head = bytes(buf[body_at + BODY.size:body_at + min(length, BODY.size + 18)])
+                if payload_fits(head, n_ch, n):
+                    out.blocks.append(BlockInfo(pos, total, first, n, n_ch, seg, origin, sfreq))
+                else:  # its CRC checks, but no recorder wrote it (false sync, foreign bytes)
+                    _add_damage(out, pos, total, "corrupt",
+                                "a block whose payload does not fit its header")
                 pos += total
                 continue
             why = "corrupt"

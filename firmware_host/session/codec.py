@@ -37,6 +37,8 @@ GRID_RETRY_BLOCKS = 64
 MAX_STEPS_PER_DIFF = 64
 #: Largest ADC count magnitude accepted on a grid (beyond it the grid is float granularity).
 MAX_COUNT = 2**31 - 1
+#: Largest decompressed payload of one block (a 10-s block of 64 channels at 2 kHz is ~10 MB).
+MAX_DECODED_BYTES = 64 << 20
 
 MODE_F32 = 0
 MODE_INT = 1
@@ -200,21 +202,28 @@ def decode(payload: bytes, n_channels: int, n: int, first_sample: int, sfreq: fl
            origin: float) -> tuple[np.ndarray, np.ndarray]:
     """``(data (n_channels, n) float64, timestamps (n,))`` from an encoded payload.
 
+    Every size is checked against the block's header before anything is allocated, so a
+    payload that lies (behind a valid CRC) costs no more memory than its own bytes.
+
     Raises
     ------
     CodecError
         If the payload is not what :meth:`SampleEncoder.encode` writes for these sizes.
     """
     try:
-        raw = _DECOMPRESSOR.decompress(payload)
+        raw = _decompress(payload, n_channels, n)
         width, _, n_irr = _PARAMS.unpack_from(raw, 0)
         pos = _PARAMS.size
         table = np.frombuffer(raw, _CHANNEL_DTYPE, n_channels, pos)
         pos += n_channels * _CHANNEL_DTYPE.itemsize
-        if int(table["mode"].max(initial=0)) > MODE_INT:
-            raise CodecError(f"block has unknown channel modes {sorted(set(table['mode'].tolist()))}")
+        if int(table["mode"].max(initial=0)) > MODE_INT or width not in _WIDTHS or n_irr > n:
+            raise CodecError(f"block has channel modes {sorted(set(table['mode'].tolist()))}, "
+                             f"width {width} and {n_irr} irregular timestamps for {n} samples")
         int_rows = np.flatnonzero(table["mode"] == MODE_INT)
         f32_rows = np.flatnonzero(table["mode"] == MODE_F32)
+        expected = pos + (len(int_rows) * width + len(f32_rows) * 4) * n + 12 * n_irr
+        if expected != len(raw):
+            raise CodecError(f"block payload has {len(raw)} bytes; its header says {expected}")
         data = np.empty((n_channels, n))
         if int_rows.size:
             size = len(int_rows) * n * width
@@ -229,13 +238,40 @@ def decode(payload: bytes, n_channels: int, n: int, first_sample: int, sfreq: fl
             f = _unshuffle(raw[pos:pos + size], "<f4", len(f32_rows) * n)
             pos += size
             data[f32_rows] = f.reshape(len(f32_rows), n)
-        ts = origin + np.arange(first_sample, first_sample + n) / sfreq
+        with np.errstate(all="ignore"):  # a lying header's rate gives non-finite times, not errors
+            ts = origin + np.arange(first_sample, first_sample + n, dtype=np.float64) / sfreq
         if n_irr:
             idx = np.frombuffer(raw, "<u4", n_irr, pos)
+            if int(idx.max()) >= n:
+                raise CodecError(f"irregular timestamp index {int(idx.max())} outside the block's "
+                                 f"{n} samples")
             ts[idx] = np.frombuffer(raw, "<f8", n_irr, pos + 4 * n_irr)
-            pos += 12 * n_irr
-        if pos != len(raw):
-            raise CodecError(f"block payload has {len(raw) - pos} unexpected bytes")
-    except (zstandard.ZstdError, struct.error, ValueError, KeyError, StopIteration) as exc:
+    except CodecError:
+        raise
+    except (zstandard.ZstdError, struct.error, ValueError) as exc:
         raise CodecError(f"undecodable block payload: {exc}") from None
     return data, ts
+
+
+def payload_fits(payload: bytes, n_channels: int, n: int) -> bool:
+    """Whether a payload's zstd frame announces a size that a block of these sizes can have.
+
+    Only the frame header is read (no decompression): every channel costs a 9-byte table
+    entry and at least one byte per sample, at most eight plus twelve per irregular time,
+    and no block decompresses to more than :data:`MAX_DECODED_BYTES`.
+    """
+    try:
+        size = zstandard.frame_content_size(payload[:18])  # 18: the longest zstd frame header
+    except zstandard.ZstdError:
+        return False
+    least = _PARAMS.size + n_channels * (_CHANNEL_DTYPE.itemsize + n)
+    most = _PARAMS.size + n_channels * (_CHANNEL_DTYPE.itemsize + 8 * n) + 12 * n
+    return least <= size <= min(most, MAX_DECODED_BYTES)
+
+
+def _decompress(payload: bytes, n_channels: int, n: int) -> bytes:
+    """The decompressed payload; refused when its frame announces a size the block cannot have."""
+    if not payload_fits(payload, n_channels, n):
+        raise CodecError(f"block payload does not announce a size that {n_channels} channels of "
+                         f"{n} samples can have")
+    return _DECOMPRESSOR.decompress(payload)

@@ -79,6 +79,9 @@ def iter_blocks(fh: BinaryIO, result: ScanResult | None = None, *, headers_only:
     """
     result = result if result is not None else ScanResult()
     offset = 0
+    start = fh.tell()
+    end = fh.seek(0, 2)
+    fh.seek(start)
     while True:
         head = fh.read(HEADER.size)
         if not head:
@@ -92,12 +95,12 @@ def iter_blocks(fh: BinaryIO, result: ScanResult | None = None, *, headers_only:
             result.problem = f"bad block magic at byte {offset}"
             break
         size = n * 8 + n * n_ch * 4
+        if size + CRC.size > end - fh.tell():  # never read (allocate) what the file cannot hold
+            result.problem = "torn block at end of file"
+            result.torn_tail_bytes = HEADER.size + end - fh.tell()
+            break
         payload = fh.read(size)
         tail = fh.read(CRC.size)
-        if len(payload) < size or len(tail) < CRC.size:
-            result.problem = "torn block at end of file"
-            result.torn_tail_bytes = HEADER.size + len(payload) + len(tail)
-            break
         if CRC.unpack(tail)[0] != zlib.crc32(payload, zlib.crc32(head)):
             result.problem = f"CRC mismatch in block at byte {offset}"
             break

@@ -9,6 +9,7 @@ session is complete (closed normally, nothing lost to damage or restarts).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import mmap
 import sqlite3
@@ -19,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from firmware_host.chunk import MAX_SFREQ
 from firmware_host.events import EVENT_KINDS
 from firmware_host.session import format_v1
 from firmware_host.session.blocks import (
@@ -35,6 +37,8 @@ from firmware_host.session.recorder import EVENTS, META, SAMPLES
 #: Gap causes: samples the source never delivered, lost while the process was down between
 #: two segments, lost in a damaged byte range, or in a block cut short.
 GAP_CAUSES = ("source", "restart", "corrupt", "torn")
+#: Sample indices a block may span (2⁶² samples: 73 million years at 2 kHz).
+MAX_SAMPLE = 2**62
 
 
 class SessionError(ValueError):
@@ -76,6 +80,34 @@ class Event:
     payload: dict[str, Any]
 
 
+def _check_meta(meta: Any, path: Path) -> tuple[float, list[str], list[str]]:
+    """``(sfreq, channel names, channel types)`` of a ``meta.json``; SessionError naming the key."""
+    if not isinstance(meta, dict):
+        raise SessionError(f"{path} holds a JSON {type(meta).__name__}; allowed: an object with "
+                           "sfreq, channel_names and channel_types")
+    sfreq = meta.get("sfreq")
+    if isinstance(sfreq, bool) or not isinstance(sfreq, int | float) or not 0 < sfreq <= MAX_SFREQ:
+        raise SessionError(f"{path}: sfreq = {str(sfreq)[:40]}; allowed: a number in (0, "
+                           f"{MAX_SFREQ:g}] Hz")
+    lists = {}
+    for key in ("channel_names", "channel_types"):
+        value = meta.get(key)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise SessionError(f"{path}: {key} = {str(value)[:60]}; allowed: a list of strings")
+        lists[key] = value
+    if len(lists["channel_names"]) != len(lists["channel_types"]):
+        raise SessionError(f"{path}: {len(lists['channel_names'])} channel_names but "
+                           f"{len(lists['channel_types'])} channel_types")
+    segments = meta.get("segments")
+    if segments is not None and not (
+            isinstance(segments, list) and segments and all(
+                isinstance(g, dict) and type(g.get("first_sample", 0)) is int
+                and 0 <= g.get("first_sample", 0) < MAX_SAMPLE for g in segments)):
+        raise SessionError(f"{path}: segments = {str(segments)[:60]}; allowed: a list of objects "
+                           f"whose first_sample is a whole number >= 0")
+    return float(sfreq), lists["channel_names"], lists["channel_types"]
+
+
 def _format_of(meta: dict[str, Any], samples: Path) -> int:
     fmt = str(meta.get("format", ""))
     if fmt.startswith("somnoloop-session/"):
@@ -111,19 +143,14 @@ class Session:
         self.path = Path(path)
         if not self.path.is_dir():
             raise SessionError(f"{self.path} is not a directory")
+        meta_path = self.path / META
         try:
-            self.meta: dict[str, Any] = json.loads((self.path / META).read_text())
+            self.meta: dict[str, Any] = json.loads(meta_path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise SessionError(f"{self.path} is not a session: {META} is missing") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise SessionError(f"{self.path / META} is not valid JSON: {exc}") from None
-        try:
-            self.sfreq = float(self.meta["sfreq"])
-            self.channel_names: list[str] = list(self.meta["channel_names"])
-            self.channel_types: list[str] = list(self.meta["channel_types"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise SessionError(f"{self.path / META}: sfreq, channel_names or channel_types missing "
-                               f"or invalid ({type(exc).__name__}: {exc})") from None
+        except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+            raise SessionError(f"{meta_path} is not valid JSON: {str(exc)[:200]}") from None
+        self.sfreq, self.channel_names, self.channel_types = _check_meta(self.meta, meta_path)
         self.format = _format_of(self.meta, self.path / SAMPLES)
         if self.format not in (1, 2):
             raise SessionError(f"{self.path}: session format {self.format} is not known; "
@@ -143,9 +170,9 @@ class Session:
             if not path.exists():
                 self._scan = Scan()
             elif self.format == 1:
-                self._scan = _scan_v1(path)
+                self._scan = _implausible_to_damage(_scan_v1(path), self)
             else:
-                self._scan = _torn_before_restart(scan_file(path))
+                self._scan = _torn_before_restart(_implausible_to_damage(scan_file(path), self))
         return self._scan
 
     def blocks(self) -> list[BlockInfo]:
@@ -288,32 +315,62 @@ class Session:
         if not path.exists():
             raise SessionError(f"{self.path} has no event journal ({EVENTS})")
         try:
-            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+            # closing(): sqlite3's own context manager commits but leaves the connection open
+            with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
                 return db.execute(sql, args).fetchall()
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:  # text that is not UTF-8
             raise SessionError(f"{path}: the journal cannot be read ({exc})") from None
 
     def events(self, kind: str | None = None) -> list[Event]:
-        """Journal events in order, optionally of one kind."""
-        sql = "SELECT t, wall, sample, kind, payload FROM events"
+        """Journal events in order, optionally of one kind.
+
+        Raises
+        ------
+        SessionError
+            If the journal is missing or unreadable, or a row is not an event it could hold.
+        """
+        sql = "SELECT id, t, wall, sample, kind, payload FROM events"
         rows = self._query(sql + " ORDER BY id") if kind is None \
             else self._query(sql + " WHERE kind=? ORDER BY id", (kind,))
-        return [Event(t, w, s, k, json.loads(p)) for t, w, s, k, p in rows]
+        return [self._event(row) for row in rows]
 
     def decisions(self, decision_kind: str) -> list[Event]:
         """Journalled ``decision`` events of one decision kind (e.g. ``"neurofeedback"``), in order."""
-        rows = self._query("SELECT t, wall, sample, kind, payload FROM events WHERE kind='decision' "
-                           "AND json_extract(payload, '$.kind')=? ORDER BY id", (decision_kind,))
-        return [Event(t, w, s, k, json.loads(p)) for t, w, s, k, p in rows]
+        rows = self._query("SELECT id, t, wall, sample, kind, payload FROM events "
+                           "WHERE kind='decision' AND json_extract(payload, '$.kind')=? ORDER BY id",
+                           (decision_kind,))
+        return [self._event(row) for row in rows]
+
+    def _event(self, row: tuple[Any, ...]) -> Event:
+        """One journal row as an :class:`Event`; SessionError naming the row if it is not one."""
+        rid, t, wall, sample, kind, text = row
+        try:
+            payload = json.loads(text) if isinstance(text, str) else None
+        except (ValueError, RecursionError):
+            payload = None
+        numbers = all(type(v) in (int, float) for v in (t, wall))
+        if not (numbers and (sample is None or type(sample) is int) and isinstance(kind, str)
+                and isinstance(payload, dict)):
+            raise SessionError(f"{self.path / EVENTS}: row {rid} is not an event (t {t!r}, wall "
+                               f"{wall!r}, sample {sample!r}, kind {kind!r}, payload "
+                               f"{str(text)[:60]!r})")
+        return Event(float(t), float(wall), sample, kind, payload)
 
     def event_counts(self) -> dict[str, int]:
         """Number of events of each kind; every standard kind is present, 0 when absent."""
         rows = self._query("SELECT kind, COUNT(*) FROM events GROUP BY kind")
+        bad = [k for k, _ in rows if not isinstance(k, str)]
+        if bad:
+            raise SessionError(f"{self.path / EVENTS}: event kinds {bad[:5]} are not names")
         return dict(sorted({**dict.fromkeys(EVENT_KINDS, 0), **dict(rows)}.items()))
 
     def last_wall(self) -> float | None:
         """Wall-clock time of the last committed journal event (``None`` if there is none)."""
-        return self._query("SELECT MAX(wall) FROM events")[0][0]
+        wall = self._query("SELECT MAX(wall) FROM events")[0][0]
+        if wall is not None and type(wall) not in (int, float):
+            raise SessionError(f"{self.path / EVENTS}: a wall-clock time {str(wall)[:40]!r} is "
+                               "not a number")
+        return None if wall is None else float(wall)
 
     def decision_counts(self, decision_kind: str) -> Counter[str]:
         """How often each label was decided for ``decision_kind`` (e.g. ``"stage"``)."""
@@ -382,6 +439,33 @@ class Session:
             "complete": closed and not damage and not lost,
             "torn_tail": None if tail is None else f"{tail.detail}: {tail.size} bytes at {tail.offset}",
         }
+
+
+def _implausible_to_damage(scan: Scan, session: Session) -> Scan:
+    """Blocks whose CRC checks but whose header does not fit the session become damage.
+
+    A recorder writes every block with the session's channel count and rate, at sample
+    indices from 0 on; a block that says otherwise was not written by it (a false sync
+    inside compressed data, a foreign file) and would make reads fail or lie.
+    """
+    n_ch, sfreq = len(session.channel_names), session.sfreq
+    keep = []
+    for b in scan.blocks:
+        why = ""
+        if b.n_channels != n_ch:
+            why = f"a block of {b.n_channels} channels in a session of {n_ch}"
+        elif session.format == 2 and b.sfreq != sfreq:
+            why = f"a block at {b.sfreq:g} Hz in a session at {sfreq:g} Hz"
+        elif not 0 <= b.first_sample <= b.end_sample <= MAX_SAMPLE:
+            why = f"a block at impossible sample indices {b.first_sample}..{b.end_sample}"
+        if why:
+            scan.damage.append(Damage(b.offset, b.size, "corrupt", why))
+        else:
+            keep.append(b)
+    if len(keep) < len(scan.blocks):
+        scan.blocks = keep
+        scan.damage.sort(key=lambda d: d.offset)
+    return scan
 
 
 def _torn_before_restart(scan: Scan) -> Scan:

@@ -9,6 +9,9 @@ from firmware_host.clock import Clock
 from firmware_host.session.reader import Session, SessionError
 from firmware_host.session.recorder import BLOCK_S, SessionRecorder
 
+#: Highest segment number a block header holds (uint16).
+MAX_SEGMENT = 0xFFFF
+
 
 def resume_session(path: str | Path, clock: Clock, *, gap_s: float | None = None,
                    flush_interval_s: float = 0.5, fsync: bool = True, block_s: float = BLOCK_S
@@ -41,7 +44,10 @@ def resume_session(path: str | Path, clock: Clock, *, gap_s: float | None = None
                            f"sessions can be continued")
     blocks = old.blocks()
     end = old.end_sample
-    segment = max(max((b.segment for b in blocks), default=0) + 1, len(old.meta.get("segments", [])))
+    segment = max(max((b.segment for b in blocks), default=0) + 1, len(old.meta.get("segments") or []))
+    if segment > MAX_SEGMENT:
+        raise SessionError(f"{old.path} already has {segment} segments; a session holds at most "
+                           f"{MAX_SEGMENT + 1}: start a new one")
     if gap_s is None:
         last_wall = old.last_wall()
         gap_s = max(0.0, time.time() - last_wall) if last_wall is not None else 0.0

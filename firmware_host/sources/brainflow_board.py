@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import warnings
 from collections import deque
 from dataclasses import dataclass
 
@@ -22,7 +23,6 @@ from brainflow.board_shim import (
     BrainFlowInputParams,
     LogLevels,
 )
-from brainflow.data_filter import DataFilter
 
 from firmware_host.chunk import CHANNEL_TYPES, Chunk, SourceEvent
 from firmware_host.clock import Clock
@@ -143,16 +143,23 @@ def board_layout(
 def read_data_file(path: str) -> np.ndarray:
     """A file written by ``DataFilter.write_file`` as a ``(n_rows, n_samples)`` array.
 
+    The file (one sample per line, rows tab-separated) is parsed here: BrainFlow's own
+    ``DataFilter.read_file`` aborts the whole process on a number beyond float range.
+
     Raises
     ------
     SourceError
-        When BrainFlow cannot parse the file.
+        When the file cannot be read, holds no samples, or is not a table of numbers.
     """
     try:
-        data = DataFilter.read_file(str(path))
-    except Exception as exc:  # BrainFlowError or a parse error from the C library
-        raise SourceError(f"{path}: not a readable BrainFlow data file ({exc})") from None
-    return np.atleast_2d(data)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # numpy's "input contained no data"
+            data = np.loadtxt(path, delimiter="\t", ndmin=2, dtype=np.float64, encoding="latin-1")
+    except (OSError, ValueError) as exc:
+        raise SourceError(f"{path}: not a readable BrainFlow data file ({str(exc)[:200]})") from None
+    if data.size == 0:
+        raise SourceError(f"{path}: not a readable BrainFlow data file (no samples)")
+    return data.T
 
 
 @dataclass(frozen=True)

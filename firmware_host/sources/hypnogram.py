@@ -48,6 +48,8 @@ TEXT_LABELS = {
     "S3": "N3", "S4": "N3", "N4": "N3", "REM": "REM", "R": "REM", "?": None, "UNSCORED": None,
 }
 DREAMS_ENTRY_S = 5.0
+#: Longest span of stages a hypnogram may cover (s): a week.
+MAX_SPAN_S = 7 * 24 * 3600.0
 
 
 class HypnogramError(ValueError):
@@ -96,6 +98,10 @@ def load_hypnogram(
             spans = _dreams_spans(path, lines[1:])
         else:
             spans = _text_spans(path, lines, entry_s or epoch_s)
+    span_s = max((e for _, e, _ in spans), default=0.0) - min((b for b, _, _ in spans), default=0.0)
+    if not span_s <= MAX_SPAN_S:
+        raise HypnogramError(f"{path}: the stages span {span_s:g} s; a hypnogram covers at most "
+                             f"{MAX_SPAN_S:g} s (a week)")
     stages = _aggregate(spans, epoch_s)
     stages = _fill_unscored(stages)
     if not stages:
@@ -132,7 +138,7 @@ def _dreams_spans(path: Path, lines: Sequence[str]) -> list[tuple[float, float, 
         try:
             code = int(float(line.strip()))
             stage = DREAMS_CODES[code]
-        except (ValueError, KeyError):
+        except (ValueError, KeyError, OverflowError):  # OverflowError: "inf"
             raise HypnogramError(
                 f"{path}:{i}: bad DREAMS code {line.strip()!r}; allowed: {sorted(DREAMS_CODES)}"
             ) from None

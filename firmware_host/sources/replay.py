@@ -7,6 +7,7 @@ BrainFlow markers come out as ``annotation`` / ``marker`` events at their sample
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter, OrderedDict
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from firmware_host.chunk import CHANNEL_TYPES, SourceEvent
+from firmware_host.chunk import CHANNEL_TYPES, MAX_SFREQ, SourceEvent
 from firmware_host.clock import Clock
 from firmware_host.config.schema import ReplaySourceConfig
 from firmware_host.sources.base import SourceError
@@ -66,28 +67,42 @@ class EdfSignal:
     sfreq: float
 
 
+#: Most signals an EDF header may declare (the format's own field allows 9999).
+MAX_EDF_SIGNALS = 4096
+
+
 def read_edf_signals(path: Path) -> list[EdfSignal]:
     """Labels, physical units and sampling rates from an EDF/EDF+/BDF header.
 
     The ``EDF Annotations`` pseudo-signal is left out.
+
+    Raises
+    ------
+    SourceError
+        The file cannot be read or its header is not an EDF header (naming the field).
     """
     try:
         with path.open("rb") as fh:
             head = fh.read(256)
             n_sig = int(head[252:256].decode("ascii").strip())
             record_s = float(head[244:252].decode("ascii").strip() or 0)
+            if not 0 < n_sig <= MAX_EDF_SIGNALS or not math.isfinite(record_s):
+                raise ValueError(f"{n_sig} signals of {record_s} s records; allowed 1.."
+                                 f"{MAX_EDF_SIGNALS} signals and a finite duration")
             fields = fh.read(256 * n_sig)
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        if len(fields) < 256 * n_sig:
+            raise ValueError(f"the header of {n_sig} signals is cut short")
+
+        def column(offset: int, width: int) -> list[str]:
+            start = offset * n_sig
+            return [fields[start + i * width:start + (i + 1) * width].decode("latin-1").strip()
+                    for i in range(n_sig)]
+
+        labels = column(0, 16)
+        units = column(16 + 80, 8)
+        n_samps = [int(v or 0) for v in column(16 + 80 + 8 + 8 * 4 + 80, 8)]
+    except (OSError, ValueError) as exc:  # ValueError: UnicodeDecodeError and number fields too
         raise SourceError(f"{path}: not a readable EDF file ({exc})") from None
-
-    def column(offset: int, width: int) -> list[str]:
-        start = offset * n_sig
-        return [fields[start + i * width:start + (i + 1) * width].decode("latin-1").strip()
-                for i in range(n_sig)]
-
-    labels = column(0, 16)
-    units = column(16 + 80, 8)
-    n_samps = [int(v or 0) for v in column(16 + 80 + 8 + 8 * 4 + 80, 8)]
     if record_s <= 0:
         record_s = 1.0  # EDF+ allows 0 for annotation-only files
     return [
@@ -152,8 +167,11 @@ class _EdfFile:
                 raise SourceError(f"{path}: no signals in the EDF file")
             rate = max(counts, key=lambda r: (counts[r], r))
             chosen = [s for s in signals if s.sfreq == rate]
-        raw = mne.io.read_raw_edf(path, include=[s.label for s in chosen], preload=False,
-                                  verbose="error")
+        try:
+            raw = mne.io.read_raw_edf(path, include=[s.label for s in chosen], preload=False,
+                                      verbose="error")
+        except Exception as exc:  # noqa: BLE001 - MNE raises many types for a damaged file
+            raise SourceError(f"{path}: MNE cannot read the EDF file ({exc})") from None
         missing = [s.label for s in chosen if s.label not in raw.ch_names]
         if missing:
             raise SourceError(f"{path}: MNE did not read channels {missing} (it read {raw.ch_names})")
@@ -161,6 +179,9 @@ class _EdfFile:
         self._picks = [raw.ch_names.index(s.label) for s in chosen]
         self.raw = raw
         self.sfreq = float(raw.info["sfreq"])
+        if not 0 < self.sfreq <= MAX_SFREQ:
+            raise SourceError(f"{path}: a sampling rate of {self.sfreq:g} Hz (from its record "
+                              f"duration and samples per record); allowed: up to {MAX_SFREQ:g} Hz")
         self.names = tuple(s.label for s in chosen)
         self.factor = np.array([uv_factor(s.unit) for s in chosen])[:, None]
         self.n_samples = int(raw.n_times)
@@ -182,7 +203,11 @@ class _EdfFile:
             if block is None:
                 lo = k * self._block
                 hi = min(self.n_samples, lo + self._block)
-                block = self.raw.get_data(picks=self._picks, start=lo, stop=hi) * self.factor
+                try:
+                    block = self.raw.get_data(picks=self._picks, start=lo, stop=hi) * self.factor
+                except Exception as exc:  # noqa: BLE001 - MNE raises many types for a damaged file
+                    raise SourceError(f"{self.raw.filenames[0]}: samples {lo}..{hi} cannot be "
+                                      f"read ({exc})") from None
                 self._cache[k] = block
                 if len(self._cache) > 2:
                     self._cache.popitem(last=False)

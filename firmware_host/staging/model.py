@@ -180,10 +180,8 @@ def load_model(path: str | Path | None = None) -> StagerModel:
         doc = json.loads(p.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ModelFormatError(f"stager model {p}: cannot read ({exc.strerror})") from None
-    except json.JSONDecodeError as exc:
-        raise ModelFormatError(f"stager model {p}: not valid JSON ({exc})") from None
-    except UnicodeDecodeError:
-        raise ModelFormatError(f"stager model {p}: not a model file (not UTF-8 JSON)") from None
+    except (ValueError, RecursionError) as exc:  # bad UTF-8 or JSON, over-long integers
+        raise ModelFormatError(f"stager model {p}: not valid JSON ({str(exc)[:200]})") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise ModelFormatError(f"stager model {p}: not a '{FORMAT}' file")
     if doc.get("format_version") not in SUPPORTED_FORMAT_VERSIONS:
@@ -206,13 +204,27 @@ def load_model(path: str | Path | None = None) -> StagerModel:
             input_sfreq=float(doc.get("input_sfreq", 0.0)),
             expert=dict(doc.get("expert") or {}),
         )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ModelFormatError(f"stager model {p}: missing or bad field ({exc})") from None
+    except (KeyError, TypeError, ValueError, OverflowError, AttributeError) as exc:
+        raise ModelFormatError(f"stager model {p}: missing or bad field ({str(exc)[:200]})") from None
     _validate(m, p)
     return m
 
 
 def _validate(m: StagerModel, p: Path) -> None:
+    arrays = (m.mean, m.scale, m.coef, m.intercept, m.prior, m.transition)
+    numbers = (m.sfreq, m.epoch_s, m.temperature, m.sub_epoch_s, m.input_sfreq)
+    if not all(np.all(np.isfinite(a)) for a in arrays) or not np.all(np.isfinite(numbers)):
+        raise ModelFormatError(f"stager model {p}: every weight and number must be finite (no "
+                               "NaN or infinity)")
+    if m.sfreq <= 0 or m.epoch_s <= 0 or np.any(m.transition < 0):
+        raise ModelFormatError(f"stager model {p}: sfreq and epoch_s must be > 0 and transitions "
+                               ">= 0")
+    strings = [*m.classes, *(n for names in m.features.values() for n in names)]
+    absent = m.meta.get("absent_classes", [])
+    if not all(isinstance(v, str) for v in strings) or len(set(m.classes)) != len(m.classes) \
+            or not isinstance(absent, list) or not all(isinstance(c, str) for c in absent):
+        raise ModelFormatError(f"stager model {p}: classes, feature names and "
+                               "meta.absent_classes must be distinct strings")
     known = set(feature_names())
     unknown = [n for names in m.features.values() for n in names if n not in known]
     bad_roles = sorted(set(m.features) - {"eeg", "eog", "emg"})

@@ -28,8 +28,6 @@ from __future__ import annotations
 
 import json
 import time
-import zipfile
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +42,7 @@ from dsp.trees import (
     decision_type_code,
     tree_raw_scores,
 )
+from firmware_host.npz import NpzError, read_npz
 from firmware_host.staging.model import ModelFormatError
 
 TREE_FORMAT = "somnoloop-trees"
@@ -201,22 +200,15 @@ def load_tree_model(path: str | Path) -> TreeEnsembleModel:
     if not p.is_file():
         raise ModelFormatError(f"{what}: file not found")
     try:
-        npz = np.load(p, allow_pickle=False)
-        if not isinstance(npz, np.lib.npyio.NpzFile):
-            raise ModelFormatError(f"{what}: not an .npz archive (a bare .npy array)")
-        with npz:
-            contents = {k: npz[k] for k in npz.files}
-    except ModelFormatError:
-        raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
-        raise ModelFormatError(
-            f"{what}: not a readable .npz archive (corrupt or truncated?): {exc}") from None
+        contents = read_npz(p)
+    except NpzError as exc:
+        raise ModelFormatError(f"{what}: {exc}") from None
     if "header" not in contents:
         raise ModelFormatError(f"{what}: no 'header' entry, not a '{TREE_FORMAT}' file")
     try:
         head = json.loads(str(contents["header"]))
-    except (json.JSONDecodeError, TypeError) as exc:
-        raise ModelFormatError(f"{what}: header is not JSON ({exc})") from None
+    except (ValueError, RecursionError) as exc:  # ValueError: JSON errors, over-long integers
+        raise ModelFormatError(f"{what}: header is not JSON ({str(exc)[:200]})") from None
     if not isinstance(head, dict) or head.get("format") != TREE_FORMAT:
         got = head.get("format") if isinstance(head, dict) else None
         raise ModelFormatError(f"{what}: format is {got!r}, expected '{TREE_FORMAT}'")
@@ -229,8 +221,19 @@ def load_tree_model(path: str | Path) -> TreeEnsembleModel:
         raise ModelFormatError(
             f"{what}: objective {head.get('objective')!r} is not supported (only '{OBJECTIVE}')")
     missing = [k for k in ARRAY_DTYPES if k not in contents]
-    if missing:
-        raise ModelFormatError(f"{what}: missing arrays {missing}")
+    extra = sorted(set(contents) - set(ARRAY_DTYPES) - {"header"})
+    if missing or extra:
+        raise ModelFormatError(f"{what}: missing arrays {missing}, unexpected arrays {extra}")
+    wrong = {k: str(contents[k].dtype) for k, dtype in ARRAY_DTYPES.items()
+             if contents[k].dtype != np.dtype(dtype)}
+    if wrong:
+        raise ModelFormatError(f"{what}: arrays of the wrong dtype {wrong}; expected "
+                               f"{ {k: np.dtype(d).name for k, d in ARRAY_DTYPES.items()} }")
+    if not np.all(np.isfinite(contents["leaf_value"])) or np.any(np.isinf(contents["threshold"])):
+        raise ModelFormatError(f"{what}: leaf values must be finite and thresholds not infinite")
+    lists = [head.get("classes"), head.get("feature_names")]
+    if not all(isinstance(v, list) and all(isinstance(x, str) for x in v) for v in lists):
+        raise ModelFormatError(f"{what}: header classes and feature_names must be lists of strings")
     try:
         return TreeEnsembleModel(
             name=str(head["name"]), version=str(head["version"]),

@@ -26,6 +26,7 @@ tag covers them.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -84,10 +85,21 @@ class ExpertSpec:
         if not isinstance(trees, dict) or not trees:
             raise ValueError("expert.trees must map channel roles ('eeg', 'eeg+eog+emg') to "
                              "tree files")
-        spec = cls(trees={str(k): str(v) for k, v in trees.items()},
-                   weight=float(doc.get("weight", 0.5)),
-                   prior_epochs=float(doc.get("prior_epochs", 60.0)),
-                   night_hours=float(doc.get("night_hours", 8.0)), prior=doc.get("prior"))
+        numbers = {}
+        for key, default in (("weight", 0.5), ("prior_epochs", 60.0), ("night_hours", 8.0)):
+            value = doc.get(key, default)
+            if isinstance(value, bool) or not isinstance(value, int | float) \
+                    or not math.isfinite(value):
+                raise ValueError(f"expert.{key} = {str(value)[:40]}; allowed: a finite number")
+            numbers[key] = float(value)
+        prior = doc.get("prior")
+        if prior is not None and not (isinstance(prior, dict) and all(
+                isinstance(prior.get(part), dict) and all(
+                    type(v) in (int, float) for v in prior[part].values())
+                for part in ("median", "range"))):
+            raise ValueError("expert.prior must be {'median': {feature: number}, "
+                             "'range': {feature: number}}")
+        spec = cls(trees={str(k): str(v) for k, v in trees.items()}, prior=prior, **numbers)
         if not 0.0 <= spec.weight <= 1.0:
             raise ValueError(f"expert.weight {spec.weight} must be in 0..1")
         if spec.prior_epochs < 0 or spec.night_hours <= 0:

@@ -151,11 +151,11 @@ def test_round_trip(tmp_path: Path) -> None:
         assert z["threshold"].dtype == np.float64 and z["leaf_value"].dtype == np.float64
 
 
-def _rewrite(src: Path, dst: Path, header: dict | None = None, drop: str = "", **arrays) -> None:  # noqa: ANN003
+def _rewrite(src: Path, dst: Path, header: dict | str | None = None, drop: str = "", **arrays) -> None:  # noqa: ANN003
     with np.load(src, allow_pickle=False) as z:
         contents = {k: z[k] for k in z.files}
     if header is not None:
-        contents["header"] = np.array(json.dumps(header))
+        contents["header"] = np.array(header if isinstance(header, str) else json.dumps(header))
     contents.update(arrays)
     contents.pop(drop, None)
     np.savez(dst, **contents)
@@ -225,8 +225,12 @@ def test_load_errors(tmp_path: Path) -> None:
     with pytest.raises(ModelFormatError, match="header lacks field 'name'"):
         load_tree_model(bad)
 
-    with zipfile.ZipFile(bad, "w") as zf:  # a zip whose header is not JSON
+    with zipfile.ZipFile(bad, "w") as zf:  # a zip whose header is not an array
         zf.writestr("header.npy", b"junk")
+    with pytest.raises(ModelFormatError, match="not a readable .npz archive"):
+        load_tree_model(bad)
+
+    _rewrite(good, bad, header="{not json")
     with pytest.raises(ModelFormatError, match="header is not JSON"):
         load_tree_model(bad)
 
