@@ -180,7 +180,9 @@ def load_model(path: str | Path | None = None) -> StagerModel:
         doc = json.loads(p.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ModelFormatError(f"stager model {p}: cannot read ({exc.strerror})") from None
-    except (ValueError, RecursionError) as exc:  # bad UTF-8 or JSON, over-long integers
+    except UnicodeDecodeError:
+        raise ModelFormatError(f"stager model {p}: not a model file (not UTF-8 JSON)") from None
+    except (ValueError, RecursionError) as exc:  # bad JSON, over-long integers
         raise ModelFormatError(f"stager model {p}: not valid JSON ({str(exc)[:200]})") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise ModelFormatError(f"stager model {p}: not a '{FORMAT}' file")
