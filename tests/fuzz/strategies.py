@@ -23,3 +23,26 @@ junk = st.one_of(scalar, st.lists(scalar, max_size=3))
 def batch(strategy: st.SearchStrategy) -> st.SearchStrategy:
     """:data:`CASES_PER_EXAMPLE` cases of ``strategy`` (for the "fuzz-batch" profile)."""
     return st.lists(strategy, min_size=CASES_PER_EXAMPLE, max_size=CASES_PER_EXAMPLE)
+
+
+def byte_edits(max_at: int, max_piece: int, max_edits: int) -> st.SearchStrategy:
+    """Lists of ``(op, at, piece)`` for :func:`mutate` (op: flip, insert, delete, truncate)."""
+    return st.lists(st.tuples(st.sampled_from(["flip", "insert", "delete", "truncate"]),
+                              st.integers(0, max_at), st.binary(min_size=1, max_size=max_piece)),
+                    min_size=1, max_size=max_edits)
+
+
+def mutate(raw: bytes, ops) -> bytes:
+    """``raw`` after the edits ``ops`` (from :func:`byte_edits`), positions wrapped to fit."""
+    buf = bytearray(raw)
+    for op, at, piece in ops:
+        at %= len(buf) + 1
+        if op == "flip" and buf:
+            buf[at % len(buf)] ^= piece[0] or 1
+        elif op == "insert":
+            buf[at:at] = piece
+        elif op == "delete":
+            del buf[at:at + len(piece)]
+        else:
+            del buf[at:]
+    return bytes(buf)

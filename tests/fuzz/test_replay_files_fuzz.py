@@ -22,13 +22,11 @@ from firmware_host.sources.brainflow_board import board_layout, resolve_board
 from firmware_host.sources.hypnogram import HypnogramError, load_hypnogram
 from firmware_host.sources.replay import ReplaySource
 from firmware_host.vocabulary import STAGES
-from tests.fuzz.strategies import batch
+from tests.fuzz.strategies import batch, byte_edits, mutate
 
 #: Reads per example (a damaged header may announce years of samples).
 MAX_READS = 6
-edits = st.lists(st.tuples(st.sampled_from(["flip", "insert", "delete", "truncate"]),
-                           st.integers(0, 1 << 16), st.binary(min_size=1, max_size=8)),
-                 min_size=1, max_size=3)
+edits = byte_edits(1 << 16, 8, 3)
 #: EDF header fields as (offset, width) for the file written below (2 signals + annotations).
 N_SIG = 3
 FIELDS = [(168, 8), (176, 8), (184, 8), (236, 8), (244, 8), (252, 4),
@@ -38,21 +36,6 @@ FIELDS = [(168, 8), (176, 8), (184, 8), (236, 8), (244, 8), (252, 4),
 field_text = st.one_of(st.sampled_from(["0", "-1", "1e309", "nan", "inf", "99999999", "", "x",
                                         "0.000001", "-0", "1e-320", "8" * 8]),
                        st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=8))
-
-
-def _mutate(raw: bytes, ops) -> bytes:
-    buf = bytearray(raw)
-    for op, at, piece in ops:
-        at %= len(buf) + 1
-        if op == "flip" and buf:
-            buf[at % len(buf)] ^= piece[0] or 1
-        elif op == "insert":
-            buf[at:at] = piece
-        elif op == "delete":
-            del buf[at:at + len(piece)]
-        else:
-            del buf[at:]
-    return bytes(buf)
 
 
 def _set_field(raw: bytes, field: int, text: str) -> bytes:
@@ -114,7 +97,7 @@ def _edf_replay_files(scratch, files, case) -> None:
     kind, arg = case
     raw = files["edf"]
     if kind == "edit":
-        raw = _mutate(raw, arg)
+        raw = mutate(raw, arg)
     elif kind == "fields":
         for field, text in arg:
             raw = _set_field(raw, field, text)
@@ -140,7 +123,7 @@ def _brainflow_replay_files(scratch, files, case) -> None:
     kind, arg = case
     raw = files["csv"]
     if kind == "edit":
-        raw = _mutate(raw, arg)
+        raw = mutate(raw, arg)
     elif kind == "words":  # junk where numbers were
         cells = raw.split(b"\t")
         for i, word in enumerate(arg):
@@ -182,7 +165,7 @@ def _hypnogram_files(scratch, files, case) -> None:
     else:
         path = scratch / "hypnogram.edf"
         path.write_bytes(_set_field(files["edf"], *arg) if kind == "edf-field"
-                         else _mutate(files["edf"], arg))
+                         else mutate(files["edf"], arg))
     try:
         stages = load_hypnogram(path, max_edge_wake_s=3600.0 if kind == "txt" else None)
     except HypnogramError as exc:

@@ -29,7 +29,7 @@ from firmware_host.session import Session, SessionError, SessionRecorder, format
 from firmware_host.session.blocks import BODY, CRC, SYNC
 from firmware_host.session.codec import SampleEncoder
 from firmware_host.session.recorder import EVENTS, META, SAMPLES
-from tests.fuzz.strategies import batch, junk
+from tests.fuzz.strategies import batch, byte_edits, junk, mutate
 
 NAMES = ("C3", "EOG", "chin")
 SFREQ = 50.0
@@ -77,24 +77,7 @@ def _exercise(path, samples: bool = True) -> None:
 
 
 # --- samples.bin --------------------------------------------------------------------------
-edits = st.lists(st.tuples(st.sampled_from(["flip", "insert", "delete", "truncate"]),
-                           st.integers(0, 1 << 20), st.binary(min_size=1, max_size=16)),
-                 min_size=1, max_size=4)
-
-
-def _mutate(raw: bytes, ops) -> bytes:
-    buf = bytearray(raw)
-    for op, at, piece in ops:
-        at %= len(buf) + 1
-        if op == "flip" and buf:
-            buf[at % len(buf)] ^= piece[0] or 1
-        elif op == "insert":
-            buf[at:at] = piece
-        elif op == "delete":
-            del buf[at:at + len(piece)]
-        else:
-            del buf[at:]
-    return bytes(buf)
+edits = byte_edits(1 << 20, 16, 4)
 
 
 def _frame(body: bytes) -> bytes:
@@ -149,7 +132,7 @@ def _damaged_sample_files(recorded, case) -> None:
     raw, meta = recorded["samples"], recorded["meta"]
     kind, arg = case
     if kind == "edit":
-        raw = _mutate(raw, arg)
+        raw = mutate(raw, arg)
     elif kind == "forge":  # forged blocks between two intact ones
         offsets = _block_offsets(raw)
         cut = offsets[arg[0] % len(offsets)]
