@@ -3,6 +3,14 @@
 Reads the simulators' own logs of what arrived on their end of the pty — the last word on
 what left the process — and checks every value against the ``[safety]`` section, and every
 pair of consecutive values on a slew-limited channel against its rate.
+
+A heater switched off (``heater_off``, ``safe_state``) or a device that rebooted while
+receiving ends the temperature's set-point sequence: the pad then drifts toward the room,
+and the safety layer restarts its ramp from the surface temperature the device reads back
+(:meth:`~firmware_host.safety.SafetyLayer.safe_state`), which is what the sleeper feels. The
+next set-point is therefore not compared with the one before the heater went off. Elevation
+and firmness hold where they are on a stop, so their sequence goes on (stricter: the last
+commanded value, not the position reached, is the reference).
 """
 
 from __future__ import annotations
@@ -13,6 +21,8 @@ from typing import Any
 from firmware_host.safety.config import SafetyConfig
 
 _EPS = 1e-6
+#: Mattress frames after which the heater is off.
+HEATER_OFF = ("heater_off", "safe_state")
 
 
 @dataclass
@@ -36,6 +46,8 @@ class FrameAudit:
         """Audit the frames of one device (``FrameRecord`` list, in arrival order)."""
         last: dict[str, tuple[float, float]] = {}
         for f in frames:
+            if f.action in HEATER_OFF or (f.error or "").startswith("device reset"):
+                last.pop("mattress.temperature", None)
             if not f.accepted:
                 continue
             self.checked += 1

@@ -156,6 +156,8 @@ class SoakResult:
     safe_state_latency_by_kind_s: dict[str, float] = field(default_factory=dict)
     missed_safe_states: list[str] = field(default_factory=list)
     unrecovered: list[str] = field(default_factory=list)
+    #: What the frame audit found (one line per out-of-bounds or over-slew frame).
+    violations: list[str] = field(default_factory=list)
     samples_dropped_by_injected_overruns: int = 0
     frames_audited: int = 0
     wall_s: float = 0.0
@@ -203,7 +205,7 @@ def soak(hours: float = 24.0, *, speed: str = "max", seed: int = 1,
         rss_start_mb=round(injector.rss_start_mb or 0.0, 1), rss_end_mb=round(rss_end, 1),
         samples_lost=lost, faults_by_kind=by_kind,
         safe_state_latency_by_kind_s={k: round(v, 3) for k, v in worst.items()},
-        missed_safe_states=missed, unrecovered=unrecovered,
+        missed_safe_states=missed, unrecovered=unrecovered, violations=list(audit.violations),
         samples_dropped_by_injected_overruns=injector.source.dropped if injector.source else 0,
         frames_audited=audit.checked, wall_s=round(time.monotonic() - wall0, 1),
         stop_reason=stop_reason,
