@@ -144,7 +144,9 @@ def read_data_file(path: str) -> np.ndarray:
     """A file written by ``DataFilter.write_file`` as a ``(n_rows, n_samples)`` array.
 
     The file (one sample per line, rows tab-separated) is parsed here: BrainFlow's own
-    ``DataFilter.read_file`` aborts the whole process on a number beyond float range.
+    ``DataFilter.read_file`` aborts the whole process on a number beyond float range. A last
+    line without its newline is a copy cut short (a BrainFlow file has no header promising a
+    length): it is dropped, and the whole rows before it are read.
 
     Raises
     ------
@@ -152,9 +154,12 @@ def read_data_file(path: str) -> np.ndarray:
         When the file cannot be read, holds no samples, or is not a table of numbers.
     """
     try:
+        with open(path, encoding="latin-1", newline="") as f:
+            lines = f.read().split("\n")
+        whole = lines[:-1] if lines[-1] else lines  # the torn tail (or the final empty split)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # numpy's "input contained no data"
-            data = np.loadtxt(path, delimiter="\t", ndmin=2, dtype=np.float64, encoding="latin-1")
+            data = np.loadtxt(whole, delimiter="\t", ndmin=2, dtype=np.float64)
     except (OSError, ValueError) as exc:
         raise SourceError(f"{path}: not a readable BrainFlow data file ({str(exc)[:200]})") from None
     if data.size == 0:
