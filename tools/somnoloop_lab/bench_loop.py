@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import signal
 import subprocess
 import sys
@@ -156,19 +155,21 @@ def device_rss_mb(seconds: float = 180.0) -> dict[str, Any]:
 
 
 def night_figures(hours: float = 8.0) -> dict[str, Any]:
-    """The default night through ``somnoloop run`` in a child process: wall time and peak RSS."""
+    """The default night through ``somnoloop run`` in a child process: wall time and the peak
+    RSS of that child alone (``wait4``; ``RUSAGE_CHILDREN`` would keep earlier children's)."""
     with tempfile.TemporaryDirectory() as tmp:
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         t0 = time.monotonic()
-        done = subprocess.run([sys.executable, "-m", "firmware_host", "run", "--duration", f"{hours:g}h",
-                               "--quiet", "--session-dir", str(Path(tmp) / "night")],
-                              capture_output=True, text=True, check=False)
+        child = subprocess.Popen([sys.executable, "-m", "firmware_host", "run", "--duration",
+                                  f"{hours:g}h", "--quiet", "--session-dir", str(Path(tmp) / "night")],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        err = child.stderr.read() if child.stderr is not None else ""
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
         wall = time.monotonic() - t0
-        peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if done.returncode != 0:
-        raise RuntimeError(f"the night run failed: {done.stderr.strip()[-500:]}")
+    if child.returncode != 0:
+        raise RuntimeError(f"the night run failed: {err.strip()[-500:]}")
     return {"night_run_s": round(wall, 2), "night_x_realtime": round(hours * 3600 / wall, 1),
-            "rss_peak_mb": round(max(peak_kb, before) / 1024, 1)}
+            "rss_peak_mb": round(usage.ru_maxrss / 1024, 1)}
 
 
 def cold_start_s() -> float:
