@@ -108,10 +108,18 @@ def test_retention_without_budget_keeps_everything(tmp_path) -> None:
 
 
 def test_a_real_run_ends_its_night_at_the_rollover(tmp_path) -> None:
-    """The lead's Run on the synthetic night at max speed, its wall clock 2 min before 12:00."""
+    """The lead's Run on the synthetic night at max speed, its wall clock 2 min before the
+    next 12:00 (CET) after the real now: the session's ``meta.json`` stamps its real creation
+    time, which must fall in the night that ends."""
     cfg = parse_config({"recorder": {"root": str(tmp_path)}})
     holder: dict[str, Run] = {}
-    start = unix("2026-11-30 11:58")
+    now = dt.datetime.now(CET)
+    rollover = now.replace(hour=12, minute=0, second=0, microsecond=0)
+    if rollover <= now:
+        rollover += dt.timedelta(days=1)
+    start = rollover.timestamp() - 120.0
+    ended_night = (rollover - dt.timedelta(days=1)).date().isoformat()
+    new_night = rollover.date().isoformat()
 
     def wall() -> float:  # the wall clock follows the run's (simulated) clock
         run = holder["run"]
@@ -123,6 +131,6 @@ def test_a_real_run_ends_its_night_at_the_rollover(tmp_path) -> None:
     holder["run"] = run
     run.open()
     summary = run.run()
-    assert summary.stop_reason == ROLLOVER_PREFIX + "roll-over at 12:00: night 2026-11-29 ended"
+    assert summary.stop_reason == ROLLOVER_PREFIX + f"roll-over at 12:00: night {ended_night} ended"
     assert 120.0 <= summary.data_s <= 121.0
-    assert watch.ended is not None and watch.ended.night == "2026-11-30"
+    assert watch.ended is not None and watch.ended.night == new_night
