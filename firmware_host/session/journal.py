@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -59,6 +60,24 @@ class Journal:
         #: Events dropped because the journal could not be written for too long.
         self.dropped = 0
 
+    def _storage_state(self) -> str:
+        """What the file system says when SQLite's own error hides it ("unable to open
+        database file", "disk I/O error"): one byte written and synced beside the journal
+        gives the errno (`` (Read-only file system)``, `` (No space left on device)``…), or
+        nothing when the file system takes it."""
+        probe = self.path.with_name(f".{self.path.name}.probe")
+        try:
+            fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                os.write(fd, b"\0")
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+                os.unlink(probe)
+        except OSError as exc:
+            return f" ({exc.strerror or exc})"
+        return ""
+
     def add(self, t: float, kind: str, payload: dict[str, Any], sample: int | None) -> None:
         """Queue one event for the next commit."""
         text = json.dumps(payload, default=_json_default, separators=(",", ":"))
@@ -92,7 +111,7 @@ class Journal:
             if excess > 0:
                 del self._pending[:excess]
                 self.dropped += excess
-            raise OSError(f"journal {self.path.name}: {exc}") from None
+            raise OSError(f"journal {self.path.name}: {exc}{self._storage_state()}") from None
         self._pending = []
 
     def close(self) -> None:

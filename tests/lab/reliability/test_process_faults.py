@@ -90,12 +90,13 @@ def ext4_disk(tmp_path):
 
 
 class AfterReady(RunObserver):
-    """Calls ``action(run, info)`` once, ``wall_s`` real seconds after the run is ready."""
+    """Calls ``action(run, info)`` once, at the first iteration at least ``wall_s`` real
+    seconds after the run is ready with at least ``data_s`` seconds of data in."""
 
     name = "after-ready"
 
-    def __init__(self, wall_s: float, action) -> None:
-        self.wall_s, self.action = wall_s, action
+    def __init__(self, wall_s: float, data_s: float, action) -> None:
+        self.wall_s, self.min_data_s, self.action = wall_s, data_s, action
         self.ready_at: float | None = None
         self.done_at: float | None = None
         self.data_s = 0.0
@@ -104,7 +105,7 @@ class AfterReady(RunObserver):
         self.ready_at = time.monotonic()
 
     def on_iteration(self, run, info):
-        if self.done_at is None and self.ready_at is not None \
+        if self.done_at is None and self.ready_at is not None and info.data_s >= self.min_data_s \
                 and time.monotonic() - self.ready_at >= self.wall_s:
             self.done_at, self.data_s = info.now, info.data_s
             self.action(run, info)
@@ -117,10 +118,11 @@ def test_data_directory_turning_read_only_mid_night(ext4_disk):
     (This remount cannot be undone without unmounting; recovery from a storage failure that
     clears is tested in tests/firmware_host/runtime/test_storage_failure.py.)"""
     mnt, trigger = ext4_disk
-    fault = AfterReady(3.0, lambda run, info: trigger.write_text("somnoloop test\n"))
+    # 10x real time: the journal commits every 0.5 s of wall time (5 s of data here); the
+    # fault comes 1 s of wall time after the start-up's backlog, once the first 30-s epoch's
+    # decision has had 15 s of data (three commits) to reach the disk
+    fault = AfterReady(1.0, 45.0, lambda run, info: trigger.write_text("somnoloop test\n"))
     probe = StatusAtStop()
-    # 10x real time: the journal commits every 0.5 s of wall time (5 s of data here), and
-    # the fault comes 3 s of wall time after the start-up's backlog
     run = Run(parse_config(PACED), duration="2m", speed="10", session_dir=mnt / "s",
               observers=[fault, probe])
     summary = run.run()
@@ -131,15 +133,39 @@ def test_data_directory_turning_read_only_mid_night(ext4_disk):
     assert probe.status["hold"].startswith("recording failed")  # every actuator held safe
     assert "storage_failed" in summary.alarms
     assert summary.stop_reason == "duration reached"
-    assert any("Read-only file system" in p for p in summary.recording_problems)
+    # whichever write meets the remount first names it: the samples (EROFS, or EIO for a write
+    # or fsync already under way) or the journal (SQLite's error, then the file system's state)
+    assert any(why in p for p in summary.recording_problems
+               for why in ("Read-only file system", "Input/output error")), \
+        summary.recording_problems
     assert summary.samples_not_written > 0
     s = Session(mnt / "s")
     assert s.n_samples >= (fault.data_s - 1.0) * s.sfreq  # every sample before the fault is there
     data, idx, _ = s.read()
     assert data.shape[1] == s.n_samples and np.isfinite(data).all()
-    committed = [e.t for e in s.events("decision")]  # the journal up to its last commit
-    assert committed and max(committed) >= fault.done_at - 10.0, (max(committed, default=None),
-                                                                   fault.done_at)
+    # the journal up to its last commit before the fault (every 0.5 s of wall time, 5 s of
+    # data here): the start, the configuration and each 30-s epoch's decision made before it
+    before = [e for e in s.events() if e.t < fault.done_at - 5.0]
+    assert {"start", "config"} <= {e.kind for e in before}
+    epochs = [e for e in before if e.kind == "decision"]
+    assert len(epochs) == int((fault.data_s - 5.0) // 30.0) >= 1, [e.t for e in epochs]
+
+
+def test_a_journal_on_a_remounted_disk_names_the_read_only_file_system(ext4_disk):
+    """SQLite says only "unable to open database file" when its file system went read-only
+    under it: the journal's error adds what the file system says, so the alarm names it."""
+    from firmware_host.session.journal import Journal
+
+    mnt, trigger = ext4_disk
+    journal = Journal(mnt / "journal.sqlite")
+    journal.add(0.0, "start", {}, None)
+    journal.commit()
+    trigger.write_text("somnoloop test\n")
+    journal.add(1.0, "decision", {"stage": "N2"}, 256)
+    with pytest.raises(OSError, match=r"journal journal\.sqlite: .*\(Read-only file system\)"):
+        journal.commit()
+    journal.add(2.0, "decision", {"stage": "N3"}, 512)  # still queued, in order, for a retry
+    assert [row[3] for row in journal._pending] == ["decision", "decision"]
 
 
 def test_a_failing_disk_alarm_and_safe_state_are_journalled_when_it_recovers(tmp_path, monkeypatch):
