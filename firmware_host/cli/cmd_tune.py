@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from firmware_host.control.client import ControlClient, default_socket_path
+from firmware_host.control.client import ControlClient, ControlError, default_socket_path
+from firmware_host.errors import UsageError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,7 +24,11 @@ def run(args: argparse.Namespace) -> int:
     """Run the console until the engineer quits."""
     from firmware_host.console.app import TuneApp  # Textual loads only for this command
 
-    client = ControlClient(args.socket or str(default_socket_path()), name="tune")
+    path = args.socket or str(default_socket_path())
+    try:
+        client = ControlClient(path, name="tune")
+    except (TimeoutError, ConnectionError, ControlError) as exc:  # BadReply included
+        raise UsageError(f"{path}: {exc}") from None
     try:
         TuneApp(client, watch=args.watch).run()
     finally:

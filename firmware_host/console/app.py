@@ -28,7 +28,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane, Tabs
 
 from firmware_host.console import render
-from firmware_host.control.client import ControlClient
+from firmware_host.control.client import BadReply, ControlClient
 
 #: Live state rate asked of the server (Hz).
 RATE_HZ = 2.0
@@ -180,6 +180,9 @@ class TuneApp(App[None]):
         while not self._reader_stop:
             try:
                 msg = self.client.read_message(0.25)
+            except BadReply as exc:  # that line is skipped; the connection reads on
+                self.post_message(ServerMessage({"type": "error", "code": exc.code, "error": str(exc)}))
+                continue
             except (ConnectionError, OSError) as exc:
                 self.post_message(ServerMessage(None, lost=str(exc)))
                 return
