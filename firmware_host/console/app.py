@@ -1,12 +1,14 @@
 """The tuning console: a Textual app speaking the control protocol to a running loop.
 
 Tabs: **Live** (per channel a braille min/max envelope of the last 2, 10 or 30 s — ``-`` and
-``+`` choose — with its height in µV and quality flag; stage and probabilities, hypnogram,
-band powers, EMG intent and envelope, alarms), **Devices** (each actuator's commanded vs
-reported state, the recent commands, actions, suppressions and safe states), **Params**
-(every parameter with its value, range and whether it is live; edit, undo, save) and
-**Journal** (every change, refusal and undo with client, old and new values). It takes
-control when nobody holds it and watches otherwise. Laid out for an 80×24 SSH terminal.
+``+`` choose — over a time axis, with its height in µV (a railed or flat channel: the level
+it sits at) and quality flag; stage and probabilities (before the first epoch: when it
+comes), hypnogram, band powers, EMG intent and envelope, alarms), **Devices** (each
+actuator's commanded vs reported state, the recent commands, actions, suppressions and safe
+states), **Params** (every parameter with its value, range and whether it is live; edit,
+undo, save) and **Journal** (every change, refusal and undo with client, old and new
+values). It takes control when nobody holds it and watches otherwise. Laid out for an
+80×24 SSH terminal.
 
 Socket I/O runs on a worker thread; messages reach the widgets as Textual messages
 (``post_message`` is thread-safe and never waits), so neither the UI nor the reader blocks
@@ -254,7 +256,7 @@ class TuneApp(App[None]):
         self._show_header()
         pane = self.query_one("#signals", Static)
         n = max(1, len(s.get("channels") or []))
-        rows = (pane.size.height - 1) // n if pane.size.height else 2
+        rows = (pane.size.height - 2) // n if pane.size.height else 2  # less the time base and axis
         pane.update(render.signals(s, SIGNALS_W, min(max(rows, TRACE_ROWS[0]), TRACE_ROWS[1])))
         self.query_one("#stage", Static).update(render.stage(s, 34))
         self.query_one("#emg", Static).update(render.emg(s, 34))

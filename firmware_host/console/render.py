@@ -7,6 +7,7 @@ panes are tested without a terminal and stay readable at 80 columns.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from rich.text import Text
@@ -25,6 +26,11 @@ BAND_SYMBOL = {"delta": "δ", "theta": "θ", "alpha": "α", "sigma": "σ", "beta
 BRAILLE_DOTS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))
 #: Columns of a trace's label (name; type and quality flag) and amplitude axis.
 LABEL_W, AXIS_W = 9, 7
+#: A trace less high than this (µV) is drawn as the level it sits at (railed or flat).
+STUCK_UV = 1.0
+#: Seconds between time-axis ticks (the smallest giving at most 3 intervals is used).
+TICK_STEPS_S = (0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 30.0)
+TICK = "╵"
 
 
 def braille_envelope(lo: list[int], hi: list[int], rows: int) -> list[str]:
@@ -65,12 +71,55 @@ def trace_columns(width: int) -> int:
     return 2 * max(4, width - LABEL_W - AXIS_W)
 
 
+def tick_column(ago_s: float, span_s: float, points: int) -> int:
+    """The envelope column holding the samples of ``ago_s`` seconds before the newest.
+
+    Column ``c`` of ``points`` holds the samples ``[c, c + 1) · span_s / points`` seconds
+    after the window's start (PROTOCOL.md, envelope); ``now`` is the last column.
+    """
+    return min(points - 1, max(0, math.floor((span_s - ago_s) * points / span_s + 1e-9)))
+
+
+def time_axis(span_s: float, points: int) -> str:
+    """Tick marks under traces of ``points`` columns showing the last ``span_s`` seconds.
+
+    A ``╵`` sits in the character of each tick's :func:`tick_column` (2 columns a
+    character), labelled on its right (``-10s``) or, for ``now``, on its left; ticks every
+    :data:`TICK_STEPS_S` step that gives at most 3 intervals.
+    """
+    cells = [" "] * ((points + 1) // 2)
+    step = next((t for t in TICK_STEPS_S if span_s / t <= 3 + 1e-9), TICK_STEPS_S[-1])
+    used = -1  # last character taken
+    for k in range(int(span_s / step + 1e-9), -1, -1):  # oldest tick first
+        ago = k * step
+        at = tick_column(ago, span_s, points) // 2
+        mark = f"{TICK}-{ago:g}s" if k else f"now{TICK}"
+        start = at if k else at - len(mark) + 1
+        if start <= used or start < 0 or start + len(mark) > len(cells):
+            mark, start = TICK, at  # no room for the label: the tick alone
+            if start <= used:
+                continue
+        cells[start:start + len(mark)] = mark
+        used = start + len(mark) - 1
+    return "".join(cells)
+
+
+def _stuck(ch: dict[str, Any], height: float) -> str:
+    """``railed at +187500 µV`` / ``flat at +3 µV`` for a trace under :data:`STUCK_UV` high."""
+    level = ch.get("mean_uv")
+    if height >= STUCK_UV or level is None:
+        return ""
+    return f"{'railed' if 'clipped' in (ch.get('flags') or []) else 'flat'} at {level:+.0f} µV"
+
+
 def signals(state: dict[str, Any], width: int, rows: int = 2) -> Text:
-    """The time base, then per channel ``rows`` lines: label, min/max envelope, height in µV.
+    """The time base, per channel ``rows`` lines (label, min/max envelope, height in µV), a time axis.
 
     The label column gives the name, then the type and the first quality flag (``ok`` when
     none; both on one line when ``rows`` is 1); the right column the trace's height (its
-    peak-to-peak over the time base, the vertical scale). Flagged channels are drawn red.
+    peak-to-peak over the time base, the vertical scale). Flagged channels are drawn red; a
+    trace less than :data:`STUCK_UV` high says the level it sits at instead. The last line
+    marks seconds before now under the columns that hold them (:func:`time_axis`).
     """
     channels = state.get("channels") or []
     if not channels:
@@ -95,17 +144,24 @@ def signals(state: dict[str, Any], width: int, rows: int = 2) -> Text:
         valid = [(a, b) for a, b in zip(lo, hi, strict=True) if a >= 0 and b >= 0]
         height = (env.get("step_uv", 0.0) * (max(b for _, b in valid) - min(a for a, _ in valid))
                   if valid else 0.0)
+        stuck = _stuck(ch, height) if valid else ""
         for r in range(rows):
             label = labels[r] if r < len(labels) else ""
             out.append(f"{label:<{LABEL_W}}", style="bold" if r == 0 and rows > 1 else style)
-            out.append(f"{lines[r]:<{trace_w}}"[:trace_w], style=style)
+            if r == 0 and stuck:
+                out.append(f" {stuck:<{trace_w}}"[:trace_w], style="bold red")
+            else:
+                out.append(f"{lines[r]:<{trace_w}}"[:trace_w], style=style)
             out.append(f"{_height(height) if r == 0 else '':>{AXIS_W}}\n", style="dim")
+    if span and points:
+        out.append(" " * LABEL_W + f"{time_axis(span, points):<{trace_w}}"[:trace_w], style="dim")
     out.rstrip()
     return out
 
 
 def stage(state: dict[str, Any], width: int) -> Text:
-    """Current stage with its probabilities, the hypnogram so far, and band powers."""
+    """Current stage with its probabilities (before the first epoch: when it comes, or that
+    staging is off), the hypnogram so far, and band powers."""
     out = Text()
     label = state.get("stage")
     out.append("stage ", style="bold")
@@ -114,17 +170,36 @@ def stage(state: dict[str, Any], width: int) -> Text:
         out.append(" (provisional)", style="dim")
     out.append("\n")
     probs = state.get("stage_probabilities") or {}
+    hyp = state.get("hypnogram") or []
+    if state.get("staging") is False:
+        out.append("staging is disabled in the config\n([stager] enabled = false)", style="yellow")
+    elif not probs and not hyp:
+        out.append(first_epoch(state)[:width] + "\n", style="dim")
     for i, (name, p) in enumerate(probs.items()):  # "W:5 N1:10 N2:70 N3:10 REM:5" (%)
         style = STAGE_STYLE.get(name, "")
         out.append(("" if i == 0 else " ") + f"{name}:{100 * p:.0f}",
                    style=f"bold underline {style}" if name == label else style)
     if probs:
         out.append(" %\n" if len(out.plain.splitlines()[-1]) <= width - 2 else "\n")
-    out.append_text(hypnogram(state.get("hypnogram") or [], width, state.get("epoch_s")))
+    if state.get("staging") is not False:
+        out.append_text(hypnogram(hyp, width, state.get("epoch_s")))
     for ch, bands in (state.get("band_powers") or {}).items():
         if bands:
             out.append(f"\n{ch[:5]:<5} " + " ".join(f"{BAND_SYMBOL[b]}{v:.0f}" for b, v in bands.items()))
     return out
+
+
+def first_epoch(state: dict[str, Any]) -> str:
+    """What the stage pane waits for before its first epoch: ``first epoch in 12 s (30-s epochs)``.
+
+    The stager scores its first epoch once ``data_s`` reaches ``epoch_s`` (seconds of data,
+    not of wall clock); its decision shows within the journal's flush interval.
+    """
+    epoch = state.get("epoch_s")
+    if not epoch:
+        return "waiting for the first epoch"
+    left = math.ceil(epoch - (state.get("data_s") or 0.0))
+    return f"first epoch in {left} s ({epoch:g}-s epochs)" if left > 0 else "staging the first epoch…"
 
 
 def hypnogram(labels: list[str], width: int, epoch_s: float | None, rows: int = 2) -> Text:

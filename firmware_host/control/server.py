@@ -492,7 +492,7 @@ class ControlServer(RunObserver):
         assert self._tail is not None and self.changes is not None  # noqa: S101 - after on_opened
         return build_state(self.snapshots.latest, self._tail, acknowledged=self.changes.acknowledged,
                            cpu_percent=self._cpu.read(), quality=self.changes.current.quality,
-                           view=view, run_info=self._run_info)
+                           view=view, staging=self.changes.current.stager.enabled, run_info=self._run_info)
 
     def _want_snapshots(self) -> None:
         rates = [c.rate_hz for c in self._clients.values() if c.rate_hz > 0]

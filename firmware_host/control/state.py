@@ -49,9 +49,10 @@ def _actuators(snap: LoopSnapshot, tail: JournalTail) -> dict[str, Any]:
 
 
 def build_state(snap: LoopSnapshot | None, tail: JournalTail, *, acknowledged: set[str],
-                cpu_percent: float, quality: QualityConfig, view: TraceView,
+                cpu_percent: float, quality: QualityConfig, view: TraceView, staging: bool,
                 run_info: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The ``state`` message (see PROTOCOL.md), its signals as ``view`` asks."""
+    """The ``state`` message (see PROTOCOL.md), its signals as ``view`` asks; ``staging``:
+    whether the run stages sleep (``[stager] enabled``)."""
     stage = tail.stage or {}
     state: dict[str, Any] = {
         "type": "state",
@@ -65,6 +66,7 @@ def build_state(snap: LoopSnapshot | None, tail: JournalTail, *, acknowledged: s
         "stage_model": stage.get("model"),
         "hypnogram": list(snap.hypnogram) if snap else [],
         "epoch_s": snap.epoch_s if snap else None,
+        "staging": staging,
         "grip": tail.grip,
         "actuators": _actuators(snap, tail) if snap else {},
         "alarms": [],

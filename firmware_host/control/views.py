@@ -50,6 +50,12 @@ def min_max(x: np.ndarray, points: int) -> tuple[np.ndarray, np.ndarray]:
         return np.fmin.reduceat(x, starts), np.fmax.reduceat(x, starts)
 
 
+def finite_mean(x: np.ndarray) -> float | None:
+    """Mean of the finite samples of ``x`` (``None`` when there is none)."""
+    finite = x[np.isfinite(x)]
+    return float(finite.mean()) if finite.size else None
+
+
 def quantised_envelope(x: np.ndarray, points: int) -> dict[str, Any]:
     """The min/max envelope of ``x`` (mean removed) in ``points`` columns, as small integers.
 
@@ -60,8 +66,7 @@ def quantised_envelope(x: np.ndarray, points: int) -> dict[str, Any]:
         ``0 … ENVELOPE_LEVELS`` (``-1``: no finite sample in that column); ``min`` and ``max``
         the integer lists. Integers keep the state message about half the size of floats.
     """
-    finite = x[np.isfinite(x)]
-    lo, hi = min_max(x - (finite.mean() if finite.size else 0.0), points)
+    lo, hi = min_max(x - (finite_mean(x) or 0.0), points)
     ok = np.isfinite(lo)
     vmin = float(lo[ok].min()) if ok.any() else 0.0
     step = (float(hi[ok].max()) - vmin) / ENVELOPE_LEVELS if ok.any() else 0.0
@@ -165,8 +170,10 @@ def signal_views(win: RawWindow | None, view: TraceView, quality: QualityConfig)
                                "sfreq": win.sfreq}
     for i, (name, kind) in enumerate(zip(win.channel_names, win.channel_types, strict=True)):
         x = win.data[i, -n:]
+        mean = finite_mean(x)
         ch: dict[str, Any] = {"name": name, "type": kind, "flags": flags.get(name, []),
-                              "ptp_uv": round(float(np.ptp(x)), 1) if x.size else 0.0}
+                              "ptp_uv": round(float(np.ptp(x)), 1) if x.size else 0.0,
+                              "mean_uv": None if mean is None else round(mean, 1)}
         if traces and view.envelope:
             ch["envelope"] = quantised_envelope(x, points)
         elif traces:

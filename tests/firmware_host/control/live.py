@@ -7,7 +7,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +15,7 @@ from firmware_host.config import Config, parse_config
 from firmware_host.control.server import ControlServer
 from firmware_host.runtime.hooks import RunObserver
 from firmware_host.runtime.run import Run
+from firmware_host.sources.base import Source
 
 #: A light night: synthetic EEG/EOG/chin, the stager, no forearm channels (no EMG calibration).
 LIGHT = {"source": {"synthetic": {"forearm_channels": [], "gestures": False}},
@@ -49,8 +50,11 @@ def light_config(**sections) -> Config:
 
 @contextlib.contextmanager
 def live_loop(session_root: Path, *, speed: str = "4", duration: str = "10m",
-              observers: tuple[RunObserver, ...] = (), cfg: Config | None = None) -> Iterator[LiveLoop]:
+              observers: tuple[RunObserver, ...] = (), cfg: Config | None = None,
+              wrap_source: Callable[[Source], Source] | None = None) -> Iterator[LiveLoop]:
     """Start a dry-actuation loop with a control socket; stop and join it afterwards.
+
+    ``wrap_source`` wraps the configured source (e.g. a fault injector's).
 
     The socket lives in a short temporary directory (Unix socket paths are limited to
     ~108 bytes, and pytest's tmp paths can be longer).
@@ -61,7 +65,7 @@ def live_loop(session_root: Path, *, speed: str = "4", duration: str = "10m",
     overrides = session_root / "overrides.toml"
     server = ControlServer(sock, cfg, overrides_path=overrides)
     run = Run(cfg, duration=duration, speed=speed, session_dir=session_root / "session",
-              actuation="dry", observers=[server, *observers])
+              actuation="dry", observers=[server, *observers], wrap_source=wrap_source)
     errors: list[BaseException] = []
 
     def loop() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import re
 import shutil
@@ -22,7 +23,8 @@ from firmware_host.console import render  # noqa: E402
 from firmware_host.console.app import TuneApp, parse_value  # noqa: E402
 from firmware_host.control.client import ControlClient  # noqa: E402
 from firmware_host.session import Session  # noqa: E402
-from tests.firmware_host.control.live import live_loop  # noqa: E402
+from somnoloop_lab.reliability.faults import Fault, FaultySource  # noqa: E402
+from tests.firmware_host.control.live import light_config, live_loop  # noqa: E402
 
 KEY = "programme.rules.onset_rocking.trigger.min_probability"
 ROOT = Path(__file__).resolve().parents[3]
@@ -156,7 +158,8 @@ def test_panes_render_within_80_columns():
         assert text.plain, "empty pane"
         assert max(len(line) for line in text.plain.splitlines()) <= width, text.plain
     lines = render.signals(state, 44).plain.splitlines()
-    assert lines[0].startswith("last 10 s, 185 ms/col") and len(lines) == 1 + 2 * 2
+    assert lines[0].startswith("last 10 s, 185 ms/col") and len(lines) == 1 + 2 * 2 + 1
+    assert lines[-1].split() == ["╵-10s", "╵-5s", "now╵"]
     assert lines[1].startswith("C4-M1") and lines[1].endswith("120µV")  # (240 - 0) x 0.5 µV
     assert lines[2].startswith("eeg ok") and lines[4].startswith("fa  clip")
     assert render.hypnogram(["W", "N2", "REM"], 10, 30.0).plain.endswith("W2R")
@@ -304,3 +307,127 @@ def test_the_console_in_tmux_at_80x24_shows_every_channel_as_a_braille_envelope(
             assert all("\u2800" <= c <= "\u28ff" for c in trace), line  # braille cells only
             assert re.search(r"\d+(\.\d)?k?µV", line[render.LABEL_W + 28:44]), line
         assert sum(ln.startswith("eeg ok") for ln in screen) == 3
+
+
+def _signals(app) -> list[str]:
+    return str(app.query_one("#signals").render()).splitlines()
+
+
+def _column_of(ago_s: float, window: dict, points: int) -> int:
+    """The envelope column whose samples include the one ``ago_s`` before the newest.
+
+    The server's rule (PROTOCOL.md): of the ``n`` samples shown, column ``c`` holds
+    ``[c·n/points, (c+1)·n/points)``.
+    """
+    n = round(window["span_s"] * window["sfreq"])
+    i = min(n - 1, n - round(ago_s * window["sfreq"]))
+    return next(c for c in range(points) if c * n // points <= i < (c + 1) * n // points)
+
+
+def test_the_time_axis_marks_the_columns_that_hold_those_times_at_each_time_base(tmp_path):
+    async def drive(live) -> list[tuple[dict, list[str], int]]:
+        app = TuneApp(ControlClient(live.socket, name="axis"), watch=True)
+        seen = []
+        async with app.run_test(size=(80, 24)) as pilot:
+            def span() -> float | None:
+                return (app.state.get("trace_window") or {}).get("span_s")
+
+            await _until(pilot, lambda: span() == 10.0 and app.state["data_s"] > 31, timeout_s=40,
+                         what="the 10-s time base and 30 s of signal")
+            height = app.query_one("#signals").size.height
+            seen.append((app.state, _signals(app), height))
+            for key, want in (("plus", 2.0), ("minus", 10.0), ("minus", 30.0)):
+                await pilot.press(key)
+                await _until(pilot, lambda w=want: span() == w, what=f"the {want:g}-s time base")
+                seen.append((app.state, _signals(app), height))
+            await pilot.press("q")
+        return seen
+
+    with live_loop(tmp_path) as live:
+        seen = asyncio.run(drive(live))
+    labels = {10.0: ["-10s", "-5s", "now"], 2.0: ["-2s", "-1s", "now"],
+              30.0: ["-30s", "-20s", "-10s", "now"]}
+    for state, lines, height in seen:
+        window = state["trace_window"]
+        points = len(state["channels"][0]["envelope"]["max"])
+        axis = lines[-1]
+        assert len(lines) <= height and max(len(line) for line in lines) <= 44  # all on screen
+        assert not axis[:render.LABEL_W].strip()
+        marks = [m.strip(render.TICK) for m in axis.split()]
+        assert marks == labels[window["span_s"]], axis
+        ticks = [i - render.LABEL_W for i, c in enumerate(axis) if c == render.TICK]
+        for mark, at in zip(marks, ticks, strict=True):
+            ago = 0.0 if mark == "now" else float(mark[1:-1])
+            assert at == _column_of(ago, window, points) // 2, (window["span_s"], mark, at)
+        names = [ch["name"] for ch in state["channels"]]
+        assert all(any(line.startswith(name) for line in lines) for name in names)
+
+
+def test_before_the_first_epoch_the_stage_pane_says_when_it_comes(tmp_path):
+    async def drive(live) -> tuple[dict, str, dict, str]:
+        app = TuneApp(ControlClient(live.socket, name="epoch"), watch=True)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _until(pilot, lambda: app.state.get("data_s"), what="live state")
+            early = app.state, str(app.query_one("#stage").render())
+            await _until(pilot, lambda: app.state.get("hypnogram") and app.state.get("stage"),
+                         timeout_s=40, what="the first epoch")  # the stage comes from the journal
+            late = app.state, str(app.query_one("#stage").render())
+            await pilot.press("q")
+        return *early, *late
+
+    with live_loop(tmp_path) as live:
+        early, early_text, late, late_text = asyncio.run(drive(live))
+    assert early["staging"] is True and early["epoch_s"] == 30.0 and early["data_s"] < 30.0
+    assert not early["stage_probabilities"] and not early["hypnogram"]
+    left = math.ceil(30.0 - early["data_s"])
+    assert early_text.splitlines()[:2] == ["stage —", f"first epoch in {left} s (30-s epochs)"]
+    assert "first epoch" not in late_text and f"stage {late['stage']}" in late_text
+    probs = late_text.splitlines()[1]
+    assert probs.startswith("W:") and probs.endswith("%") and "hypnogram 1 epochs" in late_text
+
+
+def test_staging_off_is_said_and_a_railed_or_flat_channel_shows_its_level(tmp_path):
+    faults: list[FaultySource] = []
+
+    def wrap(source):
+        faults.append(FaultySource(source))
+        faults[0].active["railing"] = Fault("railing", 0.0, 1e9)
+        return faults[0]
+
+    async def drive(live) -> tuple[str, dict, list[str], dict, list[str]]:
+        app = TuneApp(ControlClient(live.socket, name="rail"), watch=True)
+        async with app.run_test(size=(80, 24)) as pilot:
+            def eeg_flags(flag: str) -> bool:
+                return all(flag in ch["flags"] for ch in app.state.get("channels") or [{"flags": []}]
+                           if ch.get("type", "eeg") == "eeg")
+
+            await _until(pilot, lambda: eeg_flags("clipped"), timeout_s=20, what="railed EEG")
+            railed = app.state, _signals(app)
+            stage_text = str(app.query_one("#stage").render())
+            faults[0].active = {"flat": Fault("flat", 0.0, 1e9)}
+            await pilot.press("plus")  # 2 s: a window that is flat all through soon
+            await _until(pilot, lambda: eeg_flags("flat") and not eeg_flags("clipped")
+                         and app.state["trace_window"]["span_s"] == 2.0
+                         and any("flat at" in line for line in _signals(app)), timeout_s=20,
+                         what="flat EEG over the 2-s time base")
+            flat = app.state, _signals(app)
+            await pilot.press("q")
+        return stage_text, *railed, *flat
+
+    with live_loop(tmp_path, cfg=light_config(stager={"enabled": False}), wrap_source=wrap) as live:
+        stage_text, railed, railed_lines, flat, flat_lines = asyncio.run(drive(live))
+    assert railed["staging"] is False and railed["epoch_s"] is None
+    assert stage_text.splitlines()[1:3] == ["staging is disabled in the config",
+                                            "([stager] enabled = false)"]
+    for state, lines, level, flag in ((railed, railed_lines, "railed at +187500 µV", "clipped"),
+                                      (flat, flat_lines, "flat at +3 µV", "flat")):
+        eeg = [ch for ch in state["channels"] if ch["type"] == "eeg"]
+        assert eeg and all(flag in ch["flags"] and ch["ptp_uv"] == 0.0 for ch in eeg)
+        for ch in eeg:
+            (line,) = [ln for ln in lines if ln.startswith(ch["name"] + " ")]
+            assert line[render.LABEL_W:].strip().startswith(level), line
+            assert line.endswith("0µV") and len(line) <= 44
+        for ch in state["channels"]:  # the others still draw their trace
+            if ch["type"] != "eeg":
+                (line,) = [ln for ln in lines if ln.startswith(ch["name"] + " ")]
+                assert "at +" not in line and "\u2800" <= line[render.LABEL_W] <= "\u28ff"
