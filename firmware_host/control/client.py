@@ -91,7 +91,7 @@ STATE_SHAPE: dict[str, tuple[type | tuple[type, ...], type | tuple[type, ...] | 
     "run": (dict, None), "data_s": (_NUMBER, None), "healthy": (bool, None),
     "stage": ((str, _NONE), None), "stage_probabilities": (dict, _NUMBER), "hypnogram": (list, str),
     "epoch_s": ((*_NUMBER, _NONE), None), "grip": ((dict, _NONE), None), "actuators": (dict, dict),
-    "alarms": (list, dict), "channels": (list, dict), "loop_latency_ms": ((*_NUMBER, _NONE), None),
+    "alarms": (list, dict), "loop_latency_ms": ((*_NUMBER, _NONE), None),
     "loop_latency_max_ms": ((*_NUMBER, _NONE), None), "cpu_percent": ((*_NUMBER, _NONE), None),
 }
 
