@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import tomllib
 from pathlib import Path
@@ -21,6 +25,7 @@ pytest.importorskip("textual", reason="the console needs Textual (a runtime depe
 from firmware_host.config import parse_config  # noqa: E402
 from firmware_host.console import render  # noqa: E402
 from firmware_host.console.app import TuneApp, parse_value  # noqa: E402
+from firmware_host.control import protocol as P  # noqa: E402
 from firmware_host.control.client import ControlClient  # noqa: E402
 from firmware_host.session import Session  # noqa: E402
 from somnoloop_lab.reliability.faults import Fault, FaultySource  # noqa: E402
@@ -431,3 +436,37 @@ def test_staging_off_is_said_and_a_railed_or_flat_channel_shows_its_level(tmp_pa
             if ch["type"] != "eeg":
                 (line,) = [ln for ln in lines if ln.startswith(ch["name"] + " ")]
                 assert "at +" not in line and "\u2800" <= line[render.LABEL_W] <= "\u28ff"
+
+
+def test_a_junk_line_from_the_server_is_said_and_the_console_reads_on():
+    sock_dir = Path(tempfile.mkdtemp(prefix="slc", dir="/tmp"))
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(sock_dir / "junk.sock"))
+    listener.listen(1)
+
+    def serve() -> None:  # the hello answered, then a junk line and one good state
+        conn, _ = listener.accept()
+        with conn, conn.makefile("rb") as requests:
+            hello = json.loads(requests.readline())
+            conn.sendall(P.encode({"type": "hello", "id": hello["id"], "client": "junk@1"})
+                         + b"\xffjunk\n" + P.encode({"type": "state", "data_s": 42.0}))
+            requests.read()  # until the console closes
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+
+    async def drive() -> tuple[str, float]:
+        app = TuneApp(ControlClient(sock_dir / "junk.sock", name="junk"), watch=True)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await _until(pilot, lambda: app.state.get("data_s") == 42.0, what="the state after the junk")
+            message = app.message
+            await pilot.press("q")
+        app.client.close()
+        return message, app.state["data_s"]
+
+    try:
+        message, data_s = asyncio.run(drive())
+    finally:
+        listener.close()
+        shutil.rmtree(sock_dir, ignore_errors=True)
+    assert message.startswith("bad_reply: a reply line that is not UTF-8") and data_s == 42.0
