@@ -48,6 +48,11 @@ TAIL_INTERVAL_S = 0.2
 IDLE_SNAPSHOT_S = 1.0
 #: A ``status`` request waits at most this long for a fresh snapshot.
 STATUS_WAIT_S = 2.0
+#: The I/O thread rests this many times as long as it worked in a round (it then holds the
+#: interpreter lock at most 1/(1+REST_PER_WORK) of the time, however hard clients flood it).
+REST_PER_WORK = 4.0
+#: The longest rest after one round, so a reply is never held back for long.
+MAX_REST_S = 0.1
 
 
 @dataclass
@@ -228,26 +233,14 @@ class ControlServer(RunObserver):
 
     # ----------------------------------------------------------------- I/O thread
     def _serve(self) -> None:
+        """Serve every client until stopped; after each round, rest in proportion to the work
+        it took, so a flood of requests cannot starve the loop thread of the interpreter lock
+        (the flooding client's replies wait, its socket buffers fill and its sends block)."""
         last_tail = 0.0
         while not self._stop.is_set():
-            for key, mask in self._sel.select(timeout=0.05):
-                if key.data == "listen":
-                    self._accept()
-                elif key.data == "wake":
-                    with contextlib.suppress(OSError):
-                        self._wake_r.recv(4096)
-                else:
-                    client = key.data
-                    if mask & selectors.EVENT_READ:
-                        self._read(client)
-                    if mask & selectors.EVENT_WRITE and not client.closing:
-                        self._flush(client)
-            while True:
-                try:
-                    client, reply = self._replies.get_nowait()
-                except queue.Empty:
-                    break
-                self._send(client, reply)
+            events = self._sel.select(timeout=0.05)
+            work_from = time.monotonic()
+            self._serve_round(events)
             now = time.monotonic()
             if self._clients and now - last_tail >= TAIL_INTERVAL_S and self._tail is not None:
                 self._tail.poll()
@@ -255,6 +248,30 @@ class ControlServer(RunObserver):
             self._timeouts(now)
             self._publish(now)
             self._want_snapshots()
+            rest = min(MAX_REST_S, REST_PER_WORK * (time.monotonic() - work_from))
+            if rest > 0.001:
+                self._stop.wait(rest)
+
+    def _serve_round(self, events: list[tuple[selectors.SelectorKey, int]]) -> None:
+        """Accept, read and write what ``select`` found ready, then send the loop's replies."""
+        for key, mask in events:
+            if key.data == "listen":
+                self._accept()
+            elif key.data == "wake":
+                with contextlib.suppress(OSError):
+                    self._wake_r.recv(4096)
+            else:
+                client = key.data
+                if mask & selectors.EVENT_READ:
+                    self._read(client)
+                if mask & selectors.EVENT_WRITE and not client.closing:
+                    self._flush(client)
+        while True:
+            try:
+                client, reply = self._replies.get_nowait()
+            except queue.Empty:
+                break
+            self._send(client, reply)
 
     def _accept(self) -> None:
         assert self._sock is not None  # noqa: S101 - registered only while bound

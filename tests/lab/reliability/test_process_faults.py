@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -312,24 +313,38 @@ def _rate(live, seconds: float) -> float:
     return (snaps.iterations - n0) / (time.monotonic() - t0)
 
 
+#: Sends requests as fast as the socket takes them for up to 10 s, never reading a reply;
+#: prints the bytes sent and 1 if the server hung up on it (its replies piled up to a limit).
+FLOOD_CLIENT = """
+import socket, sys, time
+flood = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+flood.connect(sys.argv[1])
+flood.setblocking(False)
+request = b'{"op": "get", "key": "programme.rules.onset_rocking.trigger.min_probability"}\\n'
+sent, dropped, t0 = 0, 0, time.monotonic()
+while time.monotonic() - t0 < 10.0 and not dropped:
+    try:
+        sent += flood.send(request * 64)
+    except BlockingIOError:
+        time.sleep(0.001)
+    except (BrokenPipeError, ConnectionResetError):
+        dropped = 1
+print(sent, dropped)
+"""
+
+
 def test_control_clients_that_flood_or_vanish_mid_request_never_slow_the_loop(tmp_path):
     speed, tick = 4.0, 0.25
     with live_loop(tmp_path, speed=str(speed)) as live:
         base = _rate(live, 1.0)
         abuse_from = live.run.clock.now()
-        flood = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        flood.connect(str(live.socket))
-        flood.setblocking(False)
-        sent, dropped = 0, False
-        t0 = time.monotonic()
-        request = b'{"op": "get", "key": "programme.rules.onset_rocking.trigger.min_probability"}\n'
-        while time.monotonic() - t0 < 10.0 and not dropped:  # as fast as it goes, never reading
-            try:
-                sent += flood.send(request * 64)
-            except BlockingIOError:
-                time.sleep(0.001)
-            except (BrokenPipeError, ConnectionResetError):
-                dropped = True  # the server let its replies pile up to a limit, then hung up
+        # the flooding client is another process, as a hostile one would be: a thread of this
+        # test's own would compete with the loop for the interpreter lock, which no outside
+        # client can
+        flood = subprocess.Popen([sys.executable, "-c", FLOOD_CLIENT, str(live.socket)],
+                                 stdout=subprocess.PIPE, text=True)
+        flooded = _rate(live, 1.0)
+        sent, dropped = map(int, flood.communicate(timeout=60)[0].split())
         for _ in range(20):  # clients that vanish in the middle of a request
             gone = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             gone.connect(str(live.socket))
@@ -341,7 +356,6 @@ def test_control_clients_that_flood_or_vanish_mid_request_never_slow_the_loop(tm
         during = _rate(live, 1.0)
         for c in crowd:
             c.close()
-        flood.close()
         # the server still serves a well-behaved client afterwards
         ok = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         ok.connect(str(live.socket))
@@ -352,8 +366,8 @@ def test_control_clients_that_flood_or_vanish_mid_request_never_slow_the_loop(tm
         after = _rate(live, 1.0)
     assert dropped and sent > P.MAX_PENDING_OUT // 8, sent
     expected = speed / tick
-    for rate in (base, during, after):
-        assert rate == pytest.approx(expected, rel=0.25), (base, during, after)
+    for rate in (base, flooded, during, after):
+        assert rate == pytest.approx(expected, rel=0.25), (base, flooded, during, after)
     late = [e.payload for e in Session(tmp_path / "session").events("alarm")
             if e.payload["code"] == "loop_late" and e.payload["t"] >= abuse_from]
     assert not late, late  # (the start-up, which compiles the kernels, may be late)
