@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from firmware_host.config import ConfigError, load_config
 from firmware_host.control.params import ParamError
@@ -57,6 +58,11 @@ def run(args: argparse.Namespace) -> int:
                   f"re-ran: {', '.join(result['scope'])}")
     console.print(f"stage agreement with the original: "
                   f"{'—' if agree is None else f'{100 * agree:.1f} %'}")
+    for night in result["nights"]:
+        if night["recorded_config_retired_keys"]:
+            console.print(f"[yellow]note:[/yellow] {escape(night['session'])} was recorded with keys "
+                          "this version retired, left out: "
+                          f"{', '.join(night['recorded_config_retired_keys'])}")
     if not result["baseline_matches_recording"]:
         console.print(f"[yellow]note:[/yellow] the original replayed gives {result['actions_original']} "
                       f"actions where the journal has {result['actions_recorded']}; the diff "

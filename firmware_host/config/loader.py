@@ -10,6 +10,7 @@ import typing
 from pathlib import Path
 from typing import Any
 
+from firmware_host.config.retired import RETIRED_KEYS
 from firmware_host.config.schema import Config
 
 
@@ -55,6 +56,10 @@ def _build(cls: type, data: Any, prefix: str) -> Any:
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - set(fields))
+    retired = [k for k in unknown if _key(prefix, k) in RETIRED_KEYS]
+    if retired:
+        key = _key(prefix, retired[0])
+        raise ConfigError(f"key {key!r} no longer exists ({RETIRED_KEYS[key]}); remove it")
     if unknown:
         where = f"[{prefix}]" if prefix else "top level"
         raise ConfigError(

@@ -10,6 +10,7 @@ from typing import Any
 
 from firmware_host.actuation.kinds import configured_kinds
 from firmware_host.config import Config, ConfigError, parse_config
+from firmware_host.config.retired import without_retired
 from firmware_host.decision import Decision
 from firmware_host.session import Session
 
@@ -51,6 +52,8 @@ class RecordedNight:
         stage emits it (the least the journal shows; 0 for most stages).
     lateness
         Per decision kind, median seconds from sample to arrival (nights not at max speed).
+    retired_keys
+        Keys of the recorded config that this version retired, left out of ``config``.
     """
 
     session: Session
@@ -69,6 +72,7 @@ class RecordedNight:
     tick_s: float | None = None
     delays: dict[str, int] = field(default_factory=dict)
     lateness: dict[str, float] = field(default_factory=dict)
+    retired_keys: list[str] = field(default_factory=list)
 
     def arrival(self, d: Decision) -> float:
         """When ``d`` reached the programme in the loop.
@@ -102,8 +106,9 @@ def final_stages(decisions: list[Decision]) -> list[tuple[int, str]]:
             if d.kind == "stage" and not d.details.get("provisional")]
 
 
-def recorded_config(session: Session) -> Config:
-    """The config a session was recorded with (its first ``config`` journal event).
+def recorded_config(session: Session) -> tuple[Config, list[str]]:
+    """The config a session was recorded with (its first ``config`` journal event), read
+    without the keys this version retired; and those keys.
 
     Raises
     ------
@@ -112,8 +117,9 @@ def recorded_config(session: Session) -> Config:
     """
     for event in session.events("config"):
         if "source" in event.payload and "run" in event.payload:
+            data, retired = without_retired(event.payload)
             try:
-                return parse_config(event.payload)
+                return parse_config(data), retired
             except ConfigError as exc:
                 raise ConfigError(f"{session.path}: its recorded config no longer loads: {exc}") from None
     raise ConfigError(f"{session.path}: no recorded config in the journal; pass --config")
@@ -165,7 +171,7 @@ def read_night(session: Session, config: Config | None = None) -> RecordedNight:
     firmware_host.session.SessionError
         The journal cannot be read.
     """
-    cfg = config or recorded_config(session)
+    cfg, retired = (config, []) if config is not None else recorded_config(session)
     decisions: list[Decision] = []
     quality: list[Decision] = []
     arrivals: dict[tuple[str, int, str], float] = {}
@@ -197,6 +203,7 @@ def read_night(session: Session, config: Config | None = None) -> RecordedNight:
         decisions=decisions, quality_epochs=quality, actions=actions, suppressed=suppressed,
         holds=_holds(alarms, data_s), live_changes=changes, arrivals=arrivals,
         tick_s=cfg.run.tick_s if max_speed else None, **_timing(arrivals, session.sfreq),
+        retired_keys=retired,
     )
 
 

@@ -123,6 +123,7 @@ def replay_night(path: str | Path, edits: dict[str, Any], config: Config | None 
         "suppressed_original": dict(base["suppressed"]),
         "suppressed_replayed": dict(new["suppressed"]),
         "data_s": night.data_s, "wall_s": wall,
+        "recorded_config_retired_keys": night.retired_keys,
     }
     if any(d.kind == "neurofeedback" for d in base["decisions"] + new["decisions"]):
         out["rewards_original"] = _rewards(base["decisions"])

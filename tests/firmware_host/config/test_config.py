@@ -122,3 +122,26 @@ def test_speeds():
 def test_parse_config_from_dict():
     cfg = parse_config({"run": {"duration": "30m"}, "source": {"synthetic": {"seed": 3}}})
     assert cfg.run.duration == "30m" and cfg.source.synthetic.seed == 3
+
+
+def test_a_retired_key_is_refused_with_why_it_went(tmp_path, capsys):
+    path = tmp_path / "old.toml"
+    path.write_text("[neurofeedback.outputs]\nreward = 'vibrate'\n")
+    assert main(["check-config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "'neurofeedback.outputs' no longer exists" in err and "'feature' rules" in err
+    assert "remove it" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_recorded_config_is_read_without_its_retired_keys():
+    from firmware_host.config.retired import without_retired
+
+    recorded = {"neurofeedback": {"enabled": False, "outputs": {"reward": "vibrate"}},
+                "run": {"tick_s": 0.25}}
+    data, dropped = without_retired(recorded)
+    assert dropped == ["neurofeedback.outputs"]
+    assert data == {"neurofeedback": {"enabled": False}, "run": {"tick_s": 0.25}}
+    assert "outputs" in recorded["neurofeedback"]  # the caller's mapping is untouched
+    parse_config(data)
+    assert without_retired({"run": {}}) == ({"run": {}}, [])
+    assert without_retired({"neurofeedback": 3}) == ({"neurofeedback": 3}, [])

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
+import sqlite3
 
 import pytest
 
@@ -107,6 +109,22 @@ def test_several_nights_aggregate(night):
     assert r["epochs"] == 2 * one["epochs"] and len(r["nights"]) == 2
     assert len(r["actions_diff"]["added"]) == 2 * len(one["actions_diff"]["added"])
     assert all(a["session"] == str(night) for a in r["actions_diff"]["added"])
+
+
+def test_a_night_recorded_with_a_since_retired_key_still_replays(night, tmp_path, capsys):
+    """A night from an earlier version whose config held ``[neurofeedback.outputs]``: replay
+    reads its config without the retired key and says so."""
+    old = tmp_path / "old"
+    shutil.copytree(night, old)
+    with sqlite3.connect(old / "events.sqlite") as db:
+        db.execute("UPDATE events SET payload = json_set(payload, '$.neurofeedback.outputs', "
+                   "json('{\"reward\": \"vibrate\"}')) WHERE kind = 'config' AND "
+                   "json_extract(payload, '$.neurofeedback') IS NOT NULL")
+    r = _replay(capsys, old)
+    assert r["nights"][0]["recorded_config_retired_keys"] == ["neurofeedback.outputs"]
+    assert r["baseline_matches_recording"] is True and r["actions_diff"] == EMPTY
+    assert main(["replay", str(old)]) == 0
+    assert "retired, left out: neurofeedback.outputs" in " ".join(capsys.readouterr().out.split())
 
 
 def test_bad_edits_are_one_clear_error(night, capsys):
