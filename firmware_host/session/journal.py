@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import sqlite3
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,8 @@ class Journal:
         self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
         self._db.executescript(SCHEMA)
         self._pending: list[tuple[float, float, int | None, str, str]] = []
+        #: Guards ``_pending``: events are added on the loop thread, committed on another.
+        self._lock = threading.Lock()
         #: Events dropped because the journal could not be written for too long.
         self.dropped = 0
 
@@ -81,7 +84,9 @@ class Journal:
     def add(self, t: float, kind: str, payload: dict[str, Any], sample: int | None) -> None:
         """Queue one event for the next commit."""
         text = json.dumps(payload, default=_json_default, separators=(",", ":"))
-        self._pending.append((t, time.time(), None if sample is None else int(sample), kind, text))
+        row = (t, time.time(), None if sample is None else int(sample), kind, text)
+        with self._lock:
+            self._pending.append(row)
 
     def commit(self) -> None:
         """Write every queued event in one transaction.
@@ -95,24 +100,25 @@ class Journal:
             :data:`MAX_QUEUED` events wait (the oldest beyond are dropped and counted in
             :attr:`dropped`).
         """
-        if not self._pending:
+        with self._lock:
+            batch, self._pending = self._pending, []
+        if not batch:
             return
         try:
             self._db.execute("BEGIN")
             self._db.executemany(
-                "INSERT INTO events (t, wall, sample, kind, payload) VALUES (?, ?, ?, ?, ?)",
-                self._pending,
-            )
+                "INSERT INTO events (t, wall, sample, kind, payload) VALUES (?, ?, ?, ?, ?)", batch)
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:
             with contextlib.suppress(sqlite3.Error):
                 self._db.execute("ROLLBACK")
-            excess = len(self._pending) - MAX_QUEUED
-            if excess > 0:
-                del self._pending[:excess]
-                self.dropped += excess
+            with self._lock:  # back in front of what was added meanwhile, in order
+                self._pending = batch + self._pending
+                excess = len(self._pending) - MAX_QUEUED
+                if excess > 0:
+                    del self._pending[:excess]
+                    self.dropped += excess
             raise OSError(f"journal {self.path.name}: {exc}{self._storage_state()}") from None
-        self._pending = []
 
     def close(self) -> None:
         """Commit what is queued and close the database (closed even when the commit fails).

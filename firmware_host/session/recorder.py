@@ -10,7 +10,9 @@ Samples are gathered into blocks of ``block_s`` of data; a block is written when
 when the samples stop being contiguous, and at every flush. At least every
 ``flush_interval_s`` of wall time the pending block is written, the journal committed and the
 sample file ``fsync``-ed, so a kill or a power cut costs at most that much plus the chunk in
-flight.
+flight. The commit and the ``fsync`` run on a thread of their own (:mod:`.background`): a
+slow disk never holds up the loop, and one stalled for ``STALL_S`` degrades the recording
+like a failed one.
 
 A run that died mid-night continues the same session with
 :func:`~firmware_host.session.resume.resume_session`:
@@ -32,6 +34,7 @@ import numpy as np
 from firmware_host import __version__
 from firmware_host.chunk import Chunk
 from firmware_host.clock import Clock
+from firmware_host.session.background import BackgroundSync
 from firmware_host.session.blocks import encode_block
 from firmware_host.session.codec import TIMESTAMP_TOLERANCE_S, SampleEncoder
 from firmware_host.session.journal import Journal
@@ -45,6 +48,9 @@ FORMAT = "somnoloop-session/2"
 BLOCK_S = 0.5
 #: While the disk refuses writes, the journal is retried at every this many flushes.
 RETRY_EVERY_FLUSHES = 10
+#: Wall seconds a journal commit or sample sync may take before recording counts as failed
+#: (an SD card may pause a second or two for its own housekeeping).
+STALL_S = 5.0
 
 
 def write_meta(path: Path, meta: dict[str, Any]) -> None:
@@ -120,6 +126,8 @@ class SessionRecorder:
         self._journal_error = ""
         self._flushes = 0
         self._closing = False
+        #: Commits and syncs of the periodic flushes run here (started at the first one).
+        self._background: BackgroundSync | None = None
         #: Samples per channel that could not be written while degraded.
         self.samples_not_written = 0
 
@@ -257,7 +265,7 @@ class SessionRecorder:
             self._append(out)
             if self._sample_error:  # the disk takes writes again
                 self._sample_error = ""
-                self.degraded = self._journal_error
+                self._update_degraded()
         except OSError as exc:
             # A partly written block is skipped by the resynchronising reader; the samples of
             # this block are lost and counted; the next block is tried again.
@@ -285,12 +293,19 @@ class SessionRecorder:
             self.journal.add(now, k, p, s)
 
     def maybe_flush(self) -> None:
-        """Flush if ``flush_interval_s`` of wall time has passed since the last flush."""
+        """Every ``flush_interval_s`` of wall time, write the pending block and have the
+        background thread commit the journal and sync the samples; never waits for the disk.
+        Updates :attr:`degraded`, which also reports a sync stalled for ``STALL_S``."""
         if time.monotonic() - self._last_flush_wall >= self.flush_interval_s:
-            self.flush()
+            self._write_pending()
+            if self._background is None:
+                self._background = BackgroundSync(self._sync, name="somnoloop-recorder-sync")
+            self._background.request()
+            self._last_flush_wall = time.monotonic()
+        self._update_degraded()
 
     def flush(self) -> None:
-        """Write the pending block, commit the journal and make the samples durable.
+        """Write the pending block, commit the journal and make the samples durable, now.
 
         Never raises on a storage failure (disk full, read-only, I/O error): recording goes
         on degraded — :attr:`degraded` says why, journal events wait in memory (a journal
@@ -298,6 +313,15 @@ class SessionRecorder:
         takes writes again.
         """
         self._write_pending()
+        if self._background is not None:
+            self._background.wait_idle()
+        self._sync()
+        self._last_flush_wall = time.monotonic()
+        self._update_degraded()
+
+    def _sync(self) -> None:
+        """Commit the journal and ``fsync`` the samples (on the background thread, or inline
+        from :meth:`flush`); a storage failure is recorded, never raised."""
         self._flushes += 1
         if not self._journal_error or self._closing or self._flushes % RETRY_EVERY_FLUSHES == 0:
             try:
@@ -307,15 +331,23 @@ class SessionRecorder:
                 self._journal_error = str(exc)
         if self.fsync:
             try:
-                os.fsync(self._fd)
+                self._sync_samples()
             except OSError as exc:
                 self._sample_error = self._sample_error or f"samples: {exc.strerror or exc}"
-        self._last_flush_wall = time.monotonic()
-        self.degraded = self._journal_error or self._sample_error
+
+    def _sync_samples(self) -> None:
+        """``fsync`` the sample file (raises ``OSError`` when the disk fails)."""
+        os.fsync(self._fd)
+
+    def _update_degraded(self) -> None:
+        stalled = self._background.busy_s() if self._background is not None else 0.0
+        self.degraded = self._journal_error or self._sample_error or (
+            f"storage stalled: a journal commit or sync has taken {stalled:.0f} s"
+            if stalled >= STALL_S else "")
 
     def _degrade_samples(self, why: str) -> None:
         self._sample_error = why
-        self.degraded = self._journal_error or why
+        self._update_degraded()
 
     def close(self, summary: dict[str, Any] | None = None) -> None:
         """Write the ``stop`` event, flush and close; idempotent."""
@@ -328,6 +360,8 @@ class SessionRecorder:
         self.emit("stop", summary or {"n_samples": self.n_samples})
         self._closing = True
         self.flush()
+        if self._background is not None:
+            self._background.close()
         self._closed = True
         with contextlib.suppress(OSError):
             os.close(self._fd)

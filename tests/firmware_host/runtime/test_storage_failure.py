@@ -7,12 +7,16 @@ from __future__ import annotations
 import errno
 import subprocess
 import sys
+import threading
+import time
 
 import pytest
 
 from firmware_host.config import parse_config
+from firmware_host.runtime.hooks import RunObserver
 from firmware_host.runtime.run import Run
 from firmware_host.session import Session, SessionRecorder
+from firmware_host.session import recorder as recorder_module
 
 LIGHT = {"recorder": {"fsync": False}}
 
@@ -78,3 +82,69 @@ def test_a_full_disk_never_ends_the_night_with_a_traceback(tiny_disk):
     assert s.n_samples > 0
     data, idx, _ = s.read()
     assert data.shape[1] == s.n_samples
+
+
+class _SlowDisk(RunObserver):
+    """From ``from_s`` of data, the next sample sync takes ``stall_s`` of wall time (on the
+    recorder's background thread); records every iteration's lateness and the loop's hold."""
+
+    name = "slow-disk"
+
+    def __init__(self, from_s: float, stall_s: float) -> None:
+        self.from_s, self.stall_s = from_s, stall_s
+        self.armed = threading.Event()
+        self.stalled_at: float | None = None
+        self.late: list[tuple[float, float]] = []
+        self.holds: list[tuple[float, str]] = []
+
+    def sync(self, real):
+        def slow_sync(recorder):
+            if self.armed.is_set() and self.stalled_at is None:
+                self.stalled_at = time.monotonic()
+                time.sleep(self.stall_s)
+            return real(recorder)
+        return slow_sync
+
+    def on_iteration(self, run, info):
+        self.late.append((info.data_s, info.late_s))
+        if info.data_s >= self.from_s:
+            self.armed.set()
+        hold = run.controller.actuation.status()["hold"] if run.controller.actuation else None
+        self.holds.append((info.data_s, hold or ""))
+
+
+def _slow_disk_night(tmp_path, monkeypatch, stall_s: float) -> tuple[_SlowDisk, Session]:
+    disk = _SlowDisk(from_s=10.0, stall_s=stall_s)
+    monkeypatch.setattr(SessionRecorder, "_sync_samples", disk.sync(SessionRecorder._sync_samples))
+    run = Run(parse_config({"recorder": {"fsync": True}}), duration="50s", speed="4",
+              session_dir=tmp_path / "s", actuation="dry", observers=[disk])
+    summary = run.run()
+    assert summary.stop_reason == "duration reached" and disk.stalled_at is not None
+    # the loop kept its pace while the disk stalled: 'stall_s' of wall time is 4×stall_s of
+    # data at this speed, and no iteration past the start-up began even 1 s late
+    assert max(late for t, late in disk.late if t >= 5.0) < 1.0, disk.late
+    s = Session(tmp_path / "s")
+    assert s.n_samples == 50 * 250 and s.events("stop")  # all written once the disk woke up
+    return disk, s
+
+
+def test_a_slow_disk_never_holds_up_the_loop(tmp_path, monkeypatch):
+    """A sample sync that takes 2 s (an SD card's housekeeping) delays only durability."""
+    disk, s = _slow_disk_night(tmp_path, monkeypatch, stall_s=2.0)
+    assert not [e for e in s.events("alarm") if e.payload["code"] == "storage_failed"]
+    assert not any(hold for _, hold in disk.holds)
+
+
+def test_a_disk_stalled_past_the_limit_degrades_the_recording_until_it_wakes(tmp_path,
+                                                                               monkeypatch):
+    """A sync stalled for ``STALL_S`` counts as a failed disk: the high alarm and every
+    actuator held safe while it lasts; both clear when the sync returns."""
+    monkeypatch.setattr(recorder_module, "STALL_S", 1.0)
+    disk, s = _slow_disk_night(tmp_path, monkeypatch, stall_s=3.0)
+    alarms = [e for e in s.events("alarm") if e.payload["code"] == "storage_failed"]
+    assert [a.payload["state"] for a in alarms] == ["active", "cleared"], alarms
+    assert "storage stalled" in alarms[0].payload["message"]
+    # raised 1 s of wall time into the stall, cleared when it ended: (3 s − 1 s) × 4 of data
+    assert 4.0 <= alarms[1].t - alarms[0].t <= 13.0, [a.t for a in alarms]
+    assert any(hold.startswith("recording failed: storage stalled") for _, hold in disk.holds)
+    assert not disk.holds[-1][1]  # released once recording had been healthy for a while
