@@ -132,6 +132,9 @@ CASES = [
     (["replay", "junk-journal"], ["junk-journal"]),
     (["replay", "good", "--config", "picture.png"], ["picture.png"]),
     (["status", "--socket", "afile"], ["afile"]),
+    (["soak", "--hours", "1", "--speed", "0"], ["--speed", "'0'", "allowed"]),
+    (["soak", "--hours", "nan"], ["--hours", "allowed"]),
+    (["replay", "good", "--mode", "fast"], ["--mode", "invalid choice"]),
 ]
 
 

@@ -10,6 +10,7 @@ import math
 from rich.console import Console
 from rich.table import Table
 
+from firmware_host.config.durations import parse_speed
 from firmware_host.errors import UsageError
 
 #: What the soak must show (issue 17).
@@ -31,6 +32,10 @@ def run(args: argparse.Namespace) -> int:
     """Run the soak; exit 1 when a target is missed."""
     if not 0 < args.hours <= 24 * 31:
         raise UsageError(f"--hours {args.hours}: allowed more than 0 and at most 744 (31 days)")
+    try:
+        parse_speed(args.speed)
+    except ValueError as exc:
+        raise UsageError(f"--speed: {exc}") from None
     from somnoloop_lab.reliability.soak import soak
 
     result = soak(args.hours, speed=args.speed, seed=args.seed).to_json()
