@@ -101,6 +101,30 @@ def _load(args: argparse.Namespace):
     return cfg, emg
 
 
+def _writable_model_path(out: Path) -> Path:
+    """``out`` once it is known that a model can be written there — checked before the
+    wearer spends minutes on the prompts, not after.
+
+    Raises
+    ------
+    UsageError
+        Naming the path and what is wrong with it.
+    """
+    if out.suffix != ".npz":
+        raise UsageError(f"--out {out}: allowed: a path ending in .npz")
+    if out.is_dir():
+        raise UsageError(f"--out {out} is a directory; allowed: a writable path ending in .npz")
+    probe = out.with_name(out.name + ".probe")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(f"--out {out}: cannot write there ({exc.strerror or exc}); "
+                         "allowed: a writable path ending in .npz") from None
+    return out
+
+
 def _clock(speed: str):
     from firmware_host.clock import FakeClock, RealClock
     from firmware_host.config.durations import parse_speed
@@ -144,6 +168,7 @@ def run(args: argparse.Namespace) -> int:
     from firmware_host.emg.train import CalibrationError
 
     cfg, emg = _load(args)
+    out = _writable_model_path(Path(args.out or emg.model_file))
     console = Console(stderr=args.json)
     clock = _clock(args.speed)
     lead_in_s = 3.0
@@ -227,8 +252,11 @@ def run(args: argparse.Namespace) -> int:
         model, report = train_from_recording(x, sfreq, names, prompts, emg)
     except CalibrationError as exc:
         raise UsageError(f"calibration failed: {exc}") from None
-    out = Path(args.out or emg.model_file)
-    save_model(model, out)
+    try:
+        save_model(model, out)
+    except OSError as exc:
+        raise UsageError(f"--out {out}: cannot write the model ({exc.strerror or exc}); "
+                         "allowed: a writable path ending in .npz") from None
     result = {"model_file": str(out), "model": model.tag, "classes": list(model.classes),
               "channels": list(names), "sfreq": sfreq, **report}
     if args.json:

@@ -34,19 +34,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+#: The longest delay, status period or heartbeat timeout a simulator takes (an hour).
+MAX_SECONDS = 3600.0
+
+
 def _kwargs(args: argparse.Namespace) -> dict[str, Any]:
     for name in ("drop_prob", "corrupt_prob"):
         v = getattr(args, name)
         if not 0.0 <= v <= 1.0:
             raise UsageError(f"--{name.replace('_', '-')} must be within 0..1, got {v}")
-    if args.delay < 0 or args.status_every < 0:
-        raise UsageError("--delay and --status-every must be >= 0")
+    for name in ("delay", "status_every"):
+        v = getattr(args, name)
+        if not 0.0 <= v <= MAX_SECONDS:  # NaN fails too
+            raise UsageError(f"--{name.replace('_', '-')} must be within 0..{MAX_SECONDS:g} s, got {v}")
     kw: dict[str, Any] = {"faults": FaultPlan(drop_prob=args.drop_prob,
                                               corrupt_prob=args.corrupt_prob,
                                               delay_s=args.delay, seed=None)}
     if args.heartbeat_timeout is not None:
-        if args.heartbeat_timeout <= 0:
-            raise UsageError(f"--heartbeat-timeout must be > 0, got {args.heartbeat_timeout}")
+        if not 0.0 < args.heartbeat_timeout <= MAX_SECONDS:
+            raise UsageError(f"--heartbeat-timeout must be more than 0 and at most {MAX_SECONDS:g} s, "
+                             f"got {args.heartbeat_timeout}")
         key = "watchdog_s" if args.kind == "hand" else "heartbeat_timeout_s"
         kw[key] = args.heartbeat_timeout
     if args.object is not None:

@@ -135,6 +135,12 @@ CASES = [
     (["soak", "--hours", "1", "--speed", "0"], ["--speed", "'0'", "allowed"]),
     (["soak", "--hours", "nan"], ["--hours", "allowed"]),
     (["replay", "good", "--mode", "fast"], ["--mode", "invalid choice"]),
+    # checked before the wearer spends minutes on the prompts
+    (["calibrate-emg", "--yes", "--speed", "max", "--out", "afile/emg.npz"],
+     ["afile/emg.npz", "cannot write", "allowed"]),
+    (["calibrate-emg", "--yes", "--speed", "max", "--out", "emg.json"], ["emg.json", ".npz"]),
+    (["sim", "--heartbeat-timeout", "nan", "mattress"], ["--heartbeat-timeout", "nan"]),
+    (["sim", "--delay", "inf", "hand"], ["--delay", "inf", "within"]),
 ]
 
 
