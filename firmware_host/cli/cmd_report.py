@@ -49,6 +49,10 @@ def run(args: argparse.Namespace) -> int:
             written = render_report(args.sessions[0], args.out, formats)
     except SessionError as exc:
         raise UsageError(str(exc)) from None
+    except OSError as exc:  # the session was read: what failed is writing the report
+        where = exc.filename or args.out or "the report folder"
+        raise UsageError(f"cannot write the report to {where} ({exc.strerror or exc}); allowed: "
+                         "a writable folder (--out DIR)") from None
     for path in written:
         print(path)
     return 0

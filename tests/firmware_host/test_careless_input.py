@@ -139,6 +139,7 @@ CASES = [
     (["calibrate-emg", "--yes", "--speed", "max", "--out", "afile/emg.npz"],
      ["afile/emg.npz", "cannot write", "allowed"]),
     (["calibrate-emg", "--yes", "--speed", "max", "--out", "emg.json"], ["emg.json", ".npz"]),
+    (["report", "good", "--out", "afile/r"], ["afile/r", "cannot write the report", "allowed"]),
     (["sim", "--heartbeat-timeout", "nan", "mattress"], ["--heartbeat-timeout", "nan"]),
     (["sim", "--delay", "inf", "hand"], ["--delay", "inf", "within"]),
 ]
