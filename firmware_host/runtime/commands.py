@@ -73,12 +73,13 @@ class CommandQueue:
         """Commands waiting to be applied."""
         return self._queue.qsize()
 
-    def apply_pending(self, now: float, sink: EventSink) -> int:
+    def apply_pending(self, now: float, sink: EventSink, sample: int | None = None) -> int:
         """Apply every waiting command in order (loop thread only); return how many.
 
         Each is journalled as a ``control`` event: ``{"command", "client", "params",
-        "ok", "result" | "error"}``. A refused command (``ValueError``) or a failing one
-        never stops the loop; the error goes back to the submitter.
+        "ok", "result" | "error"}``, at ``sample``: the first sample the stages see after
+        the change (what-if replay applies it there). A refused command (``ValueError``) or
+        a failing one never stops the loop; the error goes back to the submitter.
         """
         n = 0
         while True:
@@ -94,11 +95,11 @@ class CommandQueue:
             except Exception as exc:  # noqa: BLE001 - refused or failed, the loop goes on
                 record.update(ok=False, error=f"{type(exc).__name__}: {exc}"
                               if not isinstance(exc, ValueError) else str(exc))
-                sink.emit("control", record)
+                sink.emit("control", record, sample)
                 future.set_exception(exc)
                 continue
             record.update(ok=True, result=result)
-            sink.emit("control", record)
+            sink.emit("control", record, sample)
             future.set_result(result)
 
     def cancel_all(self, reason: str) -> None:

@@ -154,7 +154,7 @@ class Controller:
                 self._sleep_until(next_tick)
                 if self._stop_reason:
                     break
-                self.commands.apply_pending(self.clock.now(), self.sink)
+                self.commands.apply_pending(self.clock.now(), self.sink, self._next_sample)
                 t0 = time.monotonic()
                 n = self._iterate()
                 processing_s = time.monotonic() - t0

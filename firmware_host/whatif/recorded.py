@@ -27,6 +27,9 @@ class LiveChange:
     t: float
     key: str
     value: Any
+    #: The first sample the stages saw after it (``None`` in journals older than that field:
+    #: replay then cuts at ``t``, which lags the data by the loop's start-up delay).
+    sample: int | None = None
 
 
 @dataclass
@@ -184,7 +187,7 @@ def read_night(session: Session, config: Config | None = None) -> RecordedNight:
                for e in session.events("action")]
     suppressed = Counter(str(e.payload.get("guard", "?")) for e in session.events("suppressed"))
     changes = [LiveChange(float(e.payload.get("t", e.t)), str(e.payload["result"]["key"]),
-                          e.payload["result"].get("new"))
+                          e.payload["result"].get("new"), e.sample)
                for e in session.events("control") if _is_change(e.payload)]
     targets: tuple[str, ...] | None = None
     for e in session.events("config"):

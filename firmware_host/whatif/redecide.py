@@ -129,7 +129,8 @@ def redecide(night: RecordedNight, cfg: Config, scope: Scope,
              changes: list[LiveChange] | tuple[LiveChange, ...] = ()) -> list[Decision]:
     """Decisions of the stages in ``scope`` (built from ``cfg``) over ``night``'s samples.
 
-    ``changes`` (see :func:`live_changes_for`) are applied at their time, as in the loop.
+    ``changes`` (see :func:`live_changes_for`) are applied before the sample the loop's
+    stages first saw with them (at their time in journals that do not say).
 
     Raises
     ------
@@ -141,13 +142,15 @@ def redecide(night: RecordedNight, cfg: Config, scope: Scope,
         return []
     run = SimpleNamespace(controller=SimpleNamespace(pipeline=pipeline))
     pending = sorted(changes, key=lambda c: c.t)
+    cuts = [c.sample if c.sample is not None else round(c.t * night.sfreq) for c in pending]
     out: list[Decision] = []
     for whole in _chunks(night.session, max(1, int(CHUNK_S * night.sfreq))):
         chunk: Chunk | None = whole
         while chunk is not None:
-            cut = round(pending[0].t * night.sfreq) if pending else None
+            cut = cuts[0] if cuts else None
             if cut is not None and cut <= chunk.first_sample:
                 cfg = _apply(run, cfg, pending.pop(0))
+                cuts.pop(0)
                 continue
             if cut is not None and cut < chunk.end_sample:
                 head, chunk = _split(chunk, cut)

@@ -183,9 +183,43 @@ def test_a_console_change_during_the_night_is_replayed_at_its_time(tmp_path):
     night = read_night(Session(session))
     (change,) = night.live_changes
     assert change.key == "stager.artefact_uv" and change.value == 50.0
+    assert change.sample is not None and abs(change.sample / night.sfreq - change.t) < 5.0
     stager = Scope(frozenset({"stager"}))
     ignoring = final_stages(redecide(night, night.config, stager))
     assert stage_agreement(night.stages(), ignoring) < 1.0  # the change mattered
+    # applied where the loop applied it, the re-run makes exactly the journalled decisions
+    again = redecide(night, night.config, stager, night.live_changes)
+    journalled = [d for d in night.decisions if d.kind == "stage"]
+    assert [(d.sample, d.label, d.probabilities) for d in again if d.kind == "stage"] == \
+        [(d.sample, d.label, d.probabilities) for d in journalled]
     r = replay_sessions([session], {"stager.onset_evidence": 9.0})
     assert r["scope"] == ["stager"] and r["stage_agreement"] == 1.0
     assert r["actions_diff"] == EMPTY
+
+
+def test_a_live_neurofeedback_change_is_replayed_at_the_very_sample_it_took_effect(tmp_path):
+    """Rewards are decided many times a second: the re-run with the console's change applied
+    where the loop applied it gives the journalled rewards exactly, and the same change 10 s
+    later (two threshold adaptations later) would not have."""
+    cfg = load_config(REPO / "configs" / "neurofeedback.toml")
+    cfg = dataclasses.replace(cfg, neurofeedback=dataclasses.replace(
+        cfg.neurofeedback, blocks=("baseline 30s", "training 10m")))
+    with live_loop(tmp_path, cfg=cfg, speed="20", duration="3m") as live:
+        live.wait_for(lambda: live.run.summary.data_s > 70, timeout_s=60, what="70 s of data")
+        with ControlClient(live.socket, name="engineer") as c:
+            c.take_control()
+            c.set("neurofeedback.threshold.target_reward_rate", 0.95)
+        live.thread.join(timeout=120)
+    night = read_night(Session(live.run.session_dir))
+    (change,) = night.live_changes
+    assert change.sample is not None and change.sample >= 70 * night.sfreq
+    feedback = Scope(frozenset({"neurofeedback"}))
+
+    def rewards(decisions):
+        return [(d.sample, d.label) for d in decisions if d.kind == "neurofeedback"]
+
+    recorded = rewards(night.decisions)
+    assert rewards(redecide(night, night.config, feedback, [])) != recorded  # it mattered
+    assert rewards(redecide(night, night.config, feedback, night.live_changes)) == recorded
+    late = dataclasses.replace(change, sample=change.sample + round(10.0 * night.sfreq))
+    assert rewards(redecide(night, night.config, feedback, [late])) != recorded
