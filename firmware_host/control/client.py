@@ -153,12 +153,13 @@ class ControlClient:
         self._scanned = 0  # bytes of _buf known to hold no newline
         self._skipping = False  # dropping the rest of an over-long line
         self._send_lock = threading.Lock()
+        P.check_socket_path(self.path, "--socket")
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             self.sock.connect(str(self.path))
         except OSError as exc:
             self.sock.close()
-            raise UsageError(f"cannot connect to {self.path} ({exc.strerror}); is a loop running "
+            raise UsageError(f"cannot connect to {self.path} ({exc.strerror or exc}); is a loop running "
                              "with 'somnoloop run --control-socket PATH'?") from None
         try:
             self.hello = self.request({"op": "hello", "version": P.VERSION, "name": name})

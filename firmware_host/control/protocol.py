@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
+from pathlib import Path
 from typing import Any
+
+from firmware_host.errors import UsageError
 
 #: Protocol version, sent in the ``hello`` reply; a client asking another major version is refused.
 VERSION = 1
@@ -18,6 +22,8 @@ REQUEST_TIMEOUT_S = 2.0
 MAX_PENDING_OUT = 4 * 1024 * 1024
 #: Connected clients at once (watchers included); more are refused at connect.
 MAX_CLIENTS = 16
+#: Longest socket path (bytes): Linux keeps 108 for it, the last for a terminating NUL.
+MAX_SOCKET_PATH_BYTES = 107
 #: Subscription rates allowed (Hz).
 MIN_RATE_HZ, MAX_RATE_HZ = 0.1, 10.0
 #: Time bases of live traces allowed (seconds), and the default (what version 1 clients got).
@@ -106,3 +112,17 @@ def decode_request(line: bytes) -> dict[str, Any]:
 def error(code: str, message: str, req_id: Any = None) -> dict[str, Any]:
     """An error reply."""
     return {"type": "error", "id": req_id, "code": code, "error": message}
+
+
+def check_socket_path(path: Path, flag: str) -> None:
+    """Refuse a socket path the kernel cannot bind or reach.
+
+    Raises
+    ------
+    UsageError
+        Naming ``flag``, the path, its length and the limit.
+    """
+    n = len(os.fsencode(str(path)))
+    if n > MAX_SOCKET_PATH_BYTES:
+        raise UsageError(f"{flag} {path}: {n} bytes long; allowed: at most {MAX_SOCKET_PATH_BYTES} "
+                         "bytes (a Unix socket's path limit) — choose a shorter path")

@@ -74,8 +74,9 @@ def prepare_socket_path(path: Path) -> None:
     Raises
     ------
     UsageError
-        Another process listens there, or the path is not a socket.
+        Another process listens there, the path is not a socket or is too long for one.
     """
+    P.check_socket_path(path, "--control-socket")
     if not path.exists() and not path.is_symlink():
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -184,7 +185,8 @@ class ControlServer(RunObserver):
             sock.bind(str(self.path))
         except OSError as exc:
             sock.close()
-            raise UsageError(f"--control-socket {self.path}: cannot listen ({exc.strerror})") from None
+            raise UsageError(f"--control-socket {self.path}: cannot listen "
+                             f"({exc.strerror or exc})") from None
         finally:
             os.umask(old)
         if self.group:
