@@ -8,7 +8,7 @@ import os
 import pytest
 
 from somnoloop_lab.bench_grip import bench_grip
-from somnoloop_lab.bench_loop import _vm_rss_mib, device_rss_mb, loop_figures
+from somnoloop_lab.bench_loop import _vm_rss_mib, device_rss_mb, loop_figures, night_figures
 from tests.jit import needs_jit
 
 #: The figures measure the device, whose kernels are compiled; without JIT they mean nothing.
@@ -44,3 +44,16 @@ def test_device_rss_is_the_steady_state_of_a_child_device_process():
     assert 3 <= figures["rss_samples"] <= 7
     # python + numpy + numba's runtime alone are > 100 MiB; the device process is far below 1 GiB
     assert 100 < figures["rss_mb"] < 1024
+
+
+@pytest.mark.slow
+def test_the_nights_peak_rss_is_the_childs_own_however_large_the_bench_has_grown():
+    """``ru_maxrss`` would report the bench's own size at the fork; ``VmHWM`` does not."""
+
+    ballast = bytearray(1024 * 2**20)  # the bench after its other suites: 1 GiB resident
+    ballast[::4096] = b"\1" * len(ballast[::4096])
+    own = _vm_rss_mib(os.getpid())
+    figures = night_figures(0.02)  # 72 s of data, then the report
+    assert own is not None and own > 1024
+    assert 50 < figures["rss_peak_mb"] < 1000, figures
+    assert figures["night_x_realtime"] > 1

@@ -102,12 +102,13 @@ def loop_figures(seconds: float = 60.0) -> dict[str, Any]:
             "cpu_pct_speed1": 100.0 * times.cpu_s / times.wall_s if times.wall_s else None}
 
 
-def _vm_rss_mib(pid: int) -> float | None:
-    """``VmRSS`` of a live process in MiB (None once it has gone)."""
+def _vm_rss_mib(pid: int, field: str = "VmRSS") -> float | None:
+    """``VmRSS`` (or another ``/proc/PID/status`` size, e.g. ``VmHWM``, its peak since exec)
+    of a live process in MiB (None once it has gone)."""
     try:
         with open(f"/proc/{pid}/status", encoding="ascii") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith(f"{field}:"):
                     return int(line.split()[1]) / 1024
     except (FileNotFoundError, ProcessLookupError):
         return None
@@ -156,20 +157,23 @@ def device_rss_mb(seconds: float = 180.0) -> dict[str, Any]:
 
 def night_figures(hours: float = 8.0) -> dict[str, Any]:
     """The default night through ``somnoloop run`` in a child process: wall time and the peak
-    RSS of that child alone (``wait4``; ``RUSAGE_CHILDREN`` would keep earlier children's)."""
-    with tempfile.TemporaryDirectory() as tmp:
+    RSS of that child alone: its ``VmHWM``, polled until it exits. (``ru_maxrss`` from
+    ``wait4`` would not do: it keeps the bench's own RSS at the fork across the exec.)"""
+    with tempfile.TemporaryDirectory() as tmp, open(Path(tmp) / "stderr", "w+") as err:
         t0 = time.monotonic()
         child = subprocess.Popen([sys.executable, "-m", "firmware_host", "run", "--duration",
                                   f"{hours:g}h", "--quiet", "--session-dir", str(Path(tmp) / "night")],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        err = child.stderr.read() if child.stderr is not None else ""
-        _, status, usage = os.wait4(child.pid, 0)
-        child.returncode = os.waitstatus_to_exitcode(status)
+                                 stdout=subprocess.DEVNULL, stderr=err)
+        peak = 0.0
+        while child.poll() is None:
+            peak = max(peak, _vm_rss_mib(child.pid, "VmHWM") or 0.0)
+            time.sleep(0.05)
         wall = time.monotonic() - t0
-    if child.returncode != 0:
-        raise RuntimeError(f"the night run failed: {err.strip()[-500:]}")
+        err.seek(0)
+        if child.returncode != 0:
+            raise RuntimeError(f"the night run failed: {err.read().strip()[-500:]}")
     return {"night_run_s": round(wall, 2), "night_x_realtime": round(hours * 3600 / wall, 1),
-            "rss_peak_mb": round(usage.ru_maxrss / 1024, 1)}
+            "rss_peak_mb": round(peak, 1)}
 
 
 def cold_start_s() -> float:
