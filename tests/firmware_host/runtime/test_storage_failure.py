@@ -17,6 +17,7 @@ from firmware_host.runtime.hooks import RunObserver
 from firmware_host.runtime.run import Run
 from firmware_host.session import Session, SessionRecorder
 from firmware_host.session import recorder as recorder_module
+from tests.jit import needs_jit
 
 LIGHT = {"recorder": {"fsync": False}}
 
@@ -84,6 +85,10 @@ def test_a_full_disk_never_ends_the_night_with_a_traceback(tiny_disk):
     assert data.shape[1] == s.n_samples
 
 
+#: The slow-disk nights measure the loop's pace, which pure-Python kernels cannot keep at 2×.
+PACED_BY_JIT = needs_jit("the loop keeps its pace only with compiled kernels")
+
+
 class _SlowDisk(RunObserver):
     """From ``from_s`` of data, the next sample sync takes ``stall_s`` of wall time (on the
     recorder's background thread); records every iteration's lateness and the loop's hold."""
@@ -128,6 +133,7 @@ def _slow_disk_night(tmp_path, monkeypatch, stall_s: float) -> tuple[_SlowDisk, 
     return disk, s
 
 
+@PACED_BY_JIT
 def test_a_slow_disk_never_holds_up_the_loop(tmp_path, monkeypatch):
     """A sample sync that takes 2 s (an SD card's housekeeping) delays only durability."""
     disk, s = _slow_disk_night(tmp_path, monkeypatch, stall_s=2.0)
@@ -135,6 +141,7 @@ def test_a_slow_disk_never_holds_up_the_loop(tmp_path, monkeypatch):
     assert not any(hold for _, hold in disk.holds)
 
 
+@PACED_BY_JIT
 def test_a_disk_stalled_past_the_limit_degrades_the_recording_until_it_wakes(tmp_path,
                                                                                monkeypatch):
     """A sync stalled for ``STALL_S`` counts as a failed disk: the high alarm and every
