@@ -30,7 +30,7 @@ class BackgroundSync:
         self._wanted = False
         self._stopping = False
         self._busy_since: float | None = None
-        #: The last exception a round raised (``None`` when none did).
+        #: The exception the last round raised (``None`` when it succeeded).
         self.error: BaseException | None = None
         self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
         self._thread.start()
@@ -70,6 +70,7 @@ class BackgroundSync:
                 self._busy_since = time.monotonic()
             try:
                 self._work()
+                self.error = None
             except Exception as exc:  # noqa: BLE001 - kept for the owner; the thread goes on
                 self.error = exc
             finally:

@@ -340,10 +340,13 @@ class SessionRecorder:
         os.fsync(self._fd)
 
     def _update_degraded(self) -> None:
-        stalled = self._background.busy_s() if self._background is not None else 0.0
+        background = self._background
+        stalled = background.busy_s() if background is not None else 0.0
+        crashed = background.error if background is not None else None
         self.degraded = self._journal_error or self._sample_error or (
             f"storage stalled: a journal commit or sync has taken {stalled:.0f} s"
-            if stalled >= STALL_S else "")
+            if stalled >= STALL_S else "") or (
+            f"the recorder's sync failed: {type(crashed).__name__}: {crashed}" if crashed else "")
 
     def _degrade_samples(self, why: str) -> None:
         self._sample_error = why

@@ -45,3 +45,34 @@ def test_a_round_that_raises_is_kept_and_the_thread_goes_on():
     sync.wait_idle()
     sync.close()
     assert len(calls) == 2
+
+
+def test_a_sync_round_that_raises_degrades_the_recording_until_one_succeeds(tmp_path,
+                                                                             monkeypatch):
+    from firmware_host.clock import FakeClock
+    from firmware_host.session import SessionRecorder
+
+    rec = SessionRecorder(tmp_path / "s", FakeClock(), flush_interval_s=0.001, fsync=False)
+    rec.start(sfreq=250.0, channel_names=("C3",), channel_types=("eeg",), config={})
+    fail = {"on": True}
+    real = rec.journal.commit
+
+    def commit():
+        if fail["on"]:
+            raise RuntimeError("journal in a state nobody foresaw")
+        real()
+
+    monkeypatch.setattr(rec.journal, "commit", commit)
+    rec.emit("note", {})
+    threading.Event().wait(0.01)
+    rec.maybe_flush()
+    rec._background.wait_idle()
+    rec.maybe_flush()
+    assert "sync failed: RuntimeError" in rec.degraded
+    fail["on"] = False
+    threading.Event().wait(0.01)
+    rec.maybe_flush()
+    rec._background.wait_idle()
+    rec.maybe_flush()
+    assert rec.degraded == ""
+    rec.close()
